@@ -1,0 +1,37 @@
+/** Engines by name: the one place `--engine <name>` is resolved. */
+import type { CompiledPolicy } from '../compiler/compile.js';
+import { UnknownEngineError } from '../errors.js';
+import type { DecisionEngine } from './engine.js';
+import { NativeEngine } from './native/index.js';
+
+/** Options an engine factory may read (each engine documents its own). */
+export interface EngineOptions {
+  /** Base URL of a running OPA server, for `opa-server`. */
+  opaUrl?: string;
+  /** Milliseconds before a remote engine gives up (fail closed). */
+  timeoutMs?: number;
+}
+
+/** Builds an engine for a compiled policy. */
+export type EngineFactory = (policy: CompiledPolicy, options: EngineOptions) => Promise<DecisionEngine>;
+
+const factories = new Map<string, EngineFactory>([
+  ['native', (policy) => Promise.resolve(new NativeEngine(policy.ir, policy.hash))],
+]);
+
+/** Registers an engine under a name (back ends call this from their adapter module). */
+export function registerEngine(name: string, factory: EngineFactory): void {
+  factories.set(name, factory);
+}
+
+/** Names of the engines known now. */
+export function engineNames(): string[] {
+  return [...factories.keys()];
+}
+
+/** Creates the named engine for a policy; throws `UnknownEngineError` for an unknown name. */
+export async function createEngine(name: string, policy: CompiledPolicy, options: EngineOptions = {}): Promise<DecisionEngine> {
+  const factory = factories.get(name);
+  if (!factory) throw new UnknownEngineError(name, engineNames());
+  return factory(policy, options);
+}

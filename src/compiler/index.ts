@@ -1,0 +1,13 @@
+/** The compiler layer: policy YAML -> IR, diagnostics, canonicalization and engine input. */
+export * from './ir.js';
+export * from './diagnostics.js';
+export * from './compile.js';
+export * from './engine-input.js';
+export * from './explain.js';
+export * from './hash.js';
+export * from './canonical.js';
+export { OPERATORS, OPERATOR_NAMES, factKey, type OperatorSpec } from './operators.js';
+export { POLICY_SCHEMA } from './policy-schema.js';
+export { standardAction, standardActions, STANDARD_ACTION_IDS, KIND_FORMATS } from './repository.js';
+export type { PolicyExample, RuleSourceMap } from './normalize.js';
+export { resolvePath, type ResolvedPath, type DerivedPart } from './paths.js';

@@ -4,7 +4,7 @@
  */
 import { ParameterValidationError, RequestError } from '../errors.js';
 import { canonicalEmail, canonicalHost, canonicalIp, canonicalPath, canonicalUrl, codePointLength } from './canonical.js';
-import type { ActionIR, EngineInput, JsonObject, JsonValue, PolicyIR } from './ir.js';
+import type { ActionIR, ConditionOp, EngineInput, JsonObject, JsonValue, PolicyIR } from './ir.js';
 import { parameterValidator } from './params-schema.js';
 import { resolvePath, type ResolvedPath } from './paths.js';
 import { standardAction } from './repository.js';
@@ -16,13 +16,15 @@ export interface DecisionRequest {
   context?: Record<string, unknown>;
   /** The action that ran before this one in the session (for `tool_transitions`). */
   previous_action?: string;
+  /** Provenance label of parameter values, keyed by parameter path (set by the runtime). */
+  provenance?: Record<string, string>;
 }
 
 /** How one fact of the engine input is computed from a request. */
 export interface FactSpec {
   fact: string;
   resolved: ResolvedPath;
-  transform: 'value' | 'length' | 'bits';
+  transform: 'value' | 'length' | 'bits' | 'provenance';
 }
 
 /** The facts each action's rules read, keyed by action id. */
@@ -48,7 +50,7 @@ export function planFacts(ir: PolicyIR): { plans: FactPlans; conflicts: string[]
       const action = actionDefinition(ir, id) ?? known;
       const specs = plans.get(id) ?? [];
       for (const condition of rule.conditions) {
-        const transform = condition.op === 'min_length' || condition.op === 'max_length' ? 'length' : condition.op === 'cidr' ? 'bits' : 'value';
+        const transform = TRANSFORMS[condition.op] ?? 'value';
         const resolved = resolvePath(action, condition.path);
         const existing = specs.find((s) => s.fact === condition.fact);
         if (existing) {
@@ -64,6 +66,13 @@ export function planFacts(ir: PolicyIR): { plans: FactPlans; conflicts: string[]
   }
   return { plans, conflicts };
 }
+
+const TRANSFORMS: Partial<Record<ConditionOp, FactSpec['transform']>> = {
+  min_length: 'length',
+  max_length: 'length',
+  cidr: 'bits',
+  provenance: 'provenance',
+};
 
 const MAX_DEPTH = 64;
 
@@ -180,6 +189,10 @@ export class RequestPreparer {
     if (context === null || typeof context !== 'object' || Array.isArray(context)) throw new RequestError('request.context must be an object');
     assertJson(context, action, '/context');
 
+    const provenance = request.provenance;
+    if (provenance !== undefined && (provenance === null || typeof provenance !== 'object' || Array.isArray(provenance))) {
+      throw new RequestError('request.provenance must be an object of parameter path -> label');
+    }
     const definition = actionDefinition(this.#ir, action);
     if (definition) {
       const validate = parameterValidator(definition.parameters);
@@ -193,6 +206,11 @@ export class RequestPreparer {
     const specs = this.#plans.get(action);
     if (specs) {
       for (const spec of specs) {
+        if (spec.transform === 'provenance') {
+          const label = provenance?.[spec.fact.slice(0, -'#provenance'.length)];
+          if (typeof label === 'string') facts[spec.fact] = label;
+          continue;
+        }
         const root = spec.resolved.source === 'params' ? params : context;
         const value = transformValue(canonicalValue(lookup(root, spec.resolved.segments), spec.resolved), spec.transform);
         if (value !== undefined) facts[spec.fact] = value;

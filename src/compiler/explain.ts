@@ -30,6 +30,8 @@ export function expectedTypeText(c: ConditionIR): string {
       return 'string or list';
     case 'cidr':
       return 'IP address';
+    case 'provenance':
+      return 'labelled value';
     default:
       return 'string';
   }
@@ -71,6 +73,8 @@ export function failureTemplate(c: ConditionIR): ReasonTemplate {
       return { static: missingReason(c) };
     case 'cidr':
       return { static: `${p} is not in any of ${quoteList(c.ranges)}` };
+    case 'provenance':
+      return { head: `${p} comes from '`, tail: `', not from ${quoteList(c.labels)}` };
   }
 }
 

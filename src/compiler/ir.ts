@@ -57,7 +57,13 @@ export type ConditionIR =
   | { op: 'min_length'; path: string; fact: string; kind: ValueKind; value: number }
   | { op: 'max_length'; path: string; fact: string; kind: ValueKind; value: number }
   | { op: 'exists'; path: string; fact: string; kind: ValueKind; value: boolean }
-  | { op: 'cidr'; path: string; fact: string; kind: ValueKind; ranges: string[]; prefixes: string[] };
+  | { op: 'cidr'; path: string; fact: string; kind: ValueKind; ranges: string[]; prefixes: string[] }
+  | { op: 'provenance'; path: string; fact: string; kind: ValueKind; labels: ProvenanceLabel[] };
+
+/** Where a value came from: the runtime labels values, and untrusted data can't grant authority. */
+export const PROVENANCE_LABELS = ['system', 'user', 'external'] as const;
+/** A provenance label. */
+export type ProvenanceLabel = (typeof PROVENANCE_LABELS)[number];
 
 /** The operator names of the condition language. */
 export type ConditionOp = ConditionIR['op'];

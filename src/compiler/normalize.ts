@@ -11,6 +11,7 @@ import {
   type Decision,
   type JsonObject,
   type PolicyIR,
+  type ProvenanceLabel,
   type RiskEscalationIR,
   type RiskLevel,
   type RuleIR,
@@ -328,6 +329,9 @@ function normalizeConditions(
           conditions.push({ op, ...base, ranges, prefixes });
           break;
         }
+        case 'provenance':
+          conditions.push({ op, ...base, labels: [...new Set(asList(operand))] as ProvenanceLabel[] });
+          break;
         default: {
           const never: never = op;
           report('unknown-operator', `unknown operator '${String(never)}'`, opAt, undefined, true);

@@ -31,6 +31,11 @@ export const OPERATORS = {
   max_length: { operand: { type: 'integer', minimum: 0 }, valueType: 'number', summary: 'string (in code points) or array has at most this length' },
   exists: { operand: { type: 'boolean' }, valueType: 'any', summary: 'the parameter is present and valid (true) or absent (false)' },
   cidr: { operand: stringOrList, valueType: 'string', summary: 'IP address lies in one of the CIDR ranges' },
+  provenance: {
+    operand: { anyOf: [{ type: 'string', enum: ['system', 'user', 'external'] }, { type: 'array', items: { type: 'string', enum: ['system', 'user', 'external'] }, minItems: 1 }] },
+    valueType: 'string',
+    summary: "the value's provenance label is one of these (system, user, external); unlabelled counts as missing",
+  },
 } as const satisfies Record<ConditionOp, OperatorSpec>;
 
 /** Operator names, in catalog order. */
@@ -44,6 +49,8 @@ export function factKey(op: ConditionOp, path: string): string {
       return `${path}#length`;
     case 'cidr':
       return `${path}#bits`;
+    case 'provenance':
+      return `${path}#provenance`;
     default:
       return path;
   }

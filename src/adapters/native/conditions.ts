@@ -65,5 +65,7 @@ export function compileCondition(c: ConditionIR): CompiledCondition {
       return make(any, () => c.value);
     case 'cidr':
       return make(isString, (v) => c.prefixes.some((p) => (v as string).startsWith(p)));
+    case 'provenance':
+      return make(isString, (v) => (c.labels as readonly string[]).includes(v as string));
   }
 }

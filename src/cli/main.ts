@@ -1,0 +1,4 @@
+/** Entry point of the `ape` binary. */
+import { runCli } from './program.js';
+
+process.exitCode = await runCli(process.argv.slice(2));

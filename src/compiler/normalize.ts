@@ -18,7 +18,7 @@ import {
   type Scalar,
   type ValueKind,
 } from './ir.js';
-import { factKey, OPERATORS } from './operators.js';
+import { factKey } from './operators.js';
 import { parameterSchemaProblem } from './params-schema.js';
 import { resolvePath } from './paths.js';
 import { kindsOf, standardAction, STANDARD_ACTION_IDS } from './repository.js';

@@ -30,6 +30,7 @@ export const DIAGNOSTIC_CODES = {
   'rule-shadowed': 'warning',
   'unknown-action': 'warning',
   'unknown-parameter': 'warning',
+  'fires-when-missing': 'warning',
 } as const satisfies Record<string, Severity>;
 
 /** A diagnostic code. */

@@ -340,6 +340,7 @@ function normalizeConditions(
     }
   }
   lintNeverMatches(rule.decision, conditions, rulePath, report);
+  lintFiresWhenMissing(rule, ruleIndex, actions, conditions, lookup, report);
   return conditions;
 }
 
@@ -395,6 +396,37 @@ function warnUnknownParameter(
     if (schema['additionalProperties'] === false && !(head in properties)) {
       report('unknown-parameter', `action '${id}' has no parameter '${head}'`, at, `its parameters are ${Object.keys(properties).join(', ')}`, true);
     }
+  }
+}
+
+/** A deny/escalate condition on an optional parameter holds whenever it is absent (fail closed): say so. */
+function lintFiresWhenMissing(
+  rule: RawRule,
+  ruleIndex: number,
+  actions: string[],
+  conditions: ConditionIR[],
+  lookup: (id: string) => ActionIR | undefined,
+  report: Report,
+): void {
+  if (rule.decision === 'allow') return;
+  const guarded = new Set(conditions.filter((c) => c.op === 'exists').map((c) => c.path));
+  const warned = new Set<string>();
+  for (const c of conditions) {
+    if (guarded.has(c.path) || warned.has(c.path) || c.path.startsWith('context.')) continue;
+    const head = c.path.split('.')[0] as string;
+    const optionalIn = actions.filter((id) => {
+      const required = lookup(id)?.parameters['required'];
+      return lookup(id) !== undefined && !(Array.isArray(required) && required.includes(head));
+    });
+    if (optionalIn.length === 0) continue;
+    warned.add(c.path);
+    report(
+      'fires-when-missing',
+      `this ${rule.decision} rule also matches every '${optionalIn[0]}' request without '${c.path}' (a missing value makes ${rule.decision} conditions hold)`,
+      ['rules', ruleIndex, 'conditions', c.path],
+      `add 'exists: true' to '${c.path}' if it should only apply when present`,
+      true,
+    );
   }
 }
 

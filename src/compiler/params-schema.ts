@@ -4,7 +4,7 @@ import addFormats from 'ajv-formats';
 import type { JsonObject } from './ir.js';
 import { KIND_FORMATS } from './repository.js';
 
-const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+const ajv = new Ajv({ allErrors: false, strict: true, strictTypes: false, strictTuples: false, strictRequired: false, allowUnionTypes: true });
 addFormats.default(ajv, { mode: 'fast' });
 // APE's kinds are markers for canonicalization; an invalid value canonicalizes to "missing".
 for (const format of Object.keys(KIND_FORMATS)) {

@@ -87,8 +87,8 @@ export function parseSource(
   const document: SourceDocument = {
     file,
     data,
-    locate: (path) => pos(nodeAt(doc, path).range?.[0] ?? 0),
-    locateKey: (path) => pos(keyAt(doc, path)?.range?.[0] ?? nodeAt(doc, path).range?.[0] ?? 0),
+    locate: (path) => pos(nodeAt(doc, path)?.range?.[0] ?? 0),
+    locateKey: (path) => pos(keyAt(doc, path)?.range?.[0] ?? nodeAt(doc, path)?.range?.[0] ?? 0),
   };
   return { document, diagnostics };
 }
@@ -102,8 +102,9 @@ function firstLine(message: string): string {
 }
 
 /** Deepest node on `path` that exists. */
-function nodeAt(doc: Document, path: readonly (string | number)[]): Node {
-  let node = doc.contents as Node;
+function nodeAt(doc: Document, path: readonly (string | number)[]): Node | null {
+  let node = doc.contents as Node | null;
+  if (!node) return null;
   for (const segment of path) {
     const child = childOf(node, segment);
     if (!child) break;
@@ -115,6 +116,7 @@ function nodeAt(doc: Document, path: readonly (string | number)[]): Node {
 function keyAt(doc: Document, path: readonly (string | number)[]): Node | undefined {
   if (path.length === 0) return undefined;
   const parent = nodeAt(doc, path.slice(0, -1));
+  if (!parent) return undefined;
   const last = path[path.length - 1];
   if (isMap(parent)) {
     const pair = parent.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === last);

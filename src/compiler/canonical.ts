@@ -6,10 +6,13 @@ import { posix } from 'node:path';
 import { domainToASCII } from 'node:url';
 import ipaddr from 'ipaddr.js';
 
+const NEEDS_NORMALIZING = /\/\/|\/\.\.?(?:\/|$)/;
+
 /** A normalized absolute POSIX path, or undefined for a relative path, an empty string or a NUL byte. */
 export function canonicalPath(value: string): string | undefined {
   if (!value.startsWith('/') || value.includes('\0')) return undefined;
-  return posix.normalize(value);
+  // Already normal (no empty, '.' or '..' segment): normalize would return it unchanged.
+  return NEEDS_NORMALIZING.test(value) ? posix.normalize(value) : value;
 }
 
 const HOST_FORBIDDEN = /[\s/\\?#@:%\0]/;

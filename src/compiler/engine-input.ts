@@ -76,8 +76,11 @@ const TRANSFORMS: Partial<Record<ConditionOp, FactSpec['transform']>> = {
 
 const MAX_DEPTH = 64;
 
-/** Throws unless `value` is plain JSON data (no NaN, Infinity, undefined, functions, cycles or class instances). */
-export function assertJson(value: unknown, action: string, pointer = '', depth = 0, seen: Set<object> = new Set()): void {
+/**
+ * Throws unless `value` is plain JSON data (no NaN, Infinity, undefined, functions or class instances).
+ * A cycle shows up as nesting deeper than the limit.
+ */
+export function assertJson(value: unknown, action: string, pointer = '', depth = 0): void {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -87,19 +90,16 @@ export function assertJson(value: unknown, action: string, pointer = '', depth =
       return;
     case 'object': {
       if (value === null) return;
-      if (depth > MAX_DEPTH) throw new ParameterValidationError(action, pointer, `nests deeper than ${MAX_DEPTH} levels`);
-      if (seen.has(value)) throw new ParameterValidationError(action, pointer, 'contains a cycle');
-      seen.add(value);
+      if (depth > MAX_DEPTH) throw new ParameterValidationError(action, pointer, `nests deeper than ${MAX_DEPTH} levels (or contains a cycle)`);
       if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) assertJson(value[i], action, `${pointer}/${i}`, depth + 1, seen);
+        for (let i = 0; i < value.length; i++) assertJson(value[i], action, `${pointer}/${i}`, depth + 1);
       } else {
         const proto = Object.getPrototypeOf(value) as unknown;
         if (proto !== Object.prototype && proto !== null) throw new ParameterValidationError(action, pointer, 'is not a plain JSON object');
         for (const key of Object.keys(value)) {
-          assertJson((value as Record<string, unknown>)[key], action, `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, depth + 1, seen);
+          assertJson((value as Record<string, unknown>)[key], action, `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, depth + 1);
         }
       }
-      seen.delete(value);
       return;
     }
     default:
@@ -117,7 +117,10 @@ function lookup(root: Record<string, unknown> | undefined, segments: string[]): 
   return node;
 }
 
-function canonicalValue(raw: unknown, resolved: ResolvedPath): JsonValue | undefined {
+/** Parses each URL string once per request, however many of its parts the rules read. */
+type UrlMemo = Map<string, ReturnType<typeof canonicalUrl>>;
+
+function canonicalValue(raw: unknown, resolved: ResolvedPath, urls: UrlMemo): JsonValue | undefined {
   if (raw === undefined) return undefined;
   switch (resolved.kind) {
     case 'plain':
@@ -130,7 +133,11 @@ function canonicalValue(raw: unknown, resolved: ResolvedPath): JsonValue | undef
       return typeof raw === 'string' ? canonicalIp(raw)?.text : undefined;
     case 'url': {
       if (typeof raw !== 'string') return undefined;
-      const url = canonicalUrl(raw);
+      let url = urls.get(raw);
+      if (url === undefined && !urls.has(raw)) {
+        url = canonicalUrl(raw);
+        urls.set(raw, url);
+      }
       if (!url) return undefined;
       switch (resolved.derived) {
         case undefined:
@@ -205,6 +212,7 @@ export class RequestPreparer {
     const facts: Record<string, JsonValue> = {};
     const specs = this.#plans.get(action);
     if (specs) {
+      const urls: UrlMemo = new Map();
       for (const spec of specs) {
         if (spec.transform === 'provenance') {
           const label = provenance?.[spec.fact.slice(0, -'#provenance'.length)];
@@ -212,7 +220,7 @@ export class RequestPreparer {
           continue;
         }
         const root = spec.resolved.source === 'params' ? params : context;
-        const value = transformValue(canonicalValue(lookup(root, spec.resolved.segments), spec.resolved), spec.transform);
+        const value = transformValue(canonicalValue(lookup(root, spec.resolved.segments), spec.resolved, urls), spec.transform);
         if (value !== undefined) facts[spec.fact] = value;
       }
     }

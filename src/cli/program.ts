@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { ApeError } from '../errors.js';
 import { register as registerActions } from './commands/actions.js';
+import { register as registerAudit } from './commands/audit.js';
 import { register as registerCompile } from './commands/compile.js';
 import { register as registerDiff } from './commands/diff.js';
 import { register as registerEval } from './commands/eval.js';
@@ -20,6 +21,7 @@ export const COMMANDS: CommandRegistrar[] = [
   registerActions,
   registerDiff,
   registerCompile,
+  registerAudit,
 ];
 
 /** Builds the program writing to `io`. */

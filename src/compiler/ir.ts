@@ -107,6 +107,26 @@ export interface RiskEscalationIR {
   reason: string;
 }
 
+/** One rate limit: at most `limit` calls per window, or in all (a quota) when `window_seconds` is absent. */
+export interface LimitIR {
+  limit: number;
+  window_seconds?: number;
+}
+
+/** Rate limits and quotas a policy declares for the runtime (engines ignore them). */
+export interface RateLimitsIR {
+  /** Every call of the tenant. */
+  global?: LimitIR;
+  /** Every call of one session. */
+  per_session?: LimitIR;
+  /** Calls of one action, keyed by action id. */
+  per_action?: Record<string, LimitIR>;
+  /** Calls reaching a target (canonical host or path), keyed by glob: each pattern has one counter. */
+  per_target?: Record<string, LimitIR>;
+  /** Maximum cumulative risk score of one session. */
+  risk_budget?: number;
+}
+
 /** The whole compiled policy. Plain JSON: hashed, snapshotted and handed to every back end. */
 export interface PolicyIR {
   irVersion: 1;
@@ -123,6 +143,8 @@ export interface PolicyIR {
   /** After a tool in the keys, only the listed tools may follow (checked from `context.previous_action`). */
   toolTransitions: Record<string, string[]>;
   metadata: JsonObject;
+  /** Rate limits for the runtime; absent when the policy declares none (so older policies hash the same). */
+  rateLimits?: RateLimitsIR;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   type JsonObject,
   type PolicyIR,
   type ProvenanceLabel,
+  type RateLimitsIR,
   type RiskEscalationIR,
   type RiskLevel,
   type RuleIR,
@@ -67,6 +68,7 @@ interface RawPolicy {
   tool_transitions?: Record<string, string[]>;
   actions?: RawAction[];
   risk?: { escalate_at_or_above?: RiskLevel; escalate_human_review?: boolean };
+  rate_limits?: RateLimitsIR;
   examples?: (Omit<PolicyExample, 'name' | 'params' | 'context'> & { name?: string; params?: JsonObject; context?: JsonObject })[];
   metadata?: JsonObject;
 }
@@ -140,6 +142,7 @@ export function normalize(document: SourceDocument): Normalized {
     ),
     metadata: raw.metadata ?? {},
   };
+  if (raw.rate_limits !== undefined) ir.rateLimits = raw.rate_limits;
 
   const examples: PolicyExample[] = (raw.examples ?? []).map((e, i) => {
     const example: PolicyExample = {

@@ -68,6 +68,25 @@ const example: JsonObject = {
   },
 };
 
+const limit: JsonObject = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['limit'],
+  properties: { limit: { type: 'integer', minimum: 0 }, window_seconds: { type: 'number', exclusiveMinimum: 0 } },
+};
+
+const rateLimits: JsonObject = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    global: limit,
+    per_session: limit,
+    per_action: { type: 'object', propertyNames: { pattern: ACTION_ID_PATTERN }, additionalProperties: limit },
+    per_target: { type: 'object', propertyNames: { minLength: 1 }, additionalProperties: limit },
+    risk_budget: { type: 'number', minimum: 0 },
+  },
+};
+
 /** The policy schema, validated by ajv before normalization. */
 export const POLICY_SCHEMA: JsonObject = {
   $id: 'https://ape.dev/schemas/policy-v1.json',
@@ -94,6 +113,7 @@ export const POLICY_SCHEMA: JsonObject = {
         escalate_human_review: { type: 'boolean' },
       },
     },
+    rate_limits: rateLimits,
     examples: { type: 'array', items: example },
     metadata: { type: 'object' },
   },

@@ -1,0 +1,30 @@
+/** The services a runtime shares with its runs and its gate (never exposed through the public API). */
+import type { Evaluator } from '../evaluator.js';
+import type { Auditor } from './audit/events.js';
+import type { ApprovalHandler, ApprovalRecord } from './escalation.js';
+import type { RateLimiter } from './rate-limit.js';
+import type { SessionManager } from './session.js';
+import type { SingleUseStore } from './stores/types.js';
+import type { TokenClaims, TokenSigner } from './tokens.js';
+
+/** How the gate treats a call: `enforce` blocks, `observe` decides and audits but never blocks, `disabled` only runs. */
+export type GateMode = 'enforce' | 'observe' | 'disabled';
+
+/** Shared runtime services. */
+export interface RuntimeCore {
+  evaluator: Evaluator;
+  signer: TokenSigner;
+  tokens: SingleUseStore<TokenClaims>;
+  approvals: SingleUseStore<ApprovalRecord>;
+  sessions: SessionManager;
+  limiter: RateLimiter;
+  auditor: Auditor;
+  now: () => number;
+  mode: GateMode;
+  tokenTtlMs: number;
+  approvalTtlMs: number;
+  approvalTimeoutMs: number;
+  handler: ApprovalHandler | undefined;
+  /** Risk score of an action (from the policy's or the repository's risk level). */
+  riskOf(action: string): number;
+}

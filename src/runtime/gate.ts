@@ -1,0 +1,217 @@
+/**
+ * The enforcement gate: the only code that holds and runs registered tools. It checks a token
+ * against the exact call, consumes it atomically, runs the tool and records the outcome.
+ */
+import { createHash } from 'node:crypto';
+import { assertJson } from '../compiler/engine-input.js';
+import { canonicalJson } from '../compiler/hash.js';
+import type { JsonObject, JsonValue } from '../compiler/ir.js';
+import { ApeError } from '../errors.js';
+import type { RuntimeCore } from './core.js';
+import { TenantMismatchError, TokenInvalidError, TokenMismatchError, TokenReplayError, ToolExecutionError, ToolRegistrationError } from './errors.js';
+import { deepFreeze } from './freeze.js';
+import type { Intent } from './intent.js';
+import type { Plan } from './plan.js';
+import { Labeled, type ProvenanceLabel } from './provenance.js';
+import type { Session } from './session.js';
+import type { RuntimeState } from './state-machine.js';
+import type { TokenClaims } from './tokens.js';
+
+/** What a tool receives besides its parameters. */
+export interface ToolContext {
+  tenant: string;
+  session: string;
+  run: string;
+  step: number;
+  action: string;
+}
+
+/** A tool as the application registers it. The function is kept inside the gate. */
+export interface ToolDefinition {
+  /** Unique tool name, used in plan steps. */
+  name: string;
+  /** The one action this tool serves. */
+  action: string;
+  run(params: Readonly<JsonObject>, context: ToolContext): unknown;
+  /** Provenance of the tool's output: `external` (untrusted) unless the tool is a declared trusted source. */
+  trust?: ProvenanceLabel;
+}
+
+/** The public description of a registered tool (no function). */
+export interface ToolInfo {
+  name: string;
+  action: string;
+  trust: ProvenanceLabel;
+}
+
+/** One exact call: the plan step and the parameters the tool will receive. */
+export interface Call {
+  step: number;
+  action: string;
+  tool: string;
+  params: JsonObject;
+}
+
+/** What a run lends the gate to check a token against. */
+export interface GateRun {
+  readonly id: string;
+  readonly tenant: string;
+  readonly session: Session;
+  readonly state: RuntimeState;
+  readonly intent: Intent | undefined;
+  readonly plan: Plan | undefined;
+  /** Throws unless tools may run now (state EXECUTING). */
+  requireExecuting(operation: string): void;
+}
+
+/** The outcome of a step that ran. */
+export interface StepResult {
+  /** Correlation id of the call. */
+  call: string;
+  step: number;
+  action: string;
+  tool: string;
+  /** The tool's output, labeled with its provenance (untrusted unless the tool is a trusted source). */
+  output: Labeled<unknown>;
+}
+
+/** The hash of canonical JSON text. */
+export function textHash(text: string): string {
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+}
+
+/** Holds the registered tools and runs them only for a call that carries a valid, unused token. */
+export class Gate {
+  readonly #core: RuntimeCore;
+  readonly #tools = new Map<string, Readonly<ToolDefinition>>();
+
+  constructor(core: RuntimeCore) {
+    this.#core = core;
+  }
+
+  /** Registers a tool. Throws `ToolRegistrationError` for a duplicate name or a bad definition. */
+  register(tool: ToolDefinition): void {
+    if (!tool || typeof tool.name !== 'string' || tool.name.length === 0) throw new ToolRegistrationError(String(tool?.name), 'a tool needs a name');
+    if (typeof tool.action !== 'string' || tool.action.length === 0) throw new ToolRegistrationError(tool.name, 'a tool needs the action it serves');
+    if (typeof tool.run !== 'function') throw new ToolRegistrationError(tool.name, 'run must be a function');
+    if (this.#tools.has(tool.name)) throw new ToolRegistrationError(tool.name, 'is already registered');
+    const trust = tool.trust ?? 'external';
+    if (!['system', 'user', 'external'].includes(trust)) throw new ToolRegistrationError(tool.name, `unknown trust '${String(trust)}'`);
+    this.#tools.set(tool.name, Object.freeze({ name: tool.name, action: tool.action, run: tool.run, trust }));
+  }
+
+  /** The description of a registered tool, or undefined. */
+  info(name: string): ToolInfo | undefined {
+    const t = this.#tools.get(name);
+    return t ? { name: t.name, action: t.action, trust: t.trust ?? 'external' } : undefined;
+  }
+
+  /** Every registered tool (names, actions, trust). */
+  list(): ToolInfo[] {
+    return [...this.#tools.keys()].map((n) => this.info(n) as ToolInfo);
+  }
+
+  /**
+   * Runs a call under a token. In `enforce` mode any mismatch, replay, expiry or revocation throws
+   * and the tool does not run; in `observe` mode it is audited and the tool runs anyway.
+   */
+  async execute(run: GateRun, token: unknown, call: Call, callId: string): Promise<StepResult> {
+    const core = this.#core;
+    run.requireExecuting('run a tool');
+    let text: string;
+    try {
+      assertJson(call?.params, call?.action ?? '?', '/params');
+      text = canonicalJson(call.params);
+    } catch (error) {
+      this.#refused(run, call, callId, error);
+      throw error;
+    }
+    if (core.mode === 'enforce') {
+      try {
+        const claims = await this.#check(run, token, call, text);
+        const taken = await core.tokens.take(claims.id, core.now());
+        if (taken.status === 'used') throw new TokenReplayError(claims.id);
+        if (taken.status !== 'ok') throw new TokenInvalidError(taken.status === 'revoked' ? 'revoked' : taken.status === 'expired' ? 'expired' : 'unknown');
+        core.auditor.emit({ type: 'token.consumed', ...this.#ids(run, call, callId), data: { token: claims.id } });
+      } catch (error) {
+        this.#refused(run, call, callId, error);
+        throw error;
+      }
+    } else if (core.mode === 'observe') {
+      try {
+        await this.#check(run, token, call, text);
+      } catch (error) {
+        core.auditor.emit({ type: 'gate.observed', ...this.#ids(run, call, callId), data: { mode: 'observe', would_block: errorData(error) } });
+      }
+    }
+    return this.#run(run, call, callId, JSON.parse(text) as JsonObject);
+  }
+
+  async #check(run: GateRun, token: unknown, call: Call, paramsText: string): Promise<TokenClaims> {
+    const core = this.#core;
+    const claims = core.signer.verify(token);
+    if (claims.tenant !== run.tenant) throw new TenantMismatchError('token', run.tenant, claims.tenant);
+    const expect = (field: string, bound: string | number, actual: string | number | undefined) => {
+      if (bound !== actual) throw new TokenMismatchError(field, String(bound), String(actual));
+    };
+    expect('session', claims.session, run.session.id);
+    expect('run', claims.run, run.id);
+    expect('intent', claims.intent, run.intent?.version);
+    expect('plan', claims.plan, run.plan?.hash);
+    expect('policy', claims.policy, core.evaluator.policy.hash);
+    expect('step', claims.step, call.step);
+    expect('action', claims.action, call.action);
+    expect('tool', claims.tool, call.tool);
+    const step = run.plan?.steps[call.step];
+    expect('plan step action', step?.action ?? '', call.action);
+    expect('plan step tool', step?.tool ?? '', call.tool);
+    expect('tool action', this.#tools.get(call.tool)?.action ?? '', call.action);
+    expect('params', claims.params, textHash(paramsText));
+    if (core.now() >= claims.exp) throw new TokenInvalidError('expired');
+    await core.sessions.check(run.session.id, run.tenant);
+    return claims;
+  }
+
+  async #run(run: GateRun, call: Call, callId: string, params: JsonObject): Promise<StepResult> {
+    const core = this.#core;
+    const tool = this.#tools.get(call.tool);
+    if (!tool) throw new ToolRegistrationError(call.tool, 'is not registered');
+    deepFreeze(params);
+    const risk = core.riskOf(call.action);
+    let output: unknown;
+    try {
+      output = await tool.run(params, { tenant: run.tenant, session: run.session.id, run: run.id, step: call.step, action: call.action });
+    } catch (error) {
+      await core.sessions.record(run.session.id, { action: call.action, tool: call.tool, risk, at: core.now(), outcome: 'error' });
+      core.auditor.emit({ type: 'execution.failed', ...this.#ids(run, call, callId), data: { error: error instanceof Error ? error.message : String(error) } });
+      throw new ToolExecutionError(call.tool, error);
+    }
+    await core.sessions.record(run.session.id, { action: call.action, tool: call.tool, risk, at: core.now(), outcome: 'ok' });
+    core.auditor.emit({ type: 'execution.completed', ...this.#ids(run, call, callId), data: { trust: tool.trust ?? 'external' } });
+    return { call: callId, step: call.step, action: call.action, tool: call.tool, output: new Labeled(output, tool.trust ?? 'external') };
+  }
+
+  #ids(run: GateRun, call: Call, callId: string) {
+    return {
+      tenant: run.tenant,
+      session: run.session.id,
+      run: run.id,
+      ...(run.intent ? { intent: run.intent.version } : {}),
+      ...(run.plan ? { plan: run.plan.hash } : {}),
+      step: call?.step,
+      call: callId,
+      action: call?.action,
+      tool: call?.tool,
+    };
+  }
+
+  #refused(run: GateRun, call: Call, callId: string, error: unknown): void {
+    this.#core.auditor.emit({ type: 'token.refused', ...this.#ids(run, call, callId), data: errorData(error) });
+  }
+}
+
+/** An error as audit data. */
+export function errorData(error: unknown): { [key: string]: JsonValue } {
+  if (error instanceof ApeError) return { code: error.code, message: error.message };
+  return { code: 'APE_INTERNAL', message: error instanceof Error ? error.message : String(error) };
+}

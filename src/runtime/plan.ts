@@ -1,0 +1,134 @@
+/** Plans: steps {action, tool, parameters} checked against the intent, the action repository, the tool registry and the policy; hashed and frozen on approval. */
+import { Ajv, type ValidateFunction } from 'ajv';
+import { actionDefinition } from '../compiler/engine-input.js';
+import { canonicalJson, hashJson } from '../compiler/hash.js';
+import type { JsonObject, JsonValue, PolicyIR } from '../compiler/ir.js';
+import { parameterValidator } from '../compiler/params-schema.js';
+import { ACTION_ID_PATTERN } from '../compiler/policy-schema.js';
+import { PlanValidationError } from './errors.js';
+import { deepFreeze } from './freeze.js';
+import { intentDecision, scopeViolation, type Intent } from './intent.js';
+import { requireTrusted, type ProvenanceLabel } from './provenance.js';
+
+/** One step as callers write it. `inputs` names parameters filled in at run time (e.g. from an earlier tool's output). */
+export interface PlanStepInput {
+  action: string;
+  tool: string;
+  parameters?: JsonObject;
+  inputs?: string[];
+}
+
+/** A plan as callers write it. */
+export interface PlanInput {
+  steps: PlanStepInput[];
+}
+
+/** One frozen step of an approved plan. */
+export interface PlanStep {
+  readonly action: string;
+  readonly tool: string;
+  readonly parameters: Readonly<JsonObject>;
+  readonly inputs: readonly string[];
+}
+
+/** An approved plan: frozen canonical copy of the steps, bound to one tenant and one intent version. */
+export interface Plan {
+  readonly tenant: string;
+  readonly intent: string;
+  /** `sha256:<hex>` of the canonical JSON of {intent, steps}. */
+  readonly hash: string;
+  readonly steps: readonly PlanStep[];
+  /** Provenance of the planned parameter values. */
+  readonly label: ProvenanceLabel;
+}
+
+const PLAN_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['steps'],
+  properties: {
+    steps: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 1000,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['action', 'tool'],
+        properties: {
+          action: { type: 'string', pattern: ACTION_ID_PATTERN },
+          tool: { type: 'string', minLength: 1, maxLength: 200 },
+          parameters: { type: 'object' },
+          inputs: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_-]*$' }, uniqueItems: true },
+        },
+      },
+    },
+  },
+} as const;
+
+const validatePlanShape = new Ajv({ strict: true, allErrors: false }).compile(PLAN_SCHEMA);
+const partialValidators = new WeakMap<JsonObject, Map<string, ValidateFunction>>();
+
+/** The validator of an action's parameters with the `inputs` not yet required. */
+export function stepValidator(schema: JsonObject, inputs: readonly string[]): ValidateFunction {
+  if (inputs.length === 0) return parameterValidator(schema);
+  let byInputs = partialValidators.get(schema);
+  if (!byInputs) partialValidators.set(schema, (byInputs = new Map()));
+  const key = [...inputs].sort().join(',');
+  let v = byInputs.get(key);
+  if (!v) {
+    const required = Array.isArray(schema['required']) ? schema['required'].filter((r) => !inputs.includes(r as string)) : undefined;
+    const partial: JsonObject = { ...schema };
+    if (required) partial['required'] = required;
+    v = parameterValidator(partial);
+    byInputs.set(key, v);
+  }
+  return v;
+}
+
+/** What plan validation needs from the runtime. */
+export interface PlanContext {
+  tenant: string;
+  intent: Intent;
+  ir: PolicyIR;
+  /** The action a registered tool serves, or undefined for an unknown tool. */
+  toolAction(tool: string): string | undefined;
+  /** Decides a complete step; throws `PolicyDenyError` on deny. */
+  checkPolicy(step: PlanStep, index: number): Promise<void>;
+  /** Provenance of unlabeled plan data (default `user`). */
+  source?: ProvenanceLabel;
+}
+
+/** Validates a plan and returns its frozen, hashed copy. Throws `PlanValidationError` or `ProvenanceError`. */
+export async function approvePlan(input: unknown, ctx: PlanContext): Promise<Plan> {
+  const label = ctx.source ?? 'user';
+  const plain = requireTrusted('plan', input, label);
+  if (!validatePlanShape(plain)) {
+    const e = validatePlanShape.errors?.[0];
+    throw new PlanValidationError(-1, 'shape', `${e?.instancePath || 'plan'} ${e?.message ?? 'does not match the plan schema'}`);
+  }
+  const copy = JSON.parse(canonicalJson(plain)) as PlanInput;
+  const steps: PlanStep[] = copy.steps.map((s) => ({ action: s.action, tool: s.tool, parameters: s.parameters ?? {}, inputs: s.inputs ?? [] }));
+  for (const [i, step] of steps.entries()) {
+    const verdict = intentDecision(ctx.intent, step.action);
+    if (verdict === 'forbidden') throw new PlanValidationError(i, 'intent', `action '${step.action}' is not allowed by the intent`);
+    const definition = actionDefinition(ctx.ir, step.action);
+    if (!definition) throw new PlanValidationError(i, 'unknown_action', `action '${step.action}' is not in the action repository or the policy`);
+    const served = ctx.toolAction(step.tool);
+    if (served === undefined) throw new PlanValidationError(i, 'tool', `tool '${step.tool}' is not registered`);
+    if (served !== step.action) throw new PlanValidationError(i, 'tool', `tool '${step.tool}' serves action '${served}', not '${step.action}'`);
+    const overlap = step.inputs.find((name) => Object.hasOwn(step.parameters, name));
+    if (overlap) throw new PlanValidationError(i, 'parameters', `'${overlap}' is both a planned parameter and a run-time input`);
+    const validate = stepValidator(definition.parameters, step.inputs);
+    if (!validate(step.parameters)) {
+      const e = validate.errors?.[0];
+      throw new PlanValidationError(i, 'parameters', `parameters${e?.instancePath ? ` at ${e.instancePath}` : ''} ${e?.message ?? 'do not match the schema'}`);
+    }
+    const outside = scopeViolation(ctx.intent, definition, step.parameters as JsonValue);
+    if (outside) throw new PlanValidationError(i, 'scope', outside);
+    if (step.inputs.length === 0) await ctx.checkPolicy(step, i);
+  }
+  deepFreeze(steps);
+  const hash = hashJson({ intent: ctx.intent.version, steps } as unknown as JsonValue);
+  return Object.freeze({ tenant: ctx.tenant, intent: ctx.intent.version, hash, steps, label });
+}

@@ -1,0 +1,105 @@
+/** Provenance labels on values: tool output is untrusted by default, labels follow values, untrusted data grants no authority. */
+import type { JsonValue, ProvenanceLabel } from '../compiler/ir.js';
+import { PROVENANCE_LABELS } from '../compiler/ir.js';
+import { ProvenanceError } from './errors.js';
+
+export type { ProvenanceLabel };
+
+const TRUST: Record<ProvenanceLabel, number> = { system: 2, user: 1, external: 0 };
+
+/** A value with the label of where it came from. Immutable. */
+export class Labeled<T = unknown> {
+  readonly value: T;
+  readonly label: ProvenanceLabel;
+  constructor(value: T, label: ProvenanceLabel) {
+    if (!(PROVENANCE_LABELS as readonly string[]).includes(label)) throw new ProvenanceError('label', '', String(label));
+    this.value = value;
+    this.label = label;
+    Object.freeze(this);
+  }
+
+  /** A value derived from this one: it keeps the label (the lowest of all inputs when several are combined). */
+  map<U>(fn: (value: T) => U): Labeled<U> {
+    return new Labeled(fn(this.value), this.label);
+  }
+}
+
+/** Labels a value. */
+export function label<T>(value: T, provenance: ProvenanceLabel): Labeled<T> {
+  return new Labeled(value, provenance);
+}
+
+/** The least trusted of several labels. */
+export function lowest(...labels: ProvenanceLabel[]): ProvenanceLabel {
+  let out: ProvenanceLabel = 'system';
+  for (const l of labels) if (TRUST[l] < TRUST[out]) out = l;
+  return out;
+}
+
+/** Combines labeled values into one value labeled with the least trusted input label. */
+export function combine<T>(inputs: readonly Labeled[], fn: (...values: unknown[]) => T): Labeled<T> {
+  return new Labeled(fn(...inputs.map((i) => i.value)), lowest(...inputs.map((i) => i.label)));
+}
+
+/** Whether a label can grant authority (intent, plan, approvals). */
+export function isTrusted(l: ProvenanceLabel): boolean {
+  return l !== 'external';
+}
+
+/** A plain JSON value with the provenance label of each parameter path (dotted; containers get their lowest leaf). */
+export interface Unwrapped {
+  value: JsonValue;
+  labels: Record<string, ProvenanceLabel>;
+}
+
+/**
+ * Strips `Labeled` wrappers from a value, recording a label per dotted path. A wrapper labels its
+ * whole subtree (nested wrappers can only lower it); unlabeled leaves outside any wrapper get
+ * `fallback`. A container's label is the lowest label inside it.
+ */
+export function unwrap(input: unknown, fallback: ProvenanceLabel): Unwrapped & { label: ProvenanceLabel } {
+  const labels: Record<string, ProvenanceLabel> = {};
+  const walk = (node: unknown, inherited: ProvenanceLabel | undefined, path: string): { value: JsonValue; label: ProvenanceLabel } => {
+    let current = inherited;
+    let value = node;
+    while (value instanceof Labeled) {
+      current = current === undefined ? value.label : lowest(current, value.label);
+      value = value.value;
+    }
+    let result: JsonValue;
+    let label: ProvenanceLabel = current ?? fallback;
+    if (Array.isArray(value)) {
+      if (value.length > 0) label = 'system';
+      result = value.map((item, i) => {
+        const child = walk(item, current, path ? `${path}.${i}` : String(i));
+        label = lowest(label, child.label);
+        return child.value;
+      });
+      if (value.length === 0) label = current ?? fallback;
+    } else if (value !== null && typeof value === 'object') {
+      const out: Record<string, JsonValue> = {};
+      const keys = Object.keys(value);
+      if (keys.length > 0) label = current ?? 'system';
+      for (const key of keys) {
+        const child = walk((value as Record<string, unknown>)[key], current, path ? `${path}.${key}` : key);
+        label = lowest(label, child.label);
+        out[key] = child.value;
+      }
+      result = out;
+    } else {
+      result = value as JsonValue;
+    }
+    if (path) labels[path] = label;
+    return { value: result, label };
+  };
+  const root = walk(input, undefined, '');
+  return { value: root.value, labels, label: root.label };
+}
+
+/** Throws `ProvenanceError` unless every part of `input` is trusted; returns the plain value. */
+export function requireTrusted(where: string, input: unknown, fallback: ProvenanceLabel): JsonValue {
+  const { value, labels, label: top } = unwrap(input, fallback);
+  for (const [path, l] of Object.entries(labels)) if (!isTrusted(l)) throw new ProvenanceError(where, path, l);
+  if (!isTrusted(top)) throw new ProvenanceError(where, '', top);
+  return value;
+}

@@ -1,0 +1,151 @@
+/** The runtime facade: one per agent process; holds the engine, the key, the stores, the tools (inside the gate) and the audit sinks. */
+import type { JsonObject, RateLimitsIR } from '../compiler/ir.js';
+import { actionDefinition } from '../compiler/engine-input.js';
+import type { Evaluator } from '../evaluator.js';
+import { Auditor, type AuditSink } from './audit/events.js';
+import type { GateMode, RuntimeCore } from './core.js';
+import { RuntimeConfigError, TenantMismatchError } from './errors.js';
+import type { ApprovalHandler, ApprovalRecord } from './escalation.js';
+import { Gate, type ToolDefinition, type ToolInfo } from './gate.js';
+import { RateLimiter } from './rate-limit.js';
+import { Run } from './run.js';
+import { RISK_SCORES, SessionManager, type Session, type SessionSummary } from './session.js';
+import { MemoryCounterStore, MemorySessionStore, MemorySingleUseStore } from './stores/memory.js';
+import type { CounterStore, RevokeFilter, SessionStore, SingleUseStore } from './stores/types.js';
+import { TokenSigner, type TokenClaims } from './tokens.js';
+
+/** The state stores a runtime uses (in-memory by default; a shared store for several processes). */
+export interface RuntimeStores {
+  tokens?: SingleUseStore<TokenClaims>;
+  approvals?: SingleUseStore<ApprovalRecord>;
+  counters?: CounterStore;
+  sessions?: SessionStore;
+}
+
+/** Runtime options. Only `evaluator` is required. */
+export interface RuntimeOptions {
+  /** Decides every call: any engine behind the `Evaluator` interface. */
+  evaluator: Evaluator;
+  /** HMAC key for tokens (>= 32 bytes). Random per process when omitted. */
+  signingKey?: Uint8Array | string;
+  /** `enforce` (default), `observe` (shadow mode: decide and audit, never block) or `disabled`. */
+  mode?: GateMode;
+  /** Token lifetime in milliseconds (default 60 000). */
+  tokenTtlMs?: number;
+  /** Session lifetime in milliseconds when `openSession` gives none (default one hour). */
+  sessionTtlMs?: number;
+  /** Asked for every escalated call; without it, escalated calls fail with `EscalationRequiredError`. */
+  approvalHandler?: ApprovalHandler;
+  /** How long the handler may take (default 5 minutes). */
+  approvalTimeoutMs?: number;
+  /** How long an approval stays usable (default 10 minutes). */
+  approvalTtlMs?: number;
+  /** Rate limits in code; they apply together with the policy's `rate_limits`. */
+  rateLimits?: RateLimitsIR;
+  /** Audit sinks (memory, JSONL, callback...). */
+  audit?: AuditSink[];
+  /** Parameter names (any depth) or dotted paths redacted in audit events, besides the default secret names. */
+  sensitiveParams?: string[];
+  stores?: RuntimeStores;
+  /** Clock in epoch milliseconds (tests pass a fake one). */
+  now?: () => number;
+}
+
+/** APE's runtime: register tools, open sessions, create runs. Tools run only through the gate. */
+export class ApeRuntime {
+  readonly #core: RuntimeCore;
+  readonly #gate: Gate;
+  readonly #sessionTtlMs: number;
+
+  constructor(options: RuntimeOptions) {
+    if (!options || !options.evaluator) throw new RuntimeConfigError('an evaluator is required');
+    const now = options.now ?? Date.now;
+    const positive = (name: string, v: number | undefined, d: number): number => {
+      const value = v ?? d;
+      if (!(Number.isFinite(value) && value > 0)) throw new RuntimeConfigError(`${name} must be a positive number of milliseconds`);
+      return value;
+    };
+    const mode = options.mode ?? 'enforce';
+    if (!['enforce', 'observe', 'disabled'].includes(mode)) throw new RuntimeConfigError(`unknown gate mode '${String(mode)}'`);
+    const stores = options.stores ?? {};
+    const ir = options.evaluator.policy.ir;
+    this.#sessionTtlMs = positive('sessionTtlMs', options.sessionTtlMs, 3_600_000);
+    this.#core = {
+      evaluator: options.evaluator,
+      signer: new TokenSigner(options.signingKey),
+      tokens: stores.tokens ?? new MemorySingleUseStore<TokenClaims>(),
+      approvals: stores.approvals ?? new MemorySingleUseStore<ApprovalRecord>(),
+      sessions: new SessionManager(stores.sessions ?? new MemorySessionStore(), now),
+      limiter: new RateLimiter(stores.counters ?? new MemoryCounterStore(), [
+        { source: 'policy', config: ir.rateLimits },
+        { source: 'code', config: options.rateLimits },
+      ]),
+      auditor: new Auditor(options.audit ?? [], options.sensitiveParams ?? [], now),
+      now,
+      mode,
+      tokenTtlMs: positive('tokenTtlMs', options.tokenTtlMs, 60_000),
+      approvalTtlMs: positive('approvalTtlMs', options.approvalTtlMs, 600_000),
+      approvalTimeoutMs: positive('approvalTimeoutMs', options.approvalTimeoutMs, 300_000),
+      handler: options.approvalHandler,
+      riskOf: (action) => RISK_SCORES[actionDefinition(ir, action)?.risk ?? 'critical'],
+    };
+    this.#gate = new Gate(this.#core);
+  }
+
+  /** The gate mode. */
+  get mode(): GateMode {
+    return this.#core.mode;
+  }
+
+  /** Registers a tool for one action. Its function is held by the gate and runs only through it. */
+  registerTool(tool: ToolDefinition): void {
+    this.#gate.register(tool);
+  }
+
+  /** The registered tools (names, actions, trust; never the functions). */
+  tools(): ToolInfo[] {
+    return this.#gate.list();
+  }
+
+  /** Opens a session for a tenant. */
+  async openSession(options: { tenant: string; ttlMs?: number; metadata?: JsonObject }): Promise<Session> {
+    if (typeof options?.tenant !== 'string' || options.tenant.length === 0) throw new RuntimeConfigError('a session needs a tenant');
+    const ttl = options.ttlMs ?? this.#sessionTtlMs;
+    if (!(Number.isFinite(ttl) && ttl > 0)) throw new RuntimeConfigError('ttlMs must be a positive number of milliseconds');
+    const session = await this.#core.sessions.open(options.tenant, ttl, options.metadata ?? {});
+    this.#core.auditor.emit({ type: 'session.opened', tenant: session.tenant, session: session.id, data: { expires: this.#core.now() + ttl } });
+    return session;
+  }
+
+  /** Creates a run (state INITIALIZED) in a session. `tenant`, when given, must be the session's. */
+  async createRun(session: Session, tenant?: string): Promise<Run> {
+    const record = await this.#core.sessions.check(session.id, tenant ?? session.tenant);
+    if (record.tenant !== session.tenant) throw new TenantMismatchError('session', session.tenant, record.tenant);
+    return new Run(this.#core, this.#gate, Object.freeze({ id: record.id, tenant: record.tenant }));
+  }
+
+  /** Revokes a session: nothing more is authorized or runs in it; its outstanding tokens are revoked. */
+  async revokeSession(session: Session): Promise<void> {
+    await this.#core.sessions.revoke(session.id);
+    const tokens = await this.#core.tokens.revoke({ session: session.id });
+    this.#core.auditor.emit({ type: 'session.revoked', tenant: session.tenant, session: session.id, data: { tokens } });
+  }
+
+  /** The usage summary of a session: actions run, counts, cumulative risk. */
+  sessionSummary(session: Session): Promise<SessionSummary> {
+    return this.#core.sessions.summary(session.id);
+  }
+
+  /** Revokes outstanding tokens: one (`{ id }`), by intent, plan, session, run or tenant, or `{ all: true }`. */
+  async revokeTokens(filter: RevokeFilter): Promise<number> {
+    const n = await this.#core.tokens.revoke(filter);
+    this.#core.auditor.emit({ type: 'token.revoked', tenant: 'tenant' in filter && filter.tenant ? filter.tenant : '*', data: { filter: { ...filter }, tokens: n } });
+    return n;
+  }
+
+  /** Revokes the token given as text (it must be one this runtime signed). */
+  async revokeToken(token: string): Promise<boolean> {
+    const claims = this.#core.signer.verify(token);
+    return (await this.revokeTokens({ id: claims.id })) > 0;
+  }
+}

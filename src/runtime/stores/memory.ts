@@ -1,0 +1,155 @@
+/** In-memory state stores: every operation completes synchronously, so each one is atomic within a process. */
+import type {
+  CounterCheck,
+  CounterResult,
+  CounterStore,
+  RecordScope,
+  RevokeFilter,
+  SessionEntry,
+  SessionRecord,
+  SessionStore,
+  SingleUseStore,
+  TakeResult,
+} from './types.js';
+
+interface Slot<T> {
+  scope: RecordScope;
+  expiresAt: number;
+  record: T;
+  state: 'live' | 'used' | 'revoked';
+}
+
+const SWEEP_EVERY = 1024;
+
+/** Single-use records in a Map. Used and revoked ids are remembered until they expire, so replays are named as such. */
+export class MemorySingleUseStore<T> implements SingleUseStore<T> {
+  readonly #slots = new Map<string, Slot<T>>();
+  #puts = 0;
+
+  put(id: string, scope: RecordScope, expiresAt: number, record: T): void {
+    if (++this.#puts % SWEEP_EVERY === 0) this.#sweep(Date.now());
+    this.#slots.set(id, { scope, expiresAt, record, state: 'live' });
+  }
+
+  take(id: string, now: number): TakeResult<T> {
+    const result = this.peek(id, now);
+    if (result.status === 'ok') (this.#slots.get(id) as Slot<T>).state = 'used';
+    return result;
+  }
+
+  peek(id: string, now: number): TakeResult<T> {
+    const slot = this.#slots.get(id);
+    if (!slot) return { status: 'unknown' };
+    if (slot.state === 'used') return { status: 'used' };
+    if (slot.state === 'revoked') return { status: 'revoked' };
+    if (now >= slot.expiresAt) return { status: 'expired' };
+    return { status: 'ok', record: slot.record };
+  }
+
+  revoke(filter: RevokeFilter): number {
+    let n = 0;
+    for (const [id, slot] of this.#slots) {
+      if (slot.state !== 'live' || !matches(id, slot.scope, filter)) continue;
+      slot.state = 'revoked';
+      n++;
+    }
+    return n;
+  }
+
+  /** Number of records held (for tests of the sweep). */
+  get size(): number {
+    return this.#slots.size;
+  }
+
+  #sweep(now: number): void {
+    // Keep a grace period so a replay right after expiry is still reported as a replay.
+    for (const [id, slot] of this.#slots) if (slot.expiresAt + 3_600_000 < now) this.#slots.delete(id);
+  }
+}
+
+function matches(id: string, scope: RecordScope, filter: RevokeFilter): boolean {
+  if ('all' in filter && filter.all === true) return true;
+  const f = filter as { id?: string } & Partial<RecordScope>;
+  if (f.id !== undefined && f.id !== id) return false;
+  for (const key of ['tenant', 'session', 'run', 'intent', 'plan'] as const) {
+    if (f[key] !== undefined && f[key] !== scope[key]) return false;
+  }
+  return f.id !== undefined || Object.keys(f).length > 0;
+}
+
+interface Counter {
+  windowStart: number;
+  value: number;
+}
+
+/** Fixed-window counters in a Map. */
+export class MemoryCounterStore implements CounterStore {
+  readonly #counters = new Map<string, Counter>();
+
+  consume(checks: readonly CounterCheck[], now: number): CounterResult {
+    for (const check of checks) {
+      const used = this.value(check.key, check.windowMs, now);
+      if (used + check.cost > check.limit) {
+        const resetAt = check.windowMs > 0 ? windowStart(now, check.windowMs) + check.windowMs : Number.POSITIVE_INFINITY;
+        return { ok: false, check, used, resetAt };
+      }
+    }
+    for (const check of checks) {
+      const start = check.windowMs > 0 ? windowStart(now, check.windowMs) : 0;
+      const counter = this.#counters.get(check.key);
+      if (!counter || counter.windowStart !== start) this.#counters.set(check.key, { windowStart: start, value: check.cost });
+      else counter.value += check.cost;
+    }
+    return { ok: true };
+  }
+
+  value(key: string, windowMs: number, now: number): number {
+    const counter = this.#counters.get(key);
+    if (!counter) return 0;
+    if (windowMs > 0 && counter.windowStart !== windowStart(now, windowMs)) return 0;
+    return counter.value;
+  }
+}
+
+function windowStart(now: number, windowMs: number): number {
+  return now - (now % windowMs);
+}
+
+/** Sessions in a Map; each keeps its last `historyLimit` entries and complete counts. */
+export class MemorySessionStore implements SessionStore {
+  readonly #sessions = new Map<string, SessionRecord>();
+  readonly #historyLimit: number;
+
+  constructor(historyLimit = 1000) {
+    this.#historyLimit = historyLimit;
+  }
+
+  create(record: SessionRecord): void {
+    this.#sessions.set(record.id, { ...record, counts: { ...record.counts }, history: [...record.history] });
+  }
+
+  get(id: string): SessionRecord | undefined {
+    const s = this.#sessions.get(id);
+    // Snapshot of the scalars; `counts` and `history` are live views the runtime only reads.
+    return s ? { ...s } : undefined;
+  }
+
+  record(id: string, entry: SessionEntry): SessionRecord | undefined {
+    const s = this.#sessions.get(id);
+    if (!s) return undefined;
+    s.actionsRun += 1;
+    s.counts[entry.action] = (s.counts[entry.action] ?? 0) + 1;
+    s.lastAction = entry.action;
+    s.cumulativeRisk += entry.risk;
+    s.history.push(entry);
+    if (s.history.length > this.#historyLimit) s.history.shift();
+    return { ...s };
+  }
+
+  revoke(id: string): boolean {
+    const s = this.#sessions.get(id);
+    if (!s) return false;
+    s.revoked = true;
+    return true;
+  }
+}

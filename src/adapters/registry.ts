@@ -17,6 +17,8 @@ export type EngineFactory = (policy: CompiledPolicy, options: EngineOptions) => 
 
 const factories = new Map<string, EngineFactory>([
   ['native', (policy) => Promise.resolve(new NativeEngine(policy.ir, policy.hash))],
+  ['opa-wasm', async (policy) => (await import('./opa-wasm/index.js')).createOpaWasmEngine(policy)],
+  ['opa-server', async (policy, options) => (await import('./opa-server/index.js')).createOpaServerEngine(policy, options)],
 ]);
 
 /** Registers an engine under a name (back ends call this from their adapter module). */

@@ -1,0 +1,41 @@
+/** Regenerates rego/<policy>.rego and rego/<policy>_test.rego for every example policy: `npx tsx scripts/gen-rego.ts [--check]`. */
+import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compilePolicyFile } from '../src/compiler/compile.js';
+import { emitRego, emitRegoTests } from '../src/compiler/rego/index.js';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+
+/** The generated files for every policy in policies/: path -> content. */
+export function generatedRego(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const file of readdirSync(join(root, 'policies')).filter((f) => f.endsWith('.yaml')).sort()) {
+    const policy = compilePolicyFile(join(root, 'policies', file));
+    out.set(join('rego', `${policy.ir.name}.rego`), emitRego(policy));
+    out.set(join('rego', `${policy.ir.name}_test.rego`), emitRegoTests(policy));
+  }
+  return out;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const check = process.argv.includes('--check');
+  let stale = 0;
+  mkdirSync(join(root, 'rego'), { recursive: true });
+  for (const [path, content] of generatedRego()) {
+    let current: string | undefined;
+    try {
+      current = readFileSync(join(root, path), 'utf8');
+    } catch {
+      current = undefined;
+    }
+    if (current === content) continue;
+    stale++;
+    if (check) console.error(`stale: ${path}`);
+    else {
+      writeFileSync(join(root, path), content);
+      console.error(`wrote ${path}`);
+    }
+  }
+  if (check && stale > 0) process.exit(1);
+}

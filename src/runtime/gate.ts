@@ -113,9 +113,10 @@ export class Gate {
 
   /**
    * Runs a call under a token. In `enforce` mode any mismatch, replay, expiry or revocation throws
-   * and the tool does not run; in `observe` mode it is audited and the tool runs anyway.
+   * and the tool does not run; in `observe` mode it is audited and the tool runs anyway
+   * (`decided`: the caller already decided and audited the call without a token).
    */
-  async execute(run: GateRun, token: unknown, call: Call, callId: string): Promise<StepResult> {
+  async execute(run: GateRun, token: unknown, call: Call, callId: string, decided = false): Promise<StepResult> {
     const core = this.#core;
     run.requireExecuting('run a tool');
     let text: string;
@@ -137,7 +138,7 @@ export class Gate {
         this.#refused(run, call, callId, error);
         throw error;
       }
-    } else if (core.mode === 'observe') {
+    } else if (core.mode === 'observe' && !decided) {
       try {
         await this.#check(run, token, call, text);
       } catch (error) {

@@ -215,7 +215,7 @@ export class Run implements GateRun {
         this.#core.auditor.emit({ type: 'gate.observed', ...this.#ids(candidate), data: { mode, would_block: errorData(error) } });
       }
     }
-    return this.#gate.execute(this, undefined, call, candidate.callId);
+    return this.#gate.execute(this, undefined, call, candidate.callId, mode === 'observe');
   }
 
   /**

@@ -19,6 +19,7 @@ const factories = new Map<string, EngineFactory>([
   ['native', (policy) => Promise.resolve(new NativeEngine(policy.ir, policy.hash))],
   ['opa-wasm', async (policy) => (await import('./opa-wasm/index.js')).createOpaWasmEngine(policy)],
   ['opa-server', async (policy, options) => (await import('./opa-server/index.js')).createOpaServerEngine(policy, options)],
+  ['cedar', async (policy) => (await import('./cedar/index.js')).createCedarEngine(policy)],
 ]);
 
 /** Registers an engine under a name (back ends call this from their adapter module). */

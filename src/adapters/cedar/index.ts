@@ -1,0 +1,241 @@
+/**
+ * The cedar engine: decides in-process with cedar-wasm. Each action's policies are preparsed once
+ * (rules as `permit`s so Cedar reports every rule that matched); one `statefulIsAuthorized` call
+ * decides, and a second call on the action's detector policies runs only when no rule matched and
+ * the default decision needs its reasons. Cedar errors fail closed.
+ */
+import type { CompiledPolicy } from '../../compiler/compile.js';
+import { cedarPolicySet, type CedarPolicy, type CedarPolicySet } from '../../compiler/cedar/index.js';
+import { encodeFact, type ContextValue, type FactAttributes } from '../../compiler/cedar/encoding.js';
+import { PREVIOUS_ACTION, type CedarCondition } from '../../compiler/cedar/policies.js';
+import { PRINCIPAL_TYPE, RESOURCE_TYPE } from '../../compiler/cedar/schema.js';
+import { preparsePolicySet, statefulIsAuthorized, type AuthorizationAnswer } from '../../compiler/cedar/wasm.js';
+import {
+  candidatePrefix,
+  failureTemplate,
+  missingReason,
+  noRuleReason,
+  renderReason,
+  ruleDecidedReason,
+  transitionReason,
+  TRANSITION_RULE,
+  type ReasonTemplate,
+} from '../../compiler/explain.js';
+import type { Decision, DecisionResult, EngineInput, PolicyIR, RiskEscalationIR } from '../../compiler/ir.js';
+import { EngineError } from '../../errors.js';
+import type { DecisionEngine } from '../engine.js';
+
+const ENGINE = 'cedar';
+const RANK: Record<Decision, number> = { allow: 1, escalate: 2, deny: 3 };
+const PRINCIPAL = { type: PRINCIPAL_TYPE, id: 'agent' };
+const RESOURCE = { type: RESOURCE_TYPE, id: 'tool' };
+
+/** A detector: the condition of an allow rule it reports as failing, and how to say why. */
+interface Detector {
+  condition: CedarCondition;
+  failure: ReasonTemplate;
+  missing: string;
+  prefix: string;
+}
+
+/** What one action needs: its preparsed sets, the policies by Cedar id, and the facts to encode. */
+interface ActionState {
+  setId: string | null;
+  byId: Map<string, CedarPolicy>;
+  /** Rule policies of the action, in policy order. */
+  rules: CedarPolicy[];
+  detectorSetId: string | null;
+  detectors: Map<string, Detector>;
+  /** Detector ids in reason order (allow rules in policy order, conditions in order). */
+  detectorOrder: string[];
+  attrs: FactAttributes[];
+}
+
+/** Whether the encoded context holds a value of a type the condition tests (else it is "missing"). */
+function accepted(context: Record<string, ContextValue>, c: CedarCondition): boolean {
+  const { condition, attrs } = c;
+  const has = (k: string) => Object.prototype.hasOwnProperty.call(context, k);
+  switch (condition.op) {
+    case 'exists':
+      return has(attrs.present);
+    case 'equals':
+    case 'one_of': {
+      const values = condition.op === 'equals' ? [condition.value] : condition.values;
+      return values.some((v) => has(typeof v === 'string' ? attrs.str : typeof v === 'number' ? attrs.num : attrs.bool));
+    }
+    case 'min':
+    case 'max':
+    case 'min_length':
+    case 'max_length':
+      return has(attrs.num);
+    default:
+      return has(attrs.str);
+  }
+}
+
+/** The cedar decision engine for one compiled policy. */
+export class CedarEngine implements DecisionEngine {
+  readonly name = ENGINE;
+  readonly #ir: PolicyIR;
+  readonly #hash: string;
+  readonly #set: CedarPolicySet;
+  readonly #prefix: string;
+  readonly #states = new Map<string, ActionState>();
+  readonly #risk: Map<string, RiskEscalationIR>;
+  readonly #unknown: ActionState;
+  #closed = false;
+
+  /** Throws `CedarUnrepresentableError` when the policy uses what Cedar can't express. */
+  constructor(policy: CompiledPolicy) {
+    this.#ir = policy.ir;
+    this.#hash = policy.hash;
+    this.#set = cedarPolicySet(policy);
+    // Ids depend on the policy only: an engine re-created for the same policy reuses its sets.
+    this.#prefix = `ape|${policy.hash}`;
+    this.#risk = new Map(policy.ir.riskEscalations.map((r) => [r.action, r]));
+    this.#unknown = this.#build(null);
+  }
+
+  #preparse(id: string, policies: Record<string, string>): void {
+    const answer = preparsePolicySet(id, { staticPolicies: policies });
+    if (answer.type !== 'success') throw new EngineError(ENGINE, `cannot load the policy set: ${answer.errors.map((e) => e.message).join('; ')}`);
+  }
+
+  /** Builds (and preparses) the state of one action; `null` builds the state of actions no rule covers. */
+  #build(action: string | null): ActionState {
+    const rules = action === null ? [] : this.#set.policies.filter((p) => p.kind === 'rule' && (p.actions as string[]).includes(action));
+    const transitions = this.#set.policies.filter((p) => p.kind === 'transition' && (action === null || !(p.transition?.allowed ?? []).includes(action)));
+    const byId = new Map<string, CedarPolicy>();
+    const texts: Record<string, string> = {};
+    for (const p of [...rules, ...transitions]) {
+      const id = `p${p.index}`;
+      byId.set(id, p);
+      texts[id] = p.evaluation.cedar;
+    }
+    const setId = byId.size ? `${this.#prefix}|${action === null ? 'other' : `action|${action}`}` : null;
+    if (setId) this.#preparse(setId, texts);
+    const detectors = new Map<string, Detector>();
+    const detectorOrder: string[] = [];
+    const detectorTexts: Record<string, string> = {};
+    for (const rule of rules) {
+      rule.detectors.forEach((text, i) => {
+        const id = `d${rule.index}_${i}`;
+        const condition = rule.conditions[i] as CedarCondition;
+        detectors.set(id, { condition, failure: failureTemplate(condition.condition), missing: missingReason(condition.condition), prefix: candidatePrefix(rule.rule) });
+        detectorOrder.push(id);
+        detectorTexts[id] = text.cedar;
+      });
+    }
+    const detectorSetId = detectorOrder.length ? `${this.#prefix}|detectors|${action ?? ''}` : null;
+    if (detectorSetId) this.#preparse(detectorSetId, detectorTexts);
+    const attrs = action === null ? [] : (this.#set.layout.byAction.get(action) ?? []);
+    return { setId, byId, rules, detectorSetId, detectors, detectorOrder, attrs };
+  }
+
+  #state(action: string): ActionState {
+    let state = this.#states.get(action);
+    if (!state) {
+      state = this.#set.layout.byAction.has(action) ? this.#build(action) : this.#unknown;
+      this.#states.set(action, state);
+    }
+    return state;
+  }
+
+  /** One Cedar call: the ids of the satisfied policies. Errors and failures throw (fail closed). */
+  #authorize(setId: string, action: string, context: Record<string, ContextValue>): Set<string> {
+    let answer: AuthorizationAnswer;
+    try {
+      answer = statefulIsAuthorized({ principal: PRINCIPAL, action: { type: 'Action', id: action }, resource: RESOURCE, context, preparsedPolicySetId: setId, entities: [] });
+    } catch (error) {
+      throw new EngineError(ENGINE, `cedar-wasm failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (answer.type !== 'success') throw new EngineError(ENGINE, `cedar rejected the request: ${answer.errors.map((e) => e.message).join('; ')}`);
+    const { errors, reason } = answer.response.diagnostics;
+    if (errors.length) throw new EngineError(ENGINE, `policy evaluation failed (fail closed): ${errors.map((e) => `${e.policyId}: ${e.error.message}`).join('; ')}`);
+    return new Set(reason);
+  }
+
+  /** Decides one engine input with Cedar. Rejects with `EngineError` (never allows) when Cedar fails. */
+  decide(input: EngineInput): Promise<DecisionResult> {
+    try {
+      return Promise.resolve(this.decideSync(input));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new EngineError(ENGINE, String(error)));
+    }
+  }
+
+  /** Decides synchronously (cedar-wasm is synchronous). */
+  decideSync(input: EngineInput): DecisionResult {
+    if (this.#closed) throw new EngineError(ENGINE, 'the engine is closed');
+    const state = this.#state(input.action);
+    const context: Record<string, ContextValue> = {};
+    for (const attrs of state.attrs) encodeFact(context, attrs, input.facts[attrs.fact]);
+    if (this.#set.hasTransitions && input.previous_action !== undefined) context[PREVIOUS_ACTION] = input.previous_action;
+    const satisfied = state.setId ? this.#authorize(state.setId, input.action, context) : new Set<string>();
+
+    const matched: string[] = [];
+    let best: CedarPolicy | undefined;
+    let transition: CedarPolicy | undefined;
+    for (const [id, p] of state.byId) {
+      if (!satisfied.has(id)) continue;
+      if (p.kind === 'transition') {
+        transition = p;
+        continue;
+      }
+      matched.push(p.rule);
+      if (!best || RANK[p.decision] > RANK[best.decision]) best = p;
+    }
+    if (transition?.transition) {
+      matched.push(TRANSITION_RULE);
+      return this.#result('deny', TRANSITION_RULE, matched, [transitionReason(transition.transition.from, input.action)]);
+    }
+    let decision: Decision;
+    let rule: string | null;
+    let reasons: string[];
+    if (best) {
+      decision = best.decision;
+      rule = best.rule;
+      reasons = [ruleDecidedReason(decision, rule)];
+    } else {
+      decision = this.#ir.defaultDecision;
+      rule = null;
+      reasons = state.detectorSetId ? this.#failures(state, input, context) : [];
+      if (reasons.length === 0) reasons.push(noRuleReason(this.#ir, input.action));
+    }
+    if (decision === 'allow') {
+      const risk = this.#risk.get(input.action);
+      if (risk) return this.#result('escalate', risk.rule, matched, [risk.reason]);
+    }
+    return this.#result(decision, rule, matched, reasons);
+  }
+
+  /** Why each allow rule of the action failed: the detectors Cedar reports, in policy order. */
+  #failures(state: ActionState, input: EngineInput, context: Record<string, ContextValue>): string[] {
+    const failing = this.#authorize(state.detectorSetId as string, input.action, context);
+    const out: string[] = [];
+    for (const id of state.detectorOrder) {
+      if (!failing.has(id)) continue;
+      const d = state.detectors.get(id) as Detector;
+      out.push(d.prefix + (accepted(context, d.condition) ? renderReason(d.failure, input.facts[d.condition.condition.fact]) : d.missing));
+    }
+    return out;
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    return Promise.resolve();
+  }
+
+  #result(decision: Decision, rule: string | null, matched: string[], reasons: string[]): DecisionResult {
+    return { decision, rule, matched, reasons, policy_hash: this.#hash, engine: ENGINE };
+  }
+}
+
+/** Creates the cedar engine for a policy (throws `CedarUnrepresentableError` on what Cedar can't express). */
+export function createCedarEngine(policy: CompiledPolicy): Promise<DecisionEngine> {
+  try {
+    return Promise.resolve(new CedarEngine(policy));
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * How engine-input facts become typed Cedar context attributes, shared by the schema, the policy
+ * emitter and the cedar adapter. A fact of any JSON type is split by type, so a policy never reads
+ * an attribute of the wrong type: `<f>_str` (String), `<f>_num` (a record of Longs), `<f>_bool`
+ * (Bool) and `<f>_present` (set whenever the fact is present, for `exists`).
+ *
+ * Numbers are exact: `floor`/`ceil` are the number rounded down/up, saturated at ±2^53 (enough to
+ * compare exactly with any safe-integer constant); `khi`/`klo` are the two 32-bit halves of an
+ * order-preserving 64-bit key of the IEEE double (for any other constant).
+ */
+import type { ConditionIR, JsonValue, PolicyIR } from '../ir.js';
+import { isIdent } from './writer.js';
+
+/** The typed encodings a fact can need. */
+export interface FactNeeds {
+  str: boolean;
+  /** `floor`/`ceil` (comparison with safe-integer constants). */
+  int: boolean;
+  /** `khi`/`klo` (comparison with any other number). */
+  key: boolean;
+  bool: boolean;
+  present: boolean;
+}
+
+/** One fact's Cedar attributes. */
+export interface FactAttributes {
+  fact: string;
+  /** The identifier base: attributes are `<base>_str`, `<base>_num`, `<base>_bool`, `<base>_present`. */
+  base: string;
+  needs: FactNeeds;
+  str: string;
+  num: string;
+  bool: string;
+  present: string;
+}
+
+/** Fact attributes of a whole policy: by fact, and the facts each action's rules read. */
+export interface FactLayout {
+  byFact: Map<string, FactAttributes>;
+  byAction: Map<string, FactAttributes[]>;
+}
+
+/** Whether a number constant is compared through `floor`/`ceil` (else through the key). */
+export function usesIntEncoding(value: number): boolean {
+  return Number.isSafeInteger(value);
+}
+
+function needsOf(c: ConditionIR, needs: FactNeeds): void {
+  const scalar = (v: string | number | boolean) => {
+    if (typeof v === 'string') needs.str = true;
+    else if (typeof v === 'boolean') needs.bool = true;
+    else if (usesIntEncoding(v)) needs.int = true;
+    else needs.key = true;
+  };
+  switch (c.op) {
+    case 'equals':
+      scalar(c.value);
+      return;
+    case 'one_of':
+      c.values.forEach(scalar);
+      return;
+    case 'min':
+    case 'max':
+    case 'min_length':
+    case 'max_length':
+      scalar(c.value);
+      return;
+    case 'exists':
+      needs.present = true;
+      return;
+    default:
+      needs.str = true;
+  }
+}
+
+function baseName(fact: string, taken: Set<string>): string {
+  let base = fact.replace(/[^A-Za-z0-9_]/g, '_');
+  if (!/^[A-Za-z]/.test(base)) base = `p_${base}`;
+  let candidate = base;
+  for (let n = 2; taken.has(candidate) || !isIdent(`${candidate}_str`); n++) candidate = `${base}_${n}`;
+  taken.add(candidate);
+  return candidate;
+}
+
+/** Lays out the Cedar attributes of every fact the policy's rules read. */
+export function factLayout(ir: PolicyIR): FactLayout {
+  const needsByFact = new Map<string, FactNeeds>();
+  for (const rule of ir.rules) {
+    for (const c of rule.conditions) {
+      const needs = needsByFact.get(c.fact) ?? { str: false, int: false, key: false, bool: false, present: false };
+      needsOf(c, needs);
+      needsByFact.set(c.fact, needs);
+    }
+  }
+  const taken = new Set<string>();
+  const byFact = new Map<string, FactAttributes>();
+  for (const fact of [...needsByFact.keys()].sort()) {
+    const base = baseName(fact, taken);
+    byFact.set(fact, { fact, base, needs: needsByFact.get(fact) as FactNeeds, str: `${base}_str`, num: `${base}_num`, bool: `${base}_bool`, present: `${base}_present` });
+  }
+  const byAction = new Map<string, FactAttributes[]>();
+  for (const rule of ir.rules) {
+    for (const action of rule.actions) {
+      const list = byAction.get(action) ?? [];
+      for (const c of rule.conditions) {
+        const attrs = byFact.get(c.fact) as FactAttributes;
+        if (!list.includes(attrs)) list.push(attrs);
+      }
+      byAction.set(action, list);
+    }
+  }
+  for (const list of byAction.values()) list.sort((a, b) => (a.base < b.base ? -1 : a.base > b.base ? 1 : 0));
+  return { byFact, byAction };
+}
+
+const LIMIT = 2 ** 53;
+
+/** `floor` and `ceil` of a number, saturated at ±2^53. */
+export function intParts(value: number): { floor: number; ceil: number } {
+  const clamp = (n: number) => (n >= LIMIT ? LIMIT : n <= -LIMIT ? -LIMIT : n + 0);
+  return { floor: clamp(Math.floor(value)), ceil: clamp(Math.ceil(value)) };
+}
+
+const view = new DataView(new ArrayBuffer(8));
+const LOW63 = (1n << 63n) - 1n;
+
+/**
+ * The order-preserving key of a finite double as two 32-bit halves: `a < b` exactly when
+ * `(khi, klo)` of `a` is lexicographically smaller than that of `b` (`-0` and `0` are equal).
+ */
+export function keyParts(value: number): { khi: number; klo: number } {
+  view.setFloat64(0, value + 0);
+  let bits = view.getBigInt64(0);
+  if (bits < 0n) bits ^= LOW63;
+  return { khi: Number(bits >> 32n), klo: Number(bits & 0xffffffffn) };
+}
+
+/** The Cedar context value of one number, with the parts the policy compares. */
+export function numberRecord(value: number, needs: FactNeeds): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (needs.int) Object.assign(out, intParts(value));
+  if (needs.key) Object.assign(out, keyParts(value));
+  return out;
+}
+
+/** A Cedar context record value (the subset of JSON this encoding produces). */
+export type ContextValue = string | boolean | Record<string, number>;
+
+/** Adds the attributes of one fact value to a Cedar context. Absent facts add nothing. */
+export function encodeFact(context: Record<string, ContextValue>, attrs: FactAttributes, value: JsonValue | undefined): void {
+  if (value === undefined) return;
+  const { needs } = attrs;
+  if (needs.present) context[attrs.present] = true;
+  if (typeof value === 'string') {
+    if (needs.str) context[attrs.str] = value;
+  } else if (typeof value === 'number') {
+    if (needs.int || needs.key) context[attrs.num] = numberRecord(value, needs);
+  } else if (typeof value === 'boolean') {
+    if (needs.bool) context[attrs.bool] = value;
+  }
+}

@@ -23,7 +23,7 @@ export type CedarSchemaJson = Record<
   '',
   {
     entityTypes: Record<string, { memberOfTypes?: string[] }>;
-    actions: Record<string, { appliesTo: { principalTypes: string[]; resourceTypes: string[]; context: SchemaType } }>;
+    actions: Record<string, { appliesTo: { principalTypes: string[]; resourceTypes: string[]; context?: SchemaType } }>;
   }
 >;
 
@@ -55,8 +55,13 @@ function contextOf(set: CedarPolicySet, action: string): Record<string, SchemaTy
 export function schemaJson(set: CedarPolicySet): CedarSchemaJson {
   const actions: CedarSchemaJson['']['actions'] = {};
   for (const action of set.actions) {
+    const attributes = contextOf(set, action);
     actions[action] = {
-      appliesTo: { principalTypes: [PRINCIPAL_TYPE], resourceTypes: [RESOURCE_TYPE], context: { type: 'Record', attributes: contextOf(set, action) } },
+      appliesTo: {
+        principalTypes: [PRINCIPAL_TYPE],
+        resourceTypes: [RESOURCE_TYPE],
+        ...(Object.keys(attributes).length ? { context: { type: 'Record', attributes } } : {}),
+      },
     };
   }
   return {
@@ -90,8 +95,8 @@ export function schemaText(set: CedarPolicySet, ir: PolicyIR): string {
       '',
       `action ${str(action).cedar} appliesTo {`,
       `  principal: [${ident(PRINCIPAL_TYPE).cedar}],`,
-      `  resource: [${ident(RESOURCE_TYPE).cedar}],`,
-      `  context: ${typeText(def.appliesTo.context, '  ')}`,
+      `  resource: [${ident(RESOURCE_TYPE).cedar}]${def.appliesTo.context ? ',' : ''}`,
+      ...(def.appliesTo.context ? [`  context: ${typeText(def.appliesTo.context, '  ')}`] : []),
       '};',
     );
   }

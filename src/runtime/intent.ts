@@ -89,22 +89,36 @@ export function intentDecision(intent: Intent, action: string): 'allowed' | 'esc
   return 'forbidden';
 }
 
-/** Why a call falls outside the intent's scope, or undefined when it is inside. */
-export function scopeViolation(intent: Intent, action: ActionIR | undefined, params: JsonValue): string | undefined {
-  const scope = intent.data.scope;
-  if (!scope) return undefined;
-  for (const target of callTargets(action, params)) {
-    if (target.kind === 'path' && scope.paths) {
-      const prefixes = scope.paths.map((p) => {
+const compiledScopes = new WeakMap<Intent, { prefixes?: string[]; globs?: RegExp[] }>();
+
+function compiledScope(intent: Intent): { prefixes?: string[]; globs?: RegExp[] } {
+  let compiled = compiledScopes.get(intent);
+  if (!compiled) {
+    const scope = intent.data.scope ?? {};
+    compiled = {};
+    if (scope.paths) {
+      compiled.prefixes = scope.paths.map((p) => {
         const c = canonicalPath(p) as string;
         return c.endsWith('/') ? c : `${c}/`;
       });
+    }
+    if (scope.hosts) compiled.globs = scope.hosts.map((h) => globToRegExp(h.toLowerCase().replace(/\.$/, '')));
+    compiledScopes.set(intent, compiled);
+  }
+  return compiled;
+}
+
+/** Why a call falls outside the intent's scope, or undefined when it is inside. */
+export function scopeViolation(intent: Intent, action: ActionIR | undefined, params: JsonValue): string | undefined {
+  if (!intent.data.scope) return undefined;
+  const { prefixes, globs } = compiledScope(intent);
+  for (const target of callTargets(action, params)) {
+    if (target.kind === 'path' && prefixes) {
       if (target.value === undefined || !prefixes.some((p) => `${target.value}/`.startsWith(p))) {
         return `'${target.param}' (${target.value ?? 'invalid path'}) is outside the intent's paths`;
       }
     }
-    if (target.kind === 'host' && scope.hosts) {
-      const globs = scope.hosts.map((h) => globToRegExp(h.toLowerCase().replace(/\.$/, '')));
+    if (target.kind === 'host' && globs) {
       if (target.value === undefined || !globs.some((g) => g.test(target.value as string))) {
         return `'${target.param}' (${target.value ?? 'invalid host'}) is outside the intent's hosts`;
       }

@@ -67,6 +67,7 @@ export class Run implements GateRun {
   readonly #machine: StateMachine;
   #intent: Intent | undefined;
   #plan: Plan | undefined;
+  #calls = 0;
 
   /** @internal Use `ApeRuntime.createRun`. */
   constructor(core: RuntimeCore, gate: Gate, session: Session) {
@@ -192,7 +193,7 @@ export class Run implements GateRun {
 
   /** Runs a call through the gate with its token. The only way a registered tool runs. */
   async execute(token: string, call: Call): Promise<StepResult> {
-    return this.#gate.execute(this, token, call, call && typeof call === 'object' ? `${this.id}:${randomUUID()}` : 'invalid');
+    return this.#gate.execute(this, token, call, this.#nextCallId());
   }
 
   /** Authorizes and executes a step: decide, issue, check, consume, run, record. */
@@ -258,6 +259,10 @@ export class Run implements GateRun {
 
   // ---- internals ----
 
+  #nextCallId(): string {
+    return `${this.id}:${(this.#calls++).toString(36)}`;
+  }
+
   #candidate(index: number, options: StepOptions): Candidate {
     const plan = this.#plan as Plan;
     if (!Number.isInteger(index) || index < 0 || index >= plan.steps.length) throw new PlanValidationError(index, 'step', 'there is no such step in the plan');
@@ -274,7 +279,7 @@ export class Run implements GateRun {
       labels[name] = u.label;
       for (const [path, l] of Object.entries(u.labels)) labels[`${name}.${path}`] = l;
     }
-    return { step, index, params, labels, callId: `${this.id}:${randomUUID()}` };
+    return { step, index, params, labels, callId: this.#nextCallId() };
   }
 
   async #authorizeCandidate(candidate: Candidate, options: StepOptions): Promise<Authorization> {
@@ -307,14 +312,18 @@ export class Run implements GateRun {
     const record = await core.sessions.check(this.session.id, this.tenant);
     const context = options.context === undefined ? {} : (requireTrusted('context', options.context, 'user') as JsonObject);
     if (context === null || typeof context !== 'object' || Array.isArray(context)) throw new ParameterValidationError(action, '/context', 'must be an object');
-    const validate = stepValidator(actionDefinition(core.evaluator.policy.ir, action)?.parameters ?? { type: 'object' }, []);
-    if (!validate(c.params)) {
-      const e = validate.errors?.[0];
-      throw new ParameterValidationError(action, e?.instancePath ?? '', e?.message ?? 'do not match the schema');
+    const definition = actionDefinition(core.evaluator.policy.ir, action);
+    if (definition) {
+      // Validate before the intent's scope reads the parameters (the preparer validates again for the engine).
+      const validate = stepValidator(definition.parameters, []);
+      if (!validate(c.params)) {
+        const e = validate.errors?.[0];
+        throw new ParameterValidationError(action, e?.instancePath ?? '', e?.message ?? 'do not match the schema');
+      }
     }
     let result: DecisionResult;
     const verdict = intentDecision(intent, action);
-    const outside = scopeViolation(intent, actionDefinition(core.evaluator.policy.ir, action), c.params);
+    const outside = scopeViolation(intent, definition, c.params);
     if (verdict === 'forbidden' || outside) {
       const rule = verdict === 'forbidden' ? 'intent:forbidden' : 'intent:scope';
       result = { decision: 'deny', rule, matched: [rule], reasons: [verdict === 'forbidden' ? `action '${action}' is not allowed by the intent` : (outside as string)], policy_hash: core.evaluator.policy.hash, engine: 'intent' };
@@ -361,7 +370,8 @@ export class Run implements GateRun {
     const token = core.signer.sign(claims);
     await core.tokens.put(claims.id, this.#scope(), claims.exp, claims);
     core.auditor.emit({ type: 'token.issued', ...this.#ids(c), data: { token: claims.id, expires: claims.exp, ...(approval ? { approval } : {}) } });
-    const call: Call = deepFreeze({ step: c.index, action: c.step.action, tool: c.step.tool, params: JSON.parse(paramsText) as JsonObject });
+    // c.params is the runtime's own copy (built by unwrap): freeze it rather than copy it again.
+    const call: Call = deepFreeze({ step: c.index, action: c.step.action, tool: c.step.tool, params: c.params });
     const auth: Authorization = { token, tokenId: claims.id, callId: c.callId, call, decision };
     if (approval) auth.approval = approval;
     return auth;

@@ -26,6 +26,8 @@ export interface TokenClaims {
 }
 
 const PREFIX = 'ape1';
+const ID_PREFIX = randomBytes(12).toString('base64url');
+let idCounter = 0;
 const CLAIM_KEYS: (keyof TokenClaims)[] = ['id', 'tenant', 'session', 'run', 'intent', 'plan', 'step', 'action', 'tool', 'params', 'policy', 'iat', 'exp'];
 
 /** Signs and verifies tokens with a key the runtime holds. */
@@ -39,9 +41,9 @@ export class TokenSigner {
     this.#key = k;
   }
 
-  /** A fresh token id. */
+  /** A fresh, process-unique token id (a random per-process prefix and a counter; the HMAC, not the id, carries authority). */
   static newId(): string {
-    return randomBytes(16).toString('base64url');
+    return `${ID_PREFIX}${(idCounter++).toString(36)}`;
   }
 
   /** The signed token text: `ape1.<claims>.<mac>`. */

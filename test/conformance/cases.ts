@@ -99,7 +99,7 @@ export const ADVERSARIAL: Record<'path' | 'url' | 'domain' | 'email' | 'ip' | 's
   email: ['bob@Example.COM', 'bob@mail.example.com', 'a@b@evil.io', 'eve@evil.io', 'no-at-sign', '@example.com', "o'brien@example.com"],
   ip: ['10.1.2.3', '10.0.0.0', '192.168.1.1', '::ffff:10.0.0.1', '127.1', '::1', 'not-an-ip', '300.1.1.1'],
   string: ['', 'SELECT 1', 'select * from t', ' DROP TABLE t', 'rm -rf /', 'npm test', "quote'\"\\\n#", '日本語', 'a'.repeat(300)],
-  number: [-1, 0, 1, 2, 65536, 65537, 1048576, 1048577, 0.5, -0.0, 1e308, 2 ** 53 + 2, 9007199254740993],
+  number: [-1, 0, 1, 2, 65536, 65537, 1048576, 1048577, 0.5, -0.0, 1e308, 2 ** 53 + 2, 2 ** 60],
 };
 
 function kindOf(schema: JsonObject): keyof typeof ADVERSARIAL | 'other' {

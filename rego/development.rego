@@ -73,11 +73,11 @@ _matched.run_shell_command contains [0, 2, "dangerous-commands", "deny"] if {
 }
 
 _matched.http_get contains [2, 3, "local-http", "allow"] if {
-	_glob("url.host", ["(?s)^localhost$", "(?s)^127\\.0\\.0\\.1$", "(?s)^.*\\.test$", "(?s)^registry\\.npmjs\\.org$"])
+	_glob("url.host", [{"equals": "localhost"}, {"equals": "127.0.0.1"}, {"prefix": "", "suffix": ".test", "middle": []}, {"equals": "registry.npmjs.org"}])
 }
 
 _matched.http_post contains [2, 3, "local-http", "allow"] if {
-	_glob("url.host", ["(?s)^localhost$", "(?s)^127\\.0\\.0\\.1$", "(?s)^.*\\.test$", "(?s)^registry\\.npmjs\\.org$"])
+	_glob("url.host", [{"equals": "localhost"}, {"equals": "127.0.0.1"}, {"prefix": "", "suffix": ".test", "middle": []}, {"equals": "registry.npmjs.org"}])
 }
 
 _matched.delete_file contains [1, 4, "deletes-need-approval", "escalate"]
@@ -182,24 +182,57 @@ _why.run_shell_command contains [1, 1, reason] if {
 }
 
 _why.http_get contains [3, 0, "rule 'local-http': url.host is missing, invalid or not a string"] if {
-	not _glob("url.host", ["(?s)^localhost$", "(?s)^127\\.0\\.0\\.1$", "(?s)^.*\\.test$", "(?s)^registry\\.npmjs\\.org$"])
-	not _not_glob("url.host", ["(?s)^localhost$", "(?s)^127\\.0\\.0\\.1$", "(?s)^.*\\.test$", "(?s)^registry\\.npmjs\\.org$"])
+	not _glob("url.host", [{"equals": "localhost"}, {"equals": "127.0.0.1"}, {"prefix": "", "suffix": ".test", "middle": []}, {"equals": "registry.npmjs.org"}])
+	not _not_glob("url.host", [{"equals": "localhost"}, {"equals": "127.0.0.1"}, {"prefix": "", "suffix": ".test", "middle": []}, {"equals": "registry.npmjs.org"}])
 }
 
 _why.http_post contains [3, 0, "rule 'local-http': url.host is missing, invalid or not a string"] if {
-	not _glob("url.host", ["(?s)^localhost$", "(?s)^127\\.0\\.0\\.1$", "(?s)^.*\\.test$", "(?s)^registry\\.npmjs\\.org$"])
-	not _not_glob("url.host", ["(?s)^localhost$", "(?s)^127\\.0\\.0\\.1$", "(?s)^.*\\.test$", "(?s)^registry\\.npmjs\\.org$"])
+	not _glob("url.host", [{"equals": "localhost"}, {"equals": "127.0.0.1"}, {"prefix": "", "suffix": ".test", "middle": []}, {"equals": "registry.npmjs.org"}])
+	not _not_glob("url.host", [{"equals": "localhost"}, {"equals": "127.0.0.1"}, {"prefix": "", "suffix": ".test", "middle": []}, {"equals": "registry.npmjs.org"}])
 }
 
 _why.http_get contains [3, 0, reason] if {
-	_not_glob("url.host", ["(?s)^localhost$", "(?s)^127\\.0\\.0\\.1$", "(?s)^.*\\.test$", "(?s)^registry\\.npmjs\\.org$"])
+	_not_glob("url.host", [{"equals": "localhost"}, {"equals": "127.0.0.1"}, {"prefix": "", "suffix": ".test", "middle": []}, {"equals": "registry.npmjs.org"}])
 	reason := concat("", ["rule 'local-http': url.host '", input.facts["url.host"], "' matches none of 'localhost', '127.0.0.1', '*.test', 'registry.npmjs.org'"])
 }
 
 _why.http_post contains [3, 0, reason] if {
-	_not_glob("url.host", ["(?s)^localhost$", "(?s)^127\\.0\\.0\\.1$", "(?s)^.*\\.test$", "(?s)^registry\\.npmjs\\.org$"])
+	_not_glob("url.host", [{"equals": "localhost"}, {"equals": "127.0.0.1"}, {"prefix": "", "suffix": ".test", "middle": []}, {"equals": "registry.npmjs.org"}])
 	reason := concat("", ["rule 'local-http': url.host '", input.facts["url.host"], "' matches none of 'localhost', '127.0.0.1', '*.test', 'registry.npmjs.org'"])
 }
+
+# _glob_match(v, x): v matches the glob x, given as {"equals"}, {"prefix", "suffix", "middle"} or {"regex"}.
+_glob_match(v, x) if v == x.equals
+
+_glob_match(v, x) if regex.match(x.regex, v)
+
+_glob_match(v, x) if {
+	count(x.middle) == 0
+	_glob_ends(v, x)
+}
+
+_glob_match(v, x) if {
+	count(x.middle) == 1
+	_glob_ends(v, x)
+	contains(_glob_inner(v, x), x.middle[0])
+}
+
+_glob_match(v, x) if {
+	count(x.middle) == 2
+	_glob_ends(v, x)
+	inner := _glob_inner(v, x)
+	i := indexof(inner, x.middle[0])
+	i >= 0
+	contains(substring(inner, i + count(x.middle[0]), -1), x.middle[1])
+}
+
+_glob_ends(v, x) if {
+	startswith(v, x.prefix)
+	endswith(v, x.suffix)
+	count(v) >= count(x.prefix) + count(x.suffix)
+}
+
+_glob_inner(v, x) := substring(v, count(x.prefix), (count(v) - count(x.prefix)) - count(x.suffix))
 
 # _prefix(k, xs): the fact k is well typed and it starts with one of xs; _not_prefix(k, xs): well typed, and not.
 _prefix(k, xs) if {
@@ -215,12 +248,12 @@ _not_prefix(k, xs) if {
 	not _prefix(k, xs)
 }
 
-# _glob(k, xs): the fact k is well typed and it matches one of the anchored patterns xs (globs translated at compile time); _not_glob(k, xs): well typed, and not.
+# _glob(k, xs): the fact k is well typed and it matches one of the globs xs (compiled to parts, see _glob_match); _not_glob(k, xs): well typed, and not.
 _glob(k, xs) if {
 	v := input.facts[k]
 	is_string(v)
 	some x in xs
-	regex.match(x, v)
+	_glob_match(v, x)
 }
 
 _not_glob(k, xs) if {

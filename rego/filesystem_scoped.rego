@@ -66,27 +66,27 @@ _matched.create_directory contains [2, 2, "mkdir-scope", "allow"] if {
 }
 
 _matched.read_file contains [0, 3, "secrets", "deny"] if {
-	not _not_glob("path", ["(?s)^/srv/app/secrets/.*$", "(?s)^.*\\.pem$", "(?s)^.*\\.key$", "(?s)^.*/\\.env$"])
+	not _not_glob("path", [{"prefix": "/srv/app/secrets/", "suffix": "", "middle": []}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}, {"prefix": "", "suffix": "/.env", "middle": []}])
 }
 
 _matched.list_directory contains [0, 3, "secrets", "deny"] if {
-	not _not_glob("path", ["(?s)^/srv/app/secrets/.*$", "(?s)^.*\\.pem$", "(?s)^.*\\.key$", "(?s)^.*/\\.env$"])
+	not _not_glob("path", [{"prefix": "/srv/app/secrets/", "suffix": "", "middle": []}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}, {"prefix": "", "suffix": "/.env", "middle": []}])
 }
 
 _matched.search_files contains [0, 3, "secrets", "deny"] if {
-	not _not_glob("path", ["(?s)^/srv/app/secrets/.*$", "(?s)^.*\\.pem$", "(?s)^.*\\.key$", "(?s)^.*/\\.env$"])
+	not _not_glob("path", [{"prefix": "/srv/app/secrets/", "suffix": "", "middle": []}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}, {"prefix": "", "suffix": "/.env", "middle": []}])
 }
 
 _matched.write_file contains [0, 3, "secrets", "deny"] if {
-	not _not_glob("path", ["(?s)^/srv/app/secrets/.*$", "(?s)^.*\\.pem$", "(?s)^.*\\.key$", "(?s)^.*/\\.env$"])
+	not _not_glob("path", [{"prefix": "/srv/app/secrets/", "suffix": "", "middle": []}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}, {"prefix": "", "suffix": "/.env", "middle": []}])
 }
 
 _matched.append_file contains [0, 3, "secrets", "deny"] if {
-	not _not_glob("path", ["(?s)^/srv/app/secrets/.*$", "(?s)^.*\\.pem$", "(?s)^.*\\.key$", "(?s)^.*/\\.env$"])
+	not _not_glob("path", [{"prefix": "/srv/app/secrets/", "suffix": "", "middle": []}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}, {"prefix": "", "suffix": "/.env", "middle": []}])
 }
 
 _matched.delete_file contains [0, 3, "secrets", "deny"] if {
-	not _not_glob("path", ["(?s)^/srv/app/secrets/.*$", "(?s)^.*\\.pem$", "(?s)^.*\\.key$", "(?s)^.*/\\.env$"])
+	not _not_glob("path", [{"prefix": "/srv/app/secrets/", "suffix": "", "middle": []}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}, {"prefix": "", "suffix": "/.env", "middle": []}])
 }
 
 _matched.delete_file contains [1, 4, "delete-in-scope", "escalate"] if {
@@ -186,6 +186,39 @@ _why.create_directory contains [2, 0, reason] if {
 	reason := concat("", ["rule 'mkdir-scope': path '", input.facts.path, "' does not start with any of '/srv/app/', '/tmp/build/'"])
 }
 
+# _glob_match(v, x): v matches the glob x, given as {"equals"}, {"prefix", "suffix", "middle"} or {"regex"}.
+_glob_match(v, x) if v == x.equals
+
+_glob_match(v, x) if regex.match(x.regex, v)
+
+_glob_match(v, x) if {
+	count(x.middle) == 0
+	_glob_ends(v, x)
+}
+
+_glob_match(v, x) if {
+	count(x.middle) == 1
+	_glob_ends(v, x)
+	contains(_glob_inner(v, x), x.middle[0])
+}
+
+_glob_match(v, x) if {
+	count(x.middle) == 2
+	_glob_ends(v, x)
+	inner := _glob_inner(v, x)
+	i := indexof(inner, x.middle[0])
+	i >= 0
+	contains(substring(inner, i + count(x.middle[0]), -1), x.middle[1])
+}
+
+_glob_ends(v, x) if {
+	startswith(v, x.prefix)
+	endswith(v, x.suffix)
+	count(v) >= count(x.prefix) + count(x.suffix)
+}
+
+_glob_inner(v, x) := substring(v, count(x.prefix), (count(v) - count(x.prefix)) - count(x.suffix))
+
 # _prefix(k, xs): the fact k is well typed and it starts with one of xs; _not_prefix(k, xs): well typed, and not.
 _prefix(k, xs) if {
 	v := input.facts[k]
@@ -200,12 +233,12 @@ _not_prefix(k, xs) if {
 	not _prefix(k, xs)
 }
 
-# _glob(k, xs): the fact k is well typed and it matches one of the anchored patterns xs (globs translated at compile time); _not_glob(k, xs): well typed, and not.
+# _glob(k, xs): the fact k is well typed and it matches one of the globs xs (compiled to parts, see _glob_match); _not_glob(k, xs): well typed, and not.
 _glob(k, xs) if {
 	v := input.facts[k]
 	is_string(v)
 	some x in xs
-	regex.match(x, v)
+	_glob_match(v, x)
 }
 
 _not_glob(k, xs) if {

@@ -41,17 +41,17 @@ _default_reasons := [reason | some [_, _, reason] in sort(why)] if {
 # precedence deny 0, escalate 1, allow 2; index is the rule's place in the policy.
 _matched.read_file contains [2, 0, "read-files", "allow"] if {
 	_prefix("path", ["/data/", "/workspace/"])
-	_outside("path", ["(?s)^.*/\\.env$", "(?s)^.*/\\.ssh/.*$", "(?s)^.*\\.pem$", "(?s)^.*\\.key$"])
+	_outside("path", [{"prefix": "", "suffix": "/.env", "middle": []}, {"prefix": "", "suffix": "", "middle": ["/.ssh/"]}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}])
 }
 
 _matched.list_directory contains [2, 0, "read-files", "allow"] if {
 	_prefix("path", ["/data/", "/workspace/"])
-	_outside("path", ["(?s)^.*/\\.env$", "(?s)^.*/\\.ssh/.*$", "(?s)^.*\\.pem$", "(?s)^.*\\.key$"])
+	_outside("path", [{"prefix": "", "suffix": "/.env", "middle": []}, {"prefix": "", "suffix": "", "middle": ["/.ssh/"]}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}])
 }
 
 _matched.search_files contains [2, 0, "read-files", "allow"] if {
 	_prefix("path", ["/data/", "/workspace/"])
-	_outside("path", ["(?s)^.*/\\.env$", "(?s)^.*/\\.ssh/.*$", "(?s)^.*\\.pem$", "(?s)^.*\\.key$"])
+	_outside("path", [{"prefix": "", "suffix": "/.env", "middle": []}, {"prefix": "", "suffix": "", "middle": ["/.ssh/"]}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}])
 }
 
 _matched.query_data contains [2, 1, "query-data", "allow"] if {
@@ -120,32 +120,32 @@ _why.search_files contains [0, 0, reason] if {
 }
 
 _why.read_file contains [0, 1, "rule 'read-files': path is missing, invalid or not a string"] if {
-	not _outside("path", ["(?s)^.*/\\.env$", "(?s)^.*/\\.ssh/.*$", "(?s)^.*\\.pem$", "(?s)^.*\\.key$"])
-	not _not_outside("path", ["(?s)^.*/\\.env$", "(?s)^.*/\\.ssh/.*$", "(?s)^.*\\.pem$", "(?s)^.*\\.key$"])
+	not _outside("path", [{"prefix": "", "suffix": "/.env", "middle": []}, {"prefix": "", "suffix": "", "middle": ["/.ssh/"]}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}])
+	not _not_outside("path", [{"prefix": "", "suffix": "/.env", "middle": []}, {"prefix": "", "suffix": "", "middle": ["/.ssh/"]}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}])
 }
 
 _why.list_directory contains [0, 1, "rule 'read-files': path is missing, invalid or not a string"] if {
-	not _outside("path", ["(?s)^.*/\\.env$", "(?s)^.*/\\.ssh/.*$", "(?s)^.*\\.pem$", "(?s)^.*\\.key$"])
-	not _not_outside("path", ["(?s)^.*/\\.env$", "(?s)^.*/\\.ssh/.*$", "(?s)^.*\\.pem$", "(?s)^.*\\.key$"])
+	not _outside("path", [{"prefix": "", "suffix": "/.env", "middle": []}, {"prefix": "", "suffix": "", "middle": ["/.ssh/"]}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}])
+	not _not_outside("path", [{"prefix": "", "suffix": "/.env", "middle": []}, {"prefix": "", "suffix": "", "middle": ["/.ssh/"]}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}])
 }
 
 _why.search_files contains [0, 1, "rule 'read-files': path is missing, invalid or not a string"] if {
-	not _outside("path", ["(?s)^.*/\\.env$", "(?s)^.*/\\.ssh/.*$", "(?s)^.*\\.pem$", "(?s)^.*\\.key$"])
-	not _not_outside("path", ["(?s)^.*/\\.env$", "(?s)^.*/\\.ssh/.*$", "(?s)^.*\\.pem$", "(?s)^.*\\.key$"])
+	not _outside("path", [{"prefix": "", "suffix": "/.env", "middle": []}, {"prefix": "", "suffix": "", "middle": ["/.ssh/"]}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}])
+	not _not_outside("path", [{"prefix": "", "suffix": "/.env", "middle": []}, {"prefix": "", "suffix": "", "middle": ["/.ssh/"]}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}])
 }
 
 _why.read_file contains [0, 1, reason] if {
-	_not_outside("path", ["(?s)^.*/\\.env$", "(?s)^.*/\\.ssh/.*$", "(?s)^.*\\.pem$", "(?s)^.*\\.key$"])
+	_not_outside("path", [{"prefix": "", "suffix": "/.env", "middle": []}, {"prefix": "", "suffix": "", "middle": ["/.ssh/"]}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}])
 	reason := concat("", ["rule 'read-files': path '", input.facts.path, "' matches a denied pattern of '*/.env', '*/.ssh/*', '*.pem', '*.key'"])
 }
 
 _why.list_directory contains [0, 1, reason] if {
-	_not_outside("path", ["(?s)^.*/\\.env$", "(?s)^.*/\\.ssh/.*$", "(?s)^.*\\.pem$", "(?s)^.*\\.key$"])
+	_not_outside("path", [{"prefix": "", "suffix": "/.env", "middle": []}, {"prefix": "", "suffix": "", "middle": ["/.ssh/"]}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}])
 	reason := concat("", ["rule 'read-files': path '", input.facts.path, "' matches a denied pattern of '*/.env', '*/.ssh/*', '*.pem', '*.key'"])
 }
 
 _why.search_files contains [0, 1, reason] if {
-	_not_outside("path", ["(?s)^.*/\\.env$", "(?s)^.*/\\.ssh/.*$", "(?s)^.*\\.pem$", "(?s)^.*\\.key$"])
+	_not_outside("path", [{"prefix": "", "suffix": "/.env", "middle": []}, {"prefix": "", "suffix": "", "middle": ["/.ssh/"]}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}])
 	reason := concat("", ["rule 'read-files': path '", input.facts.path, "' matches a denied pattern of '*/.env', '*/.ssh/*', '*.pem', '*.key'"])
 }
 
@@ -168,6 +168,39 @@ _why.http_get contains [2, 0, "rule 'fetch-https': url.scheme does not equal 'ht
 	_not_equals("url.scheme", "https")
 }
 
+# _glob_match(v, x): v matches the glob x, given as {"equals"}, {"prefix", "suffix", "middle"} or {"regex"}.
+_glob_match(v, x) if v == x.equals
+
+_glob_match(v, x) if regex.match(x.regex, v)
+
+_glob_match(v, x) if {
+	count(x.middle) == 0
+	_glob_ends(v, x)
+}
+
+_glob_match(v, x) if {
+	count(x.middle) == 1
+	_glob_ends(v, x)
+	contains(_glob_inner(v, x), x.middle[0])
+}
+
+_glob_match(v, x) if {
+	count(x.middle) == 2
+	_glob_ends(v, x)
+	inner := _glob_inner(v, x)
+	i := indexof(inner, x.middle[0])
+	i >= 0
+	contains(substring(inner, i + count(x.middle[0]), -1), x.middle[1])
+}
+
+_glob_ends(v, x) if {
+	startswith(v, x.prefix)
+	endswith(v, x.suffix)
+	count(v) >= count(x.prefix) + count(x.suffix)
+}
+
+_glob_inner(v, x) := substring(v, count(x.prefix), (count(v) - count(x.prefix)) - count(x.suffix))
+
 # _prefix(k, xs): the fact k is well typed and it starts with one of xs; _not_prefix(k, xs): well typed, and not.
 _prefix(k, xs) if {
 	v := input.facts[k]
@@ -182,12 +215,12 @@ _not_prefix(k, xs) if {
 	not _prefix(k, xs)
 }
 
-# _glob(k, xs): the fact k is well typed and it matches one of the anchored patterns xs (globs translated at compile time); _not_glob(k, xs): well typed, and not.
+# _glob(k, xs): the fact k is well typed and it matches one of the globs xs (compiled to parts, see _glob_match); _not_glob(k, xs): well typed, and not.
 _glob(k, xs) if {
 	v := input.facts[k]
 	is_string(v)
 	some x in xs
-	regex.match(x, v)
+	_glob_match(v, x)
 }
 
 _not_glob(k, xs) if {
@@ -196,7 +229,7 @@ _not_glob(k, xs) if {
 	not _glob(k, xs)
 }
 
-# _outside(k, xs): the fact k is well typed and it matches none of the anchored patterns xs; _not_outside(k, xs): well typed, and not.
+# _outside(k, xs): the fact k is well typed and it matches none of the globs xs; _not_outside(k, xs): well typed, and not.
 _outside(k, xs) if {
 	v := input.facts[k]
 	is_string(v)

@@ -63,12 +63,12 @@ _matched.append_file contains [2, 1, "workspace-write", "allow"] if {
 
 _matched.http_get contains [2, 2, "api-domains", "allow"] if {
 	_equals("url.scheme", "https")
-	_glob("url.host", ["(?s)^api\\.github\\.com$", "(?s)^.*\\.example\\.com$"])
+	_glob("url.host", [{"equals": "api.github.com"}, {"prefix": "", "suffix": ".example.com", "middle": []}])
 }
 
 _matched.http_post contains [2, 2, "api-domains", "allow"] if {
 	_equals("url.scheme", "https")
-	_glob("url.host", ["(?s)^api\\.github\\.com$", "(?s)^.*\\.example\\.com$"])
+	_glob("url.host", [{"equals": "api.github.com"}, {"prefix": "", "suffix": ".example.com", "middle": []}])
 }
 
 _matched.http_post contains [1, 3, "post-size", "escalate"] if {
@@ -76,19 +76,19 @@ _matched.http_post contains [1, 3, "post-size", "escalate"] if {
 }
 
 _matched.send_email contains [2, 4, "internal-email", "allow"] if {
-	_glob("to.domain", ["(?s)^example\\.com$", "(?s)^.*\\.example\\.com$"])
+	_glob("to.domain", [{"equals": "example.com"}, {"prefix": "", "suffix": ".example.com", "middle": []}])
 }
 
 _matched.read_file contains [0, 5, "no-secrets", "deny"] if {
-	not _not_glob("path", ["(?s)^.*/\\.env$", "(?s)^.*/\\.git/.*$", "(?s)^.*\\.pem$"])
+	not _not_glob("path", [{"prefix": "", "suffix": "/.env", "middle": []}, {"prefix": "", "suffix": "", "middle": ["/.git/"]}, {"prefix": "", "suffix": ".pem", "middle": []}])
 }
 
 _matched.write_file contains [0, 5, "no-secrets", "deny"] if {
-	not _not_glob("path", ["(?s)^.*/\\.env$", "(?s)^.*/\\.git/.*$", "(?s)^.*\\.pem$"])
+	not _not_glob("path", [{"prefix": "", "suffix": "/.env", "middle": []}, {"prefix": "", "suffix": "", "middle": ["/.git/"]}, {"prefix": "", "suffix": ".pem", "middle": []}])
 }
 
 _matched.append_file contains [0, 5, "no-secrets", "deny"] if {
-	not _not_glob("path", ["(?s)^.*/\\.env$", "(?s)^.*/\\.git/.*$", "(?s)^.*\\.pem$"])
+	not _not_glob("path", [{"prefix": "", "suffix": "/.env", "middle": []}, {"prefix": "", "suffix": "", "middle": ["/.git/"]}, {"prefix": "", "suffix": ".pem", "middle": []}])
 }
 
 _matched.delete_file contains [0, 6, "no-delete", "deny"]
@@ -183,34 +183,67 @@ _why.http_post contains [2, 0, "rule 'api-domains': url.scheme does not equal 'h
 }
 
 _why.http_get contains [2, 1, "rule 'api-domains': url.host is missing, invalid or not a string"] if {
-	not _glob("url.host", ["(?s)^api\\.github\\.com$", "(?s)^.*\\.example\\.com$"])
-	not _not_glob("url.host", ["(?s)^api\\.github\\.com$", "(?s)^.*\\.example\\.com$"])
+	not _glob("url.host", [{"equals": "api.github.com"}, {"prefix": "", "suffix": ".example.com", "middle": []}])
+	not _not_glob("url.host", [{"equals": "api.github.com"}, {"prefix": "", "suffix": ".example.com", "middle": []}])
 }
 
 _why.http_post contains [2, 1, "rule 'api-domains': url.host is missing, invalid or not a string"] if {
-	not _glob("url.host", ["(?s)^api\\.github\\.com$", "(?s)^.*\\.example\\.com$"])
-	not _not_glob("url.host", ["(?s)^api\\.github\\.com$", "(?s)^.*\\.example\\.com$"])
+	not _glob("url.host", [{"equals": "api.github.com"}, {"prefix": "", "suffix": ".example.com", "middle": []}])
+	not _not_glob("url.host", [{"equals": "api.github.com"}, {"prefix": "", "suffix": ".example.com", "middle": []}])
 }
 
 _why.http_get contains [2, 1, reason] if {
-	_not_glob("url.host", ["(?s)^api\\.github\\.com$", "(?s)^.*\\.example\\.com$"])
+	_not_glob("url.host", [{"equals": "api.github.com"}, {"prefix": "", "suffix": ".example.com", "middle": []}])
 	reason := concat("", ["rule 'api-domains': url.host '", input.facts["url.host"], "' matches none of 'api.github.com', '*.example.com'"])
 }
 
 _why.http_post contains [2, 1, reason] if {
-	_not_glob("url.host", ["(?s)^api\\.github\\.com$", "(?s)^.*\\.example\\.com$"])
+	_not_glob("url.host", [{"equals": "api.github.com"}, {"prefix": "", "suffix": ".example.com", "middle": []}])
 	reason := concat("", ["rule 'api-domains': url.host '", input.facts["url.host"], "' matches none of 'api.github.com', '*.example.com'"])
 }
 
 _why.send_email contains [4, 0, "rule 'internal-email': to.domain is missing, invalid or not a string"] if {
-	not _glob("to.domain", ["(?s)^example\\.com$", "(?s)^.*\\.example\\.com$"])
-	not _not_glob("to.domain", ["(?s)^example\\.com$", "(?s)^.*\\.example\\.com$"])
+	not _glob("to.domain", [{"equals": "example.com"}, {"prefix": "", "suffix": ".example.com", "middle": []}])
+	not _not_glob("to.domain", [{"equals": "example.com"}, {"prefix": "", "suffix": ".example.com", "middle": []}])
 }
 
 _why.send_email contains [4, 0, reason] if {
-	_not_glob("to.domain", ["(?s)^example\\.com$", "(?s)^.*\\.example\\.com$"])
+	_not_glob("to.domain", [{"equals": "example.com"}, {"prefix": "", "suffix": ".example.com", "middle": []}])
 	reason := concat("", ["rule 'internal-email': to.domain '", input.facts["to.domain"], "' matches none of 'example.com', '*.example.com'"])
 }
+
+# _glob_match(v, x): v matches the glob x, given as {"equals"}, {"prefix", "suffix", "middle"} or {"regex"}.
+_glob_match(v, x) if v == x.equals
+
+_glob_match(v, x) if regex.match(x.regex, v)
+
+_glob_match(v, x) if {
+	count(x.middle) == 0
+	_glob_ends(v, x)
+}
+
+_glob_match(v, x) if {
+	count(x.middle) == 1
+	_glob_ends(v, x)
+	contains(_glob_inner(v, x), x.middle[0])
+}
+
+_glob_match(v, x) if {
+	count(x.middle) == 2
+	_glob_ends(v, x)
+	inner := _glob_inner(v, x)
+	i := indexof(inner, x.middle[0])
+	i >= 0
+	contains(substring(inner, i + count(x.middle[0]), -1), x.middle[1])
+}
+
+_glob_ends(v, x) if {
+	startswith(v, x.prefix)
+	endswith(v, x.suffix)
+	count(v) >= count(x.prefix) + count(x.suffix)
+}
+
+_glob_inner(v, x) := substring(v, count(x.prefix), (count(v) - count(x.prefix)) - count(x.suffix))
 
 # _prefix(k, xs): the fact k is well typed and it starts with one of xs; _not_prefix(k, xs): well typed, and not.
 _prefix(k, xs) if {
@@ -226,12 +259,12 @@ _not_prefix(k, xs) if {
 	not _prefix(k, xs)
 }
 
-# _glob(k, xs): the fact k is well typed and it matches one of the anchored patterns xs (globs translated at compile time); _not_glob(k, xs): well typed, and not.
+# _glob(k, xs): the fact k is well typed and it matches one of the globs xs (compiled to parts, see _glob_match); _not_glob(k, xs): well typed, and not.
 _glob(k, xs) if {
 	v := input.facts[k]
 	is_string(v)
 	some x in xs
-	regex.match(x, v)
+	_glob_match(v, x)
 }
 
 _not_glob(k, xs) if {

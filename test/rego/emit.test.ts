@@ -133,6 +133,31 @@ describe('condition emitters', () => {
     expect(Object.keys(CONDITION_EMITTERS).sort()).toEqual([...OPERATOR_NAMES].sort());
   });
 
+  it('globs compiled to parts match exactly like the native glob, in OPA WASM and in opa eval', async () => {
+    const patterns = ['*.corp.example', 'a*b*c', '*/.git/*', '/x/*/y/*/z', 'a*b*c*d*e', 'exact', '*', '**', 'ü*ß*✓', '*\n*'];
+    const values = ['x.corp.example', 'corp.example', 'abc', 'ac', 'aXbYc', 'acb', 'abcbc', '/r/.git/h', '/.git/', '/x/1/y/2/z', '/x//y//z', '/x/y/z', 'abcde', 'aXbXcXdXe', 'aedcb', 'exact', '', 'üaßb✓', 'ü✓ß', 'a\nb', 'ab'];
+    const yaml = [
+      'name: globs',
+      'version: "1"',
+      'actions:',
+      '  - { id: g, parameters: { type: object, properties: { s: { type: string } } } }',
+      'rules:',
+      ...patterns.map((p, i) => `  - { id: p${i}, action: g, decision: allow, conditions: { s: { allowlist: [${JSON.stringify(p)}] } } }`),
+      '',
+    ].join('\n');
+    const policy = compilePolicySource(yaml, 'globs.yaml');
+    const { createOpaWasmEngine } = await import('../../src/adapters/opa-wasm/index.js');
+    const wasm = await createOpaWasmEngine(policy);
+    const native = new NativeEngine(policy.ir, policy.hash);
+    for (const value of values) {
+      const input = { action: 'g', facts: { s: value } };
+      const { engine: _a, ...actual } = await wasm.decide(input);
+      const { engine: _b, ...expected } = native.decideSync(input);
+      expect(actual, value).toEqual(expected);
+    }
+    expect(native.decideSync({ action: 'g', facts: { s: 'aXbYc' } }).matched).toContain('p1');
+  });
+
   it('globs translate to anchored RE2 patterns that agree with the native glob', async () => {
     const patterns = ['*.corp.example', 'a*b\\c*', '*.(x)+[y]?{z}|^$', '/workspace/*', 'exact', '*', '**', '*\n*', "*'*"];
     const values = ['x.corp.example', 'corp.example', 'a/b\\c', 'ab\\c/d', '.(x)+[y]?{z}|^$', 'q.(x)+[y]?{z}|^$z', '/workspace/a/b', '/workspace', 'exact', 'exactly', '', 'a\nb', "it's", 'x.corp.example\n'];

@@ -45,7 +45,8 @@ export class OpaWasmEngine implements DecisionEngine {
     const wasm = await wasmFromBundle(bytes);
     let policy: LoadedPolicy;
     try {
-      policy = await loadPolicy(wasm);
+      // The module's static data never exceeds its size: that many 64 KiB pages (plus headroom) always suffice to start.
+      policy = await loadPolicy(wasm, { initial: Math.ceil(wasm.length / 65536) + 5 });
       policy.setData({});
     } catch (error) {
       throw new EngineError(NAME, `cannot load the WASM policy: ${error instanceof Error ? error.message : String(error)}`);

@@ -2,7 +2,7 @@
  * One Rego emitter per IR condition kind. Each names the library predicate that tests the
  * condition and the operand it passes; the rule writer decides how a missing value counts.
  */
-import type { ConditionIR, ConditionOp } from '../ir.js';
+import type { ConditionIR, ConditionOp, JsonObject } from '../ir.js';
 import { literal, type Code } from './writer.js';
 
 /** The library predicates (see `library.ts`): `_<name>` holds, `_not_<name>` fails, both on a well-typed value. */
@@ -32,12 +32,30 @@ export function globToRe2(pattern: string): string {
   return `(?s)^${body}$`;
 }
 
+/** A glob as data for the library's `_glob_match`: exact text, prefix/suffix/middle parts, or (rarely) a regex. */
+export type GlobSpec = { equals: string } | { prefix: string; suffix: string; middle: string[] } | { regex: string };
+
+/**
+ * Compiles a glob for the string builtins (native in OPA's WASM, unlike a regex, which it would
+ * compile on every evaluation): text between stars must appear in order, which a leftmost search
+ * decides. Globs with more than two inner parts fall back to the anchored regex.
+ */
+export function globSpec(pattern: string): GlobSpec {
+  const parts = pattern.split('*');
+  if (parts.length === 1) return { equals: pattern };
+  const middle = parts.slice(1, -1).filter((p) => p !== '');
+  if (middle.length > 2) return { regex: globToRe2(pattern) };
+  return { prefix: parts[0] ?? '', suffix: parts[parts.length - 1] ?? '', middle };
+}
+
+const globs = (patterns: readonly string[]): Code => literal(patterns.map((p) => globSpec(p) as unknown as JsonObject));
+
 /** Every condition kind's emitter: a missing kind is a compile error. */
 export const CONDITION_EMITTERS = {
   prefix: (c) => test('prefix', literal(c.values)),
   suffix: (c) => test('suffix', literal(c.values)),
-  allowlist: (c) => test('glob', literal(c.patterns.map(globToRe2))),
-  denylist: (c) => test('outside', literal(c.patterns.map(globToRe2))),
+  allowlist: (c) => test('glob', globs(c.patterns)),
+  denylist: (c) => test('outside', globs(c.patterns)),
   equals: (c) => test('equals', literal(c.value)),
   one_of: (c) => test('one_of', literal(c.values)),
   min: (c) => test('min', literal(c.value)),

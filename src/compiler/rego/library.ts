@@ -31,16 +31,16 @@ const PREDICATES: Record<Predicate, PredicateSpec> = {
   },
   glob: {
     arg: 'xs',
-    holds: ['is_string(v)', 'some x in xs', 'regex.match(x, v)'],
+    holds: ['is_string(v)', 'some x in xs', '_glob_match(v, x)'],
     fails: ['is_string(v)', 'not _glob(k, xs)'],
-    doc: 'it matches one of the anchored patterns xs (globs translated at compile time)',
+    doc: 'it matches one of the globs xs (compiled to parts, see _glob_match)',
   },
   outside: {
     arg: 'xs',
     holds: ['is_string(v)', 'not _glob(k, xs)'],
     fails: ['_glob(k, xs)'],
     uses: ['glob'],
-    doc: 'it matches none of the anchored patterns xs',
+    doc: 'it matches none of the globs xs',
   },
   equals: {
     arg: 'x',
@@ -87,6 +87,34 @@ function writeFunction(w: RegoWriter, name: Code, arg: string, body: readonly st
   });
 }
 
+/** The glob matcher: `*` is any run of characters; the parts between stars must appear in order. */
+const GLOB_MATCH: readonly (readonly string[])[] = [
+  ['_glob_match(v, x) if v == x.equals'],
+  ['_glob_match(v, x) if regex.match(x.regex, v)'],
+  ['_glob_match(v, x) if {', '\tcount(x.middle) == 0', '\t_glob_ends(v, x)', '}'],
+  ['_glob_match(v, x) if {', '\tcount(x.middle) == 1', '\t_glob_ends(v, x)', '\tcontains(_glob_inner(v, x), x.middle[0])', '}'],
+  [
+    '_glob_match(v, x) if {',
+    '\tcount(x.middle) == 2',
+    '\t_glob_ends(v, x)',
+    '\tinner := _glob_inner(v, x)',
+    '\ti := indexof(inner, x.middle[0])',
+    '\ti >= 0',
+    '\tcontains(substring(inner, i + count(x.middle[0]), -1), x.middle[1])',
+    '}',
+  ],
+  ['_glob_ends(v, x) if {', '\tstartswith(v, x.prefix)', '\tendswith(v, x.suffix)', '\tcount(v) >= count(x.prefix) + count(x.suffix)', '}'],
+  ['_glob_inner(v, x) := substring(v, count(x.prefix), (count(v) - count(x.prefix)) - count(x.suffix))'],
+];
+
+function writeGlobMatch(w: RegoWriter): void {
+  w.comment('_glob_match(v, x): v matches the glob x, given as {"equals"}, {"prefix", "suffix", "middle"} or {"regex"}.');
+  for (const definition of GLOB_MATCH) {
+    for (const line of definition) w.line(fixed(line));
+    w.line();
+  }
+}
+
 /** Writes the library functions the given predicates need (plus `_present` when asked), in a fixed order. */
 export function writeLibrary(w: RegoWriter, used: ReadonlySet<Predicate>, presence: boolean): void {
   const all = new Set<Predicate>(used);
@@ -96,6 +124,7 @@ export function writeLibrary(w: RegoWriter, used: ReadonlySet<Predicate>, presen
     w.block(fixed('_present(k) if {'), () => w.line(fixed('_ = input.facts[k]')));
     w.line();
   }
+  if (all.has('glob')) writeGlobMatch(w);
   for (const name of Object.keys(PREDICATES) as Predicate[]) {
     if (!all.has(name)) continue;
     const spec = PREDICATES[name];

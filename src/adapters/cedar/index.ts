@@ -6,7 +6,7 @@
  */
 import type { CompiledPolicy } from '../../compiler/compile.js';
 import { cedarPolicySet, type CedarPolicy, type CedarPolicySet } from '../../compiler/cedar/index.js';
-import { encodeFact, type ContextValue, type FactAttributes } from '../../compiler/cedar/encoding.js';
+import { encodeFact, typedAttributes, type ContextValue, type FactAttributes } from '../../compiler/cedar/encoding.js';
 import { PREVIOUS_ACTION, type CedarCondition } from '../../compiler/cedar/policies.js';
 import { PRINCIPAL_TYPE, RESOURCE_TYPE } from '../../compiler/cedar/schema.js';
 import { preparsePolicySet, statefulIsAuthorized, type AuthorizationAnswer } from '../../compiler/cedar/wasm.js';
@@ -55,19 +55,20 @@ interface ActionState {
 function accepted(context: Record<string, ContextValue>, c: CedarCondition): boolean {
   const { condition, attrs } = c;
   const has = (k: string) => Object.prototype.hasOwnProperty.call(context, k);
+  const isNumber = () => has(attrs.floor) || has(attrs.ceil) || has(attrs.khi);
   switch (condition.op) {
     case 'exists':
-      return has(attrs.present);
+      return typedAttributes(attrs).some((t) => has(t.name));
     case 'equals':
     case 'one_of': {
       const values = condition.op === 'equals' ? [condition.value] : condition.values;
-      return values.some((v) => has(typeof v === 'string' ? attrs.str : typeof v === 'number' ? attrs.num : attrs.bool));
+      return values.some((v) => (typeof v === 'string' ? has(attrs.str) : typeof v === 'number' ? isNumber() : has(attrs.bool)));
     }
     case 'min':
     case 'max':
     case 'min_length':
     case 'max_length':
-      return has(attrs.num);
+      return isNumber();
     default:
       return has(attrs.str);
   }

@@ -1,6 +1,6 @@
 /** One Cedar emitter per IR condition kind; `regex` is unrepresentable (Cedar has no regular expressions). */
 import type { ConditionIR, ConditionOp, Decision, Scalar } from '../ir.js';
-import { keyParts, usesIntEncoding, type FactAttributes } from './encoding.js';
+import { keyParts, typedAttributes, usesIntEncoding, type FactAttributes } from './encoding.js';
 import {
   and,
   bool,
@@ -35,24 +35,31 @@ export interface Unrepresentable {
 type Emitter<C extends ConditionIR> = (c: C, attrs: FactAttributes) => ConditionCedar | Unrepresentable;
 type Emitters = { [K in ConditionOp]: Emitter<Extract<ConditionIR, { op: K }>> };
 
-/** A number comparison, exact for every double (see `encoding.ts`). */
-function numCompare(attrs: FactAttributes, operator: '>=' | '<=' | '==', value: number): Cedar {
+/** A number comparison, exact for every double (see `encoding.ts`): the attributes it reads, and the test. */
+function numCompare(attrs: FactAttributes, operator: '>=' | '<=' | '==', value: number): { guard: Cedar; test: Cedar } {
   if (usesIntEncoding(value)) {
-    const floor = ctx(attrs.num, 'floor');
-    const ceil = ctx(attrs.num, 'ceil');
-    if (operator === '>=') return op(floor, '>=', long(value));
-    if (operator === '<=') return op(ceil, '<=', long(value));
-    return and([op(floor, '==', long(value)), op(ceil, '==', long(value))]);
+    const floor = op(ctx(attrs.floor), operator === '<=' ? '<=' : '>=', long(value));
+    const ceil = op(ctx(attrs.ceil), '<=', long(value));
+    if (operator === '>=') return { guard: ctxHas(attrs.floor), test: floor };
+    if (operator === '<=') return { guard: ctxHas(attrs.ceil), test: ceil };
+    return {
+      guard: and([ctxHas(attrs.floor), ctxHas(attrs.ceil)]),
+      test: and([op(ctx(attrs.floor), '==', long(value)), op(ctx(attrs.ceil), '==', long(value))]),
+    };
   }
   const { khi, klo } = keyParts(value);
-  const hi = ctx(attrs.num, 'khi');
-  const lo = ctx(attrs.num, 'klo');
-  if (operator === '==') return and([op(hi, '==', long(khi)), op(lo, '==', long(klo))]);
-  return or([op(hi, operator === '>=' ? '>' : '<', long(khi)), and([op(hi, '==', long(khi)), op(lo, operator, long(klo))])]);
+  const hi = ctx(attrs.khi);
+  const lo = ctx(attrs.klo);
+  const guard = and([ctxHas(attrs.khi), ctxHas(attrs.klo)]);
+  if (operator === '==') return { guard, test: and([op(hi, '==', long(khi)), op(lo, '==', long(klo))]) };
+  return { guard, test: or([op(hi, operator === '>=' ? '>' : '<', long(khi)), and([op(hi, '==', long(khi)), op(lo, operator, long(klo))])]) };
 }
 
 const onString = (attrs: FactAttributes, test: Cedar): ConditionCedar => ({ accepted: ctxHas(attrs.str), test, selfGuarded: false });
-const onNumber = (attrs: FactAttributes, test: Cedar): ConditionCedar => ({ accepted: ctxHas(attrs.num), test, selfGuarded: false });
+const onNumber = (attrs: FactAttributes, operator: '>=' | '<=', value: number): ConditionCedar => {
+  const { guard, test } = numCompare(attrs, operator, value);
+  return { accepted: guard, test, selfGuarded: false };
+};
 const like = (attrs: FactAttributes, parts: (string | typeof WILDCARD)[]): Cedar => op(ctx(attrs.str), 'like', likePattern(parts));
 
 /** A glob (`*` = any run of characters, all else literal) as `like` pattern parts. */
@@ -82,8 +89,9 @@ function scalars(values: readonly Scalar[], attrs: FactAttributes): ConditionCed
     tests.push(and([ctxHas(attrs.str), stringIn(attrs, [...new Set(strings)])]));
   }
   if (numbers.length) {
-    accepted.push(ctxHas(attrs.num));
-    tests.push(and([ctxHas(attrs.num), or([...new Set(numbers.map((n) => n + 0))].map((n) => numCompare(attrs, '==', n)))]));
+    const compares = [...new Set(numbers.map((n) => n + 0))].map((n) => numCompare(attrs, '==', n));
+    accepted.push((compares[0] as { guard: Cedar }).guard);
+    tests.push(or(compares.map((c) => and([c.guard, c.test]))));
   }
   if (bools.length) {
     accepted.push(ctxHas(attrs.bool));
@@ -100,12 +108,12 @@ export const CONDITION_EMITTERS = {
   denylist: (c, a) => onString(a, not(or(c.patterns.map((p) => like(a, globParts(p)))))),
   equals: (c, a) => scalars([c.value], a),
   one_of: (c, a) => scalars(c.values, a),
-  min: (c, a) => onNumber(a, numCompare(a, '>=', c.value)),
-  max: (c, a) => onNumber(a, numCompare(a, '<=', c.value)),
-  min_length: (c, a) => onNumber(a, numCompare(a, '>=', c.value)),
-  max_length: (c, a) => onNumber(a, numCompare(a, '<=', c.value)),
+  min: (c, a) => onNumber(a, '>=', c.value),
+  max: (c, a) => onNumber(a, '<=', c.value),
+  min_length: (c, a) => onNumber(a, '>=', c.value),
+  max_length: (c, a) => onNumber(a, '<=', c.value),
   regex: () => ({ unrepresentable: 'Cedar has no regular expressions' }),
-  exists: (c, a) => ({ accepted: ctxHas(a.present), test: bool(c.value), selfGuarded: true }),
+  exists: (c, a) => ({ accepted: or(typedAttributes(a).map((t) => ctxHas(t.name))), test: bool(c.value), selfGuarded: true }),
   cidr: (c, a) => onString(a, or(c.prefixes.map((p) => like(a, [p, WILDCARD])))),
   provenance: (c, a) => onString(a, stringIn(a, c.labels)),
 } satisfies Emitters;

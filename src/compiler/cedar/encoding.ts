@@ -1,12 +1,14 @@
 /**
  * How engine-input facts become typed Cedar context attributes, shared by the schema, the policy
  * emitter and the cedar adapter. A fact of any JSON type is split by type, so a policy never reads
- * an attribute of the wrong type: `<f>_str` (String), `<f>_num` (a record of Longs), `<f>_bool`
- * (Bool) and `<f>_present` (set whenever the fact is present, for `exists`).
+ * an attribute of the wrong type: `<f>_str` (String), `<f>_floor`/`<f>_ceil`/`<f>_khi`/`<f>_klo`
+ * (Longs, for numbers), `<f>_bool` (Bool) and `<f>_present` (for `exists`: set when the fact is
+ * present but none of its typed attributes is, so a present fact always sets at least one).
  *
  * Numbers are exact: `floor`/`ceil` are the number rounded down/up, saturated at ±2^53 (enough to
  * compare exactly with any safe-integer constant); `khi`/`klo` are the two 32-bit halves of an
- * order-preserving 64-bit key of the IEEE double (for any other constant).
+ * order-preserving 64-bit key of the IEEE double (for any other constant). Only the parts some
+ * condition reads are sent: the request stays small, and cedar-wasm's cost grows with it.
  */
 import type { ConditionIR, JsonValue, PolicyIR } from '../ir.js';
 import { isIdent } from './writer.js';
@@ -14,8 +16,10 @@ import { isIdent } from './writer.js';
 /** The typed encodings a fact can need. */
 export interface FactNeeds {
   str: boolean;
-  /** `floor`/`ceil` (comparison with safe-integer constants). */
-  int: boolean;
+  /** `floor` (v >= c and v == c, c a safe integer). */
+  floor: boolean;
+  /** `ceil` (v <= c and v == c, c a safe integer). */
+  ceil: boolean;
   /** `khi`/`klo` (comparison with any other number). */
   key: boolean;
   bool: boolean;
@@ -25,11 +29,14 @@ export interface FactNeeds {
 /** One fact's Cedar attributes. */
 export interface FactAttributes {
   fact: string;
-  /** The identifier base: attributes are `<base>_str`, `<base>_num`, `<base>_bool`, `<base>_present`. */
+  /** The identifier base of the attributes `<base>_str`, `<base>_floor`... */
   base: string;
   needs: FactNeeds;
   str: string;
-  num: string;
+  floor: string;
+  ceil: string;
+  khi: string;
+  klo: string;
   bool: string;
   present: string;
 }
@@ -45,12 +52,20 @@ export function usesIntEncoding(value: number): boolean {
   return Number.isSafeInteger(value);
 }
 
+/** The number parts a comparison with `value` reads. */
+function numberNeeds(value: number, operator: '>=' | '<=' | '==', needs: FactNeeds): void {
+  if (!usesIntEncoding(value)) needs.key = true;
+  else {
+    if (operator !== '<=') needs.floor = true;
+    if (operator !== '>=') needs.ceil = true;
+  }
+}
+
 function needsOf(c: ConditionIR, needs: FactNeeds): void {
   const scalar = (v: string | number | boolean) => {
     if (typeof v === 'string') needs.str = true;
     else if (typeof v === 'boolean') needs.bool = true;
-    else if (usesIntEncoding(v)) needs.int = true;
-    else needs.key = true;
+    else numberNeeds(v, '==', needs);
   };
   switch (c.op) {
     case 'equals':
@@ -60,10 +75,12 @@ function needsOf(c: ConditionIR, needs: FactNeeds): void {
       c.values.forEach(scalar);
       return;
     case 'min':
-    case 'max':
     case 'min_length':
+      numberNeeds(c.value, '>=', needs);
+      return;
+    case 'max':
     case 'max_length':
-      scalar(c.value);
+      numberNeeds(c.value, '<=', needs);
       return;
     case 'exists':
       needs.present = true;
@@ -87,7 +104,7 @@ export function factLayout(ir: PolicyIR): FactLayout {
   const needsByFact = new Map<string, FactNeeds>();
   for (const rule of ir.rules) {
     for (const c of rule.conditions) {
-      const needs = needsByFact.get(c.fact) ?? { str: false, int: false, key: false, bool: false, present: false };
+      const needs = needsByFact.get(c.fact) ?? { str: false, floor: false, ceil: false, key: false, bool: false, present: false };
       needsOf(c, needs);
       needsByFact.set(c.fact, needs);
     }
@@ -96,7 +113,18 @@ export function factLayout(ir: PolicyIR): FactLayout {
   const byFact = new Map<string, FactAttributes>();
   for (const fact of [...needsByFact.keys()].sort()) {
     const base = baseName(fact, taken);
-    byFact.set(fact, { fact, base, needs: needsByFact.get(fact) as FactNeeds, str: `${base}_str`, num: `${base}_num`, bool: `${base}_bool`, present: `${base}_present` });
+    byFact.set(fact, {
+      fact,
+      base,
+      needs: needsByFact.get(fact) as FactNeeds,
+      str: `${base}_str`,
+      floor: `${base}_floor`,
+      ceil: `${base}_ceil`,
+      khi: `${base}_khi`,
+      klo: `${base}_klo`,
+      bool: `${base}_bool`,
+      present: `${base}_present`,
+    });
   }
   const byAction = new Map<string, FactAttributes[]>();
   for (const rule of ir.rules) {
@@ -135,27 +163,48 @@ export function keyParts(value: number): { khi: number; klo: number } {
   return { khi: Number(bits >> 32n), klo: Number(bits & 0xffffffffn) };
 }
 
-/** The Cedar context value of one number, with the parts the policy compares. */
-export function numberRecord(value: number, needs: FactNeeds): Record<string, number> {
-  const out: Record<string, number> = {};
-  if (needs.int) Object.assign(out, intParts(value));
-  if (needs.key) Object.assign(out, keyParts(value));
+/** The typed attributes of a fact, in a fixed order (each optional in the schema). */
+export function typedAttributes(attrs: FactAttributes): { name: string; type: 'String' | 'Long' | 'Boolean' }[] {
+  const { needs } = attrs;
+  const out: { name: string; type: 'String' | 'Long' | 'Boolean' }[] = [];
+  if (needs.str) out.push({ name: attrs.str, type: 'String' });
+  if (needs.floor) out.push({ name: attrs.floor, type: 'Long' });
+  if (needs.ceil) out.push({ name: attrs.ceil, type: 'Long' });
+  if (needs.key) out.push({ name: attrs.khi, type: 'Long' }, { name: attrs.klo, type: 'Long' });
+  if (needs.bool) out.push({ name: attrs.bool, type: 'Boolean' });
+  if (needs.present) out.push({ name: attrs.present, type: 'Boolean' });
   return out;
 }
 
-/** A Cedar context record value (the subset of JSON this encoding produces). */
-export type ContextValue = string | boolean | Record<string, number>;
+/** A Cedar context value (the subset of JSON this encoding produces). */
+export type ContextValue = string | boolean | number;
 
 /** Adds the attributes of one fact value to a Cedar context. Absent facts add nothing. */
 export function encodeFact(context: Record<string, ContextValue>, attrs: FactAttributes, value: JsonValue | undefined): void {
   if (value === undefined) return;
   const { needs } = attrs;
-  if (needs.present) context[attrs.present] = true;
+  let typed = false;
   if (typeof value === 'string') {
-    if (needs.str) context[attrs.str] = value;
+    if (needs.str) {
+      context[attrs.str] = value;
+      typed = true;
+    }
   } else if (typeof value === 'number') {
-    if (needs.int || needs.key) context[attrs.num] = numberRecord(value, needs);
-  } else if (typeof value === 'boolean') {
-    if (needs.bool) context[attrs.bool] = value;
+    if (needs.floor || needs.ceil) {
+      const { floor, ceil } = intParts(value);
+      if (needs.floor) context[attrs.floor] = floor;
+      if (needs.ceil) context[attrs.ceil] = ceil;
+      typed = true;
+    }
+    if (needs.key) {
+      const { khi, klo } = keyParts(value);
+      context[attrs.khi] = khi;
+      context[attrs.klo] = klo;
+      typed = true;
+    }
+  } else if (typeof value === 'boolean' && needs.bool) {
+    context[attrs.bool] = value;
+    typed = true;
   }
+  if (needs.present && !typed) context[attrs.present] = true;
 }

@@ -2,6 +2,7 @@
  * Native vs cedar (cedar-wasm) on the same prepared engine inputs in the same run, for a small
  * policy and a generated 1,000-action policy. Results: bench/results/cedar.json and cedar.md.
  */
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { CedarEngine } from '../src/adapters/cedar/index.js';
 import { NativeEngine } from '../src/adapters/native/index.js';
@@ -76,7 +77,7 @@ const largeRun = pair(large, largeInputs);
 const TARGET_NS = 40_000;
 
 const results = {
-  machine: { ...machine(), cedar: getCedarVersion() },
+  machine: { ...machine(), cedar: getCedarVersion(), loadavg_1m: Math.round(loadavg()[0]! * 100) / 100 },
   note: 'per decision on prepared engine inputs (validation and canonicalization excluded); the same inputs for both engines, checked equal first. `cedar` = batch-mean median like the other benches; `cedar_single` = median of 20,000 individually timed decisions.',
   small: { policy: 'policies/scoped_access.yaml', inputs: smallInputs.length, ...smallRun },
   large: { policy: `generated, ${COUNT} actions`, inputs: largeInputs.length, ...largeRun },
@@ -92,7 +93,7 @@ const m: Record<string, string | number> = results.machine;
 const markdown = [
   '# Native vs cedar (cedar-wasm)',
   '',
-  `Node ${m['node']}, ${String(m['cpu']).split(' ').slice(0, 2).join(' ')}, ${m['cores']} cores, Cedar ${m['cedar']}, ${m['date']}. Prepared engine inputs, the same for both engines (checked equal before timing).`,
+  `Node ${m['node']}, ${String(m['cpu']).split(' ').slice(0, 2).join(' ')}, ${m['cores']} cores (1-minute load average ${m['loadavg_1m']} at the end of the run), Cedar ${m['cedar']}, ${m['date']}. Prepared engine inputs, the same for both engines (checked equal before timing).`,
   '',
   '| case | median / decision | decisions/s | p10 | p90 |',
   '|---|---|---|---|---|',
@@ -103,7 +104,7 @@ const markdown = [
   row(`cedar, ${COUNT} actions`, largeRun.cedar),
   single(`cedar, ${COUNT} actions`, largeRun.cedar_single),
   '',
-  `Decision mix: small ${JSON.stringify(smallRun.mix)}, ${COUNT} actions ${JSON.stringify(largeRun.mix)}. A default decision costs a second Cedar call (the detector policies that name the failing conditions).`,
+  `Decision mix: small ${JSON.stringify(smallRun.mix)}, ${COUNT} actions ${JSON.stringify(largeRun.mix)}. One \`statefulIsAuthorized\` call per decision (rules, transitions and the detectors that name a default's reasons are preparsed together per action).`,
   '',
   `Target < 40 µs median: small ${results.targets.cedar_small_under_40us ? 'met' : 'NOT met'}, ${COUNT} actions ${results.targets.cedar_large_under_40us ? 'met' : 'NOT met'}. Engine load plus preparsing every benchmarked action: small ${smallRun.load_and_preparse_ms} ms, ${COUNT} actions ${largeRun.load_and_preparse_ms} ms.`,
 ].join('\n');

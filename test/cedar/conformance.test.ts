@@ -8,14 +8,23 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { NativeEngine } from '../../src/adapters/native/index.js';
+import { CedarEngine } from '../../src/adapters/cedar/index.js';
 import { createEngine } from '../../src/adapters/registry.js';
 import { cedarDiagnostics } from '../../src/compiler/cedar/index.js';
-import { compilePolicySource } from '../../src/compiler/compile.js';
+import { compilePolicySource, type CompiledPolicy } from '../../src/compiler/compile.js';
 import { FIXTURE_DIR, generatedInputs, POLICY_DIR, requestInputs, suitePolicies } from '../conformance/cases.js';
 import { comparable, describeConformance, GENERATED_PER_POLICY } from '../conformance/run.js';
 
-describeConformance('cedar', (policy) => createEngine('cedar', policy), {
-  exclude: (policy) => (cedarDiagnostics(policy).length ? 'it uses regex, which Cedar cannot express (its regex-free variant runs below)' : undefined),
+const exclude = (policy: CompiledPolicy) =>
+  cedarDiagnostics(policy).length ? 'it uses regex, which Cedar cannot express (its regex-free variant runs below)' : undefined;
+
+describeConformance('cedar', (policy) => createEngine('cedar', policy), { exclude });
+
+// The same decisions when cedar-wasm also validates every request against the emitted schema:
+// the request encoding always matches the schema.
+describeConformance('cedar (requests validated against the schema)', (policy) => Promise.resolve(new CedarEngine(policy, { validateRequests: true })), {
+  exclude,
+  perPolicy: 150,
 });
 
 /** The policy text with every `regex` condition removed (a rule left with no condition keeps its actions). */

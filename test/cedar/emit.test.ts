@@ -60,8 +60,10 @@ describe('emitted Cedar is valid, formatted Cedar', () => {
 });
 
 /** Cedar's own decision on the committed (real-effect) policy set, for an engine input. */
+const compiledCache = new WeakMap<CompiledPolicy, ReturnType<typeof compileCedar>>();
 function realDecision(policy: CompiledPolicy, setId: string, input: Parameters<NativeEngine['decideSync']>[0]): string {
-  const cedar = compileCedar(policy);
+  const cedar = compiledCache.get(policy) ?? compileCedar(policy);
+  compiledCache.set(policy, cedar);
   const context: Record<string, ContextValue> = {};
   for (const attrs of cedar.set.layout.byAction.get(input.action) ?? []) encodeFact(context, attrs, input.facts[attrs.fact]);
   if (cedar.set.hasTransitions && input.previous_action !== undefined) context[PREVIOUS_ACTION] = input.previous_action;

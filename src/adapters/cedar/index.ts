@@ -1,15 +1,17 @@
 /**
- * The cedar engine: decides in-process with cedar-wasm. Each action's policies are preparsed once
- * (rules as `permit`s so Cedar reports every rule that matched); one `statefulIsAuthorized` call
- * decides, and a second call on the action's detector policies runs only when no rule matched and
- * the default decision needs its reasons. Cedar errors fail closed.
+ * The cedar engine: decides in-process with cedar-wasm, one `statefulIsAuthorized` call per
+ * decision. Each action's policies are preparsed once: its rules as `permit`s (so Cedar reports
+ * every rule that matched, whatever its decision), its transitions, and one detector per condition
+ * of its allow rules (satisfied when the condition fails, naming the reasons of a default
+ * decision). Precedence deny > escalate > allow > default is applied to the policies Cedar
+ * reports. Cedar errors fail closed.
  */
 import type { CompiledPolicy } from '../../compiler/compile.js';
 import { cedarPolicySet, type CedarPolicy, type CedarPolicySet } from '../../compiler/cedar/index.js';
 import { encodeFact, typedAttributes, type ContextValue, type FactAttributes } from '../../compiler/cedar/encoding.js';
 import { PREVIOUS_ACTION, type CedarCondition } from '../../compiler/cedar/policies.js';
-import { PRINCIPAL_TYPE, RESOURCE_TYPE } from '../../compiler/cedar/schema.js';
-import { preparsePolicySet, statefulIsAuthorized, type AuthorizationAnswer } from '../../compiler/cedar/wasm.js';
+import { PRINCIPAL_TYPE, RESOURCE_TYPE, schemaText } from '../../compiler/cedar/schema.js';
+import { preparsePolicySet, preparseSchema, statefulIsAuthorized, type AuthorizationAnswer, type StatefulAuthorizationCall } from '../../compiler/cedar/wasm.js';
 import {
   candidatePrefix,
   failureTemplate,
@@ -26,6 +28,12 @@ import { EngineError } from '../../errors.js';
 import type { DecisionEngine } from '../engine.js';
 
 const ENGINE = 'cedar';
+
+/** Options of the cedar engine. */
+export interface CedarEngineOptions {
+  /** Validate each request against the preparsed Cedar schema before deciding (default false). */
+  validateRequests?: boolean;
+}
 const RANK: Record<Decision, number> = { allow: 1, escalate: 2, deny: 3 };
 const PRINCIPAL = { type: PRINCIPAL_TYPE, id: 'agent' };
 const RESOURCE = { type: RESOURCE_TYPE, id: 'tool' };
@@ -38,13 +46,12 @@ interface Detector {
   prefix: string;
 }
 
-/** What one action needs: its preparsed sets, the policies by Cedar id, and the facts to encode. */
+/** What one action needs: its preparsed set, the policies by Cedar id, and the facts to encode. */
 interface ActionState {
   setId: string | null;
   byId: Map<string, CedarPolicy>;
   /** Rule policies of the action, in policy order. */
   rules: CedarPolicy[];
-  detectorSetId: string | null;
   detectors: Map<string, Detector>;
   /** Detector ids in reason order (allow rules in policy order, conditions in order). */
   detectorOrder: string[];
@@ -85,9 +92,16 @@ export class CedarEngine implements DecisionEngine {
   readonly #risk: Map<string, RiskEscalationIR>;
   readonly #unknown: ActionState;
   #closed = false;
+  /** Name of the preparsed schema requests are validated against, when enabled. */
+  readonly #schema: string | null;
+  readonly #known: Set<string>;
 
-  /** Throws `CedarUnrepresentableError` when the policy uses what Cedar can't express. */
-  constructor(policy: CompiledPolicy) {
+  /**
+   * Throws `CedarUnrepresentableError` when the policy uses what Cedar can't express.
+   * `validateRequests` also checks every request against the preparsed schema (defense in depth,
+   * at roughly 10 µs a decision); it is off by default.
+   */
+  constructor(policy: CompiledPolicy, options: CedarEngineOptions = {}) {
     this.#ir = policy.ir;
     this.#hash = policy.hash;
     this.#set = cedarPolicySet(policy);
@@ -95,6 +109,13 @@ export class CedarEngine implements DecisionEngine {
     this.#prefix = `ape|${policy.hash}`;
     this.#risk = new Map(policy.ir.riskEscalations.map((r) => [r.action, r]));
     this.#unknown = this.#build(null);
+    this.#known = new Set(this.#set.actions);
+    this.#schema = null;
+    if (options.validateRequests) {
+      this.#schema = `${this.#prefix}|schema`;
+      const answer = preparseSchema(this.#schema, schemaText(this.#set, policy.ir));
+      if (answer.type !== 'success') throw new EngineError(ENGINE, `cannot load the schema: ${answer.errors.map((e) => e.message).join('; ')}`);
+    }
   }
 
   #preparse(id: string, policies: Record<string, string>): void {
@@ -114,7 +135,6 @@ export class CedarEngine implements DecisionEngine {
       texts[id] = p.evaluation.cedar;
     }
     const setId = byId.size ? `${this.#prefix}|${action === null ? 'other' : `action|${action}`}` : null;
-    if (setId) this.#preparse(setId, texts);
     const detectors = new Map<string, Detector>();
     const detectorOrder: string[] = [];
     const detectorTexts: Record<string, string> = {};
@@ -127,10 +147,10 @@ export class CedarEngine implements DecisionEngine {
         detectorTexts[id] = text.cedar;
       });
     }
-    const detectorSetId = detectorOrder.length ? `${this.#prefix}|detectors|${action ?? ''}` : null;
-    if (detectorSetId) this.#preparse(detectorSetId, detectorTexts);
+    Object.assign(texts, detectorTexts);
+    if (setId) this.#preparse(setId, texts);
     const attrs = action === null ? [] : (this.#set.layout.byAction.get(action) ?? []);
-    return { setId, byId, rules, detectorSetId, detectors, detectorOrder, attrs };
+    return { setId, byId, rules, detectors, detectorOrder, attrs };
   }
 
   #state(action: string): ActionState {
@@ -146,7 +166,12 @@ export class CedarEngine implements DecisionEngine {
   #authorize(setId: string, action: string, context: Record<string, ContextValue>): Set<string> {
     let answer: AuthorizationAnswer;
     try {
-      answer = statefulIsAuthorized({ principal: PRINCIPAL, action: { type: 'Action', id: action }, resource: RESOURCE, context, preparsedPolicySetId: setId, entities: [] });
+      const call: StatefulAuthorizationCall = { principal: PRINCIPAL, action: { type: 'Action', id: action }, resource: RESOURCE, context, preparsedPolicySetId: setId, entities: [] };
+      if (this.#schema && this.#known.has(action)) {
+        call.preparsedSchemaName = this.#schema;
+        call.validateRequest = true;
+      }
+      answer = statefulIsAuthorized(call);
     } catch (error) {
       throw new EngineError(ENGINE, `cedar-wasm failed: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -200,7 +225,7 @@ export class CedarEngine implements DecisionEngine {
     } else {
       decision = this.#ir.defaultDecision;
       rule = null;
-      reasons = state.detectorSetId ? this.#failures(state, input, context) : [];
+      reasons = this.#failures(state, input, context, satisfied);
       if (reasons.length === 0) reasons.push(noRuleReason(this.#ir, input.action));
     }
     if (decision === 'allow') {
@@ -211,8 +236,7 @@ export class CedarEngine implements DecisionEngine {
   }
 
   /** Why each allow rule of the action failed: the detectors Cedar reports, in policy order. */
-  #failures(state: ActionState, input: EngineInput, context: Record<string, ContextValue>): string[] {
-    const failing = this.#authorize(state.detectorSetId as string, input.action, context);
+  #failures(state: ActionState, input: EngineInput, context: Record<string, ContextValue>, failing: Set<string>): string[] {
     const out: string[] = [];
     for (const id of state.detectorOrder) {
       if (!failing.has(id)) continue;
@@ -233,9 +257,9 @@ export class CedarEngine implements DecisionEngine {
 }
 
 /** Creates the cedar engine for a policy (throws `CedarUnrepresentableError` on what Cedar can't express). */
-export function createCedarEngine(policy: CompiledPolicy): Promise<DecisionEngine> {
+export function createCedarEngine(policy: CompiledPolicy, options: CedarEngineOptions = {}): Promise<DecisionEngine> {
   try {
-    return Promise.resolve(new CedarEngine(policy));
+    return Promise.resolve(new CedarEngine(policy, options));
   } catch (error) {
     return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }

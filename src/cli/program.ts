@@ -10,6 +10,8 @@ import { register as registerDiff } from './commands/diff.js';
 import { register as registerEval } from './commands/eval.js';
 import { register as registerSimulate } from './commands/simulate.js';
 import { register as registerValidate } from './commands/validate.js';
+import { register as registerVerify } from './commands/verify.js';
+import '../verify/targets.js';
 import { processIO, type CliIO } from './io.js';
 
 /** Registers a command on the program. */
@@ -24,6 +26,7 @@ export const COMMANDS: CommandRegistrar[] = [
   registerDiff,
   registerCompile,
   registerAudit,
+  registerVerify,
 ];
 
 /** Builds the program writing to `io`. */

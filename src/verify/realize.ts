@@ -127,7 +127,9 @@ function rawValue(group: FactSpec[], values: Map<string, ModelValue>, schema: Js
       const path = str(find('value', 'path'));
       if (scheme === undefined && host === undefined && path === undefined && port?.kind !== 'num') return undefined;
       const s = scheme ?? 'https';
-      if (host === undefined) return `${s}:${path ?? ''}`;
+      const readsHost = group.some((g) => g.resolved.derived === 'host');
+      if (host === undefined && readsHost) return `${s}:${path ?? ''}`;
+      if (host === undefined) return `${s}://example.com${path ?? '/'}`;
       const p = port?.kind === 'num' && port.value !== DEFAULT_PORTS[s] ? `:${port.value}` : '';
       return `${s}://${host}${p}${path ?? '/'}`;
     }

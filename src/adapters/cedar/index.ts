@@ -44,6 +44,8 @@ interface Detector {
   failure: ReasonTemplate;
   missing: string;
   prefix: string;
+  /** The id is the rule's own policy, and the condition failed when it is NOT satisfied. */
+  whenUnmatched: boolean;
 }
 
 /** What one action needs: its preparsed set, the policies by Cedar id, and the facts to encode. */
@@ -139,12 +141,20 @@ export class CedarEngine implements DecisionEngine {
     const detectorOrder: string[] = [];
     const detectorTexts: Record<string, string> = {};
     for (const rule of rules) {
+      // A rule with one condition needs no detector: that condition failed exactly when the rule did not match.
+      const single = rule.detectors.length === 1;
       rule.detectors.forEach((text, i) => {
-        const id = `d${rule.index}_${i}`;
+        const id = single ? `p${rule.index}` : `d${rule.index}_${i}`;
         const condition = rule.conditions[i] as CedarCondition;
-        detectors.set(id, { condition, failure: failureTemplate(condition.condition), missing: missingReason(condition.condition), prefix: candidatePrefix(rule.rule) });
+        detectors.set(id, {
+          condition,
+          failure: failureTemplate(condition.condition),
+          missing: missingReason(condition.condition),
+          prefix: candidatePrefix(rule.rule),
+          whenUnmatched: single,
+        });
         detectorOrder.push(id);
-        detectorTexts[id] = text.cedar;
+        if (!single) detectorTexts[id] = text.cedar;
       });
     }
     Object.assign(texts, detectorTexts);
@@ -239,8 +249,8 @@ export class CedarEngine implements DecisionEngine {
   #failures(state: ActionState, input: EngineInput, context: Record<string, ContextValue>, failing: Set<string>): string[] {
     const out: string[] = [];
     for (const id of state.detectorOrder) {
-      if (!failing.has(id)) continue;
       const d = state.detectors.get(id) as Detector;
+      if (failing.has(id) === d.whenUnmatched) continue;
       out.push(d.prefix + (accepted(context, d.condition) ? renderReason(d.failure, input.facts[d.condition.condition.fact]) : d.missing));
     }
     return out;

@@ -6,6 +6,7 @@ import { ParameterValidationError, RequestError } from '../errors.js';
 import { canonicalEmail, canonicalHost, canonicalIp, canonicalPath, canonicalUrl, codePointLength } from './canonical.js';
 import type { ActionIR, ConditionOp, EngineInput, JsonObject, JsonValue, PolicyIR } from './ir.js';
 import { parameterValidator } from './params-schema.js';
+import { isWellFormed } from './unicode.js';
 import { resolvePath, type ResolvedPath } from './paths.js';
 import { standardAction } from './repository.js';
 
@@ -83,6 +84,8 @@ const MAX_DEPTH = 64;
 export function assertJson(value: unknown, action: string, pointer = '', depth = 0): void {
   switch (typeof value) {
     case 'string':
+      if (!isWellFormed(value)) throw new ParameterValidationError(action, pointer, 'is not valid Unicode (a lone UTF-16 surrogate)');
+      return;
     case 'boolean':
       return;
     case 'number':
@@ -97,6 +100,7 @@ export function assertJson(value: unknown, action: string, pointer = '', depth =
         const proto = Object.getPrototypeOf(value) as unknown;
         if (proto !== Object.prototype && proto !== null) throw new ParameterValidationError(action, pointer, 'is not a plain JSON object');
         for (const key of Object.keys(value)) {
+          if (!isWellFormed(key)) throw new ParameterValidationError(action, pointer, 'has a key that is not valid Unicode');
           assertJson((value as Record<string, unknown>)[key], action, `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, depth + 1);
         }
       }

@@ -1,6 +1,7 @@
 /** Safe YAML parsing with source positions: the first stage of the compiler pipeline. */
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { diagnostic, type Diagnostic } from './diagnostics.js';
+import { isWellFormed } from './unicode.js';
 
 /** Largest policy file read, in bytes. */
 export const MAX_POLICY_BYTES = 1024 * 1024;
@@ -84,6 +85,13 @@ export function parseSource(
       ],
     };
   }
+  const illFormed = findIllFormedString(data, []);
+  if (illFormed) {
+    const { line, column } = pos(nodeAt(doc, illFormed)?.range?.[0] ?? 0);
+    return {
+      diagnostics: [diagnostic('invalid-value', 'string is not valid Unicode (a lone UTF-16 surrogate)', at(line, column, illFormed), 'remove the \\uD800-\\uDFFF escape')],
+    };
+  }
   const document: SourceDocument = {
     file,
     data,
@@ -91,6 +99,24 @@ export function parseSource(
     locateKey: (path) => pos(keyAt(doc, path)?.range?.[0] ?? nodeAt(doc, path)?.range?.[0] ?? 0),
   };
   return { document, diagnostics };
+}
+
+/** Path of the first string (key or value) that is not well-formed UTF-16, if any. */
+function findIllFormedString(value: unknown, path: (string | number)[]): (string | number)[] | undefined {
+  if (typeof value === 'string') return isWellFormed(value) ? undefined : path;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findIllFormedString(value[i], [...path, i]);
+      if (found) return found;
+    }
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, child] of Object.entries(value)) {
+      if (!isWellFormed(key)) return [...path, key];
+      const found = findIllFormedString(child, [...path, key]);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 function isCoreTag(tag: string): boolean {

@@ -14,6 +14,9 @@ const policy = (name: string) => join(ROOT, 'policies', name);
 const out = mkdtempSync(join(tmpdir(), 'ape-cedar-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
+/** A conformance policy that uses `regex`, which Cedar cannot express. */
+const EVERY_OPERATOR = join(ROOT, 'test/conformance/policies/every_operator.yaml');
+
 describe('ape compile --target cedar', () => {
   it('writes <name>.cedar, .cedarschema and .cedarschema.json, identical to the committed files', async () => {
     const io = bufferIO();
@@ -26,8 +29,8 @@ describe('ape compile --target cedar', () => {
 
   it('exits 1 with the diagnostic on a policy that uses regex', async () => {
     const io = bufferIO();
-    expect(await runCli(['compile', policy('development.yaml'), '--target', 'cedar', '-o', out], io)).toBe(1);
-    expect(io.stderr).toMatch(/rule 'dev-commands'.*operator 'regex'.*target cedar/);
+    expect(await runCli(['compile', EVERY_OPERATOR, '--target', 'cedar', '-o', out], io)).toBe(1);
+    expect(io.stderr).toMatch(/rule 'name-length'.*operator 'regex'.*target cedar/);
   });
 });
 
@@ -54,8 +57,8 @@ describe('ape eval --engine cedar', () => {
 
   it('exits 1 with the diagnostic on a policy that uses regex', async () => {
     const io = bufferIO();
-    expect(await runCli(['eval', policy('minimal_safe.yaml'), 'query_data', '-p', 'query=SELECT 1', '--engine', 'cedar'], io)).toBe(1);
-    expect(io.stderr).toMatch(/rule 'query-readonly'.*operator 'regex'.*target cedar/);
+    expect(await runCli(['eval', EVERY_OPERATOR, 'search_files', '-p', 'path=/var/logs/', '-p', 'pattern=a', '--engine', 'cedar'], io)).toBe(1);
+    expect(io.stderr).toMatch(/rule 'name-length'.*operator 'regex'.*target cedar/);
   });
 });
 

@@ -142,3 +142,15 @@ describe('requests that try to confuse the evaluator', () => {
     expect(() => decide(oneRule('allow', '{ exists: true }'), { action: 'act', params: { v: deep } })).toThrow(ParameterValidationError);
   });
 });
+
+describe('strings that are not valid Unicode', () => {
+  it('a lone surrogate in a policy is a positioned diagnostic, not a crash', async () => {
+    const { checkPolicySource } = await import('../../src/compiler/compile.js');
+    const { diagnostics } = checkPolicySource('name: p\nrules:\n  - action: read_file\n    decision: allow\n    conditions:\n      path: { prefix: "/tmp/\\ud800" }\n');
+    expect(diagnostics.map((d) => `${d.line}:${d.column} ${d.code}`)).toEqual(['6:23 invalid-value']);
+  });
+  it('a lone surrogate in parameters is a typed error', () => {
+    expect(() => scoped.decideSync({ action: 'read_file', params: { path: '/workspace/\ud800' } })).toThrow(ParameterValidationError);
+    expect(() => decide(oneRule('allow', '{ exists: true }'), { action: 'act', params: { ['\udc00']: 1 } })).toThrow(ParameterValidationError);
+  });
+});

@@ -97,7 +97,7 @@ describe('SMT-LIB export', () => {
 describe('JSON verification model', () => {
   it('describes actions, facts, rules as atoms and the decision procedure', () => {
     const policy = compilePolicyFile(join(ROOT, 'policies/scoped_access.yaml'));
-    const model = verificationModel(policy) as Record<string, never>;
+    const model = verificationModel(policy) as unknown as Record<string, unknown>;
     expect(model['format']).toBe(MODEL_FORMAT);
     expect(model['version']).toBe(1);
     expect(model['policy']).toEqual({ name: 'scoped_access', version: '2.0.0', hash: policy.hash });

@@ -1,7 +1,8 @@
 /** Regenerates cedar/<policy>.cedar, .cedarschema and .cedarschema.json for every example policy: `npx tsx scripts/gen-cedar.ts [--check]`. */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isMain, syncGenerated } from './generated.js';
 import { cedarDiagnostics, compileCedar, renderCedarDiagnostic } from '../src/compiler/cedar/index.js';
 import { cedarFileNames } from '../src/compiler/cedar/target.js';
 import { compilePolicyFile } from '../src/compiler/compile.js';
@@ -50,24 +51,4 @@ export function generatedCedar(): Map<string, string> {
   return out;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const check = process.argv.includes('--check');
-  let stale = 0;
-  mkdirSync(join(root, 'cedar'), { recursive: true });
-  for (const [path, content] of generatedCedar()) {
-    let current: string | undefined;
-    try {
-      current = readFileSync(join(root, path), 'utf8');
-    } catch {
-      current = undefined;
-    }
-    if (current === content) continue;
-    stale++;
-    if (check) console.error(`stale: ${path}`);
-    else {
-      writeFileSync(join(root, path), content);
-      console.error(`wrote ${path}`);
-    }
-  }
-  if (check && stale > 0) process.exit(1);
-}
+if (isMain(import.meta.url)) syncGenerated(generatedCedar());

@@ -1,7 +1,8 @@
 /** Regenerates rego/<policy>.rego and rego/<policy>_test.rego for every example policy: `npx tsx scripts/gen-rego.ts [--check]`. */
-import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isMain, syncGenerated } from './generated.js';
 import { compilePolicyFile } from '../src/compiler/compile.js';
 import { emitRego, emitRegoTests } from '../src/compiler/rego/index.js';
 
@@ -18,24 +19,4 @@ export function generatedRego(): Map<string, string> {
   return out;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const check = process.argv.includes('--check');
-  let stale = 0;
-  mkdirSync(join(root, 'rego'), { recursive: true });
-  for (const [path, content] of generatedRego()) {
-    let current: string | undefined;
-    try {
-      current = readFileSync(join(root, path), 'utf8');
-    } catch {
-      current = undefined;
-    }
-    if (current === content) continue;
-    stale++;
-    if (check) console.error(`stale: ${path}`);
-    else {
-      writeFileSync(join(root, path), content);
-      console.error(`wrote ${path}`);
-    }
-  }
-  if (check && stale > 0) process.exit(1);
-}
+if (isMain(import.meta.url)) syncGenerated(generatedRego());

@@ -2,14 +2,15 @@
  * The enforcement gate: the only code that holds and runs registered tools. It checks a token
  * against the exact call, consumes it atomically, runs the tool and records the outcome.
  */
-import { createHash } from 'node:crypto';
 import { assertJson } from '../compiler/engine-input.js';
 import { canonicalJson } from '../compiler/hash.js';
 import type { JsonObject, JsonValue } from '../compiler/ir.js';
 import { ApeError } from '../errors.js';
 import type { RuntimeCore } from './core.js';
 import { TenantMismatchError, TokenInvalidError, TokenMismatchError, TokenReplayError, ToolExecutionError, ToolRegistrationError } from './errors.js';
-import { deepFreeze } from './freeze.js';
+import { promised, wait, type Flow } from './awaitable.js';
+import type { AuditEvent, AuditEventType } from './audit/events.js';
+import { sha256Hex } from './hmac.js';
 import type { Intent } from './intent.js';
 import type { Plan } from './plan.js';
 import { Labeled, type ProvenanceLabel } from './provenance.js';
@@ -77,7 +78,35 @@ export interface StepResult {
 
 /** The hash of canonical JSON text. */
 export function textHash(text: string): string {
-  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+  return sha256Hex(text);
+}
+
+/**
+ * Parameters the runtime itself canonicalized, hashed and deep-froze (plan steps, issued calls),
+ * with their hash. Object identity plus a deep freeze means the hash still describes the object, so
+ * the gate need not canonicalize and hash it again. Only this module and `Run` add entries.
+ */
+const ownedParams = new WeakMap<object, string>();
+
+/** Deep-freezes parameters the runtime built (fresh objects) and records their canonical hash. */
+export function ownParams(params: JsonObject, hash?: string): string {
+  const known = ownedParams.get(params);
+  if (known !== undefined) return known;
+  freezeAll(params);
+  const h = hash ?? textHash(canonicalJson(params));
+  ownedParams.set(params, h);
+  return h;
+}
+
+/** Freezes every object and array inside a value, also below nodes that are already frozen. */
+function freezeAll(value: unknown): void {
+  if (value === null || typeof value !== 'object') return;
+  Object.freeze(value);
+  for (const key of Object.keys(value)) freezeAll((value as Record<string, unknown>)[key]);
+}
+
+function expect(field: string, bound: string | number, actual: string | number | undefined): void {
+  if (bound !== actual) throw new TokenMismatchError(field, String(bound), String(actual));
 }
 
 /** Holds the registered tools and runs them only for a call that carries a valid, unused token. */
@@ -116,45 +145,55 @@ export class Gate {
    * and the tool does not run; in `observe` mode it is audited and the tool runs anyway
    * (`decided`: the caller already decided and audited the call without a token).
    */
-  async execute(run: GateRun, token: unknown, call: Call, callId: string, decided = false): Promise<StepResult> {
+  execute(run: GateRun, token: unknown, call: Call, callId: string, decided = false): Promise<StepResult> {
+    return promised(this.flow(run, token, call, callId, decided));
+  }
+
+  /** `execute` as a flow (synchronous while the stores and the tool are). */
+  *flow(run: GateRun, token: unknown, call: Call, callId: string, decided = false): Flow<StepResult> {
     const core = this.#core;
     run.requireExecuting('run a tool');
-    let text: string;
-    try {
-      assertJson(call?.params, call?.action ?? '?', '/params');
-      text = canonicalJson(call.params);
-    } catch (error) {
-      this.#refused(run, call, callId, error);
-      throw error;
+    // The runtime's own frozen parameters come with their hash; anything else is checked, canonicalized and copied.
+    let params: JsonObject | undefined;
+    let hash = call !== null && typeof call === 'object' && call.params !== null && typeof call.params === 'object' ? ownedParams.get(call.params) : undefined;
+    if (hash !== undefined) {
+      params = call.params;
+    } else {
+      try {
+        assertJson(call?.params, call?.action ?? '?', '/params');
+        const text = canonicalJson(call.params);
+        params = JSON.parse(text) as JsonObject;
+        hash = ownParams(params, textHash(text));
+      } catch (error) {
+        this.#refused(run, call, callId, error);
+        throw error;
+      }
     }
     if (core.mode === 'enforce') {
       try {
-        const claims = await this.#check(run, token, call, text);
-        const taken = await core.tokens.take(claims.id, core.now());
+        const claims = yield* this.#check(run, token, call, hash);
+        const taken = yield* wait(core.tokens.take(claims.id, core.now()));
         if (taken.status === 'used') throw new TokenReplayError(claims.id);
         if (taken.status !== 'ok') throw new TokenInvalidError(taken.status === 'revoked' ? 'revoked' : taken.status === 'expired' ? 'expired' : 'unknown');
-        core.auditor.emit({ type: 'token.consumed', ...this.#ids(run, call, callId), data: { token: claims.id } });
+        core.auditor.emit(this.#event('token.consumed', run, call, callId, { token: claims.id }));
       } catch (error) {
         this.#refused(run, call, callId, error);
         throw error;
       }
     } else if (core.mode === 'observe' && !decided) {
       try {
-        await this.#check(run, token, call, text);
+        yield* this.#check(run, token, call, hash);
       } catch (error) {
-        core.auditor.emit({ type: 'gate.observed', ...this.#ids(run, call, callId), data: { mode: 'observe', would_block: errorData(error) } });
+        core.auditor.emit(this.#event('gate.observed', run, call, callId, { mode: 'observe', would_block: errorData(error) }));
       }
     }
-    return this.#run(run, call, callId, JSON.parse(text) as JsonObject);
+    return yield* this.#run(run, call, callId, params);
   }
 
-  async #check(run: GateRun, token: unknown, call: Call, paramsText: string): Promise<TokenClaims> {
+  *#check(run: GateRun, token: unknown, call: Call, paramsHash: string): Flow<TokenClaims> {
     const core = this.#core;
     const claims = core.signer.verify(token);
     if (claims.tenant !== run.tenant) throw new TenantMismatchError('token', run.tenant, claims.tenant);
-    const expect = (field: string, bound: string | number, actual: string | number | undefined) => {
-      if (bound !== actual) throw new TokenMismatchError(field, String(bound), String(actual));
-    };
     expect('session', claims.session, run.session.id);
     expect('run', claims.run, run.id);
     expect('intent', claims.intent, run.intent?.version);
@@ -167,47 +206,46 @@ export class Gate {
     expect('plan step action', step?.action ?? '', call.action);
     expect('plan step tool', step?.tool ?? '', call.tool);
     expect('tool action', this.#tools.get(call.tool)?.action ?? '', call.action);
-    expect('params', claims.params, textHash(paramsText));
+    expect('params', claims.params, paramsHash);
     if (core.now() >= claims.exp) throw new TokenInvalidError('expired');
-    await core.sessions.check(run.session.id, run.tenant);
+    yield* wait(core.sessions.check(run.session.id, run.tenant));
     return claims;
   }
 
-  async #run(run: GateRun, call: Call, callId: string, params: JsonObject): Promise<StepResult> {
+  /** Runs the tool on frozen parameters and records the outcome. */
+  *#run(run: GateRun, call: Call, callId: string, params: JsonObject): Flow<StepResult> {
     const core = this.#core;
     const tool = this.#tools.get(call.tool);
     if (!tool) throw new ToolRegistrationError(call.tool, 'is not registered');
-    deepFreeze(params);
     const risk = core.riskOf(call.action);
     let output: unknown;
     try {
-      output = await tool.run(params, { tenant: run.tenant, session: run.session.id, run: run.id, step: call.step, action: call.action });
+      output = yield* wait(tool.run(params, { tenant: run.tenant, session: run.session.id, run: run.id, step: call.step, action: call.action }));
     } catch (error) {
-      await core.sessions.record(run.session.id, { action: call.action, tool: call.tool, risk, at: core.now(), outcome: 'error' });
-      core.auditor.emit({ type: 'execution.failed', ...this.#ids(run, call, callId), data: { error: error instanceof Error ? error.message : String(error) } });
+      yield* wait(core.sessions.record(run.session.id, { action: call.action, tool: call.tool, risk, at: core.now(), outcome: 'error' }));
+      core.auditor.emit(this.#event('execution.failed', run, call, callId, { error: error instanceof Error ? error.message : String(error) }));
       throw new ToolExecutionError(call.tool, error);
     }
-    await core.sessions.record(run.session.id, { action: call.action, tool: call.tool, risk, at: core.now(), outcome: 'ok' });
-    core.auditor.emit({ type: 'execution.completed', ...this.#ids(run, call, callId), data: { trust: tool.trust ?? 'external' } });
+    yield* wait(core.sessions.record(run.session.id, { action: call.action, tool: call.tool, risk, at: core.now(), outcome: 'ok' }));
+    core.auditor.emit(this.#event('execution.completed', run, call, callId, { trust: tool.trust ?? 'external' }));
     return { call: callId, step: call.step, action: call.action, tool: call.tool, output: new Labeled(output, tool.trust ?? 'external') };
   }
 
-  #ids(run: GateRun, call: Call, callId: string) {
-    return {
-      tenant: run.tenant,
-      session: run.session.id,
-      run: run.id,
-      ...(run.intent ? { intent: run.intent.version } : {}),
-      ...(run.plan ? { plan: run.plan.hash } : {}),
-      step: call?.step,
-      call: callId,
-      action: call?.action,
-      tool: call?.tool,
-    };
+  /** An audit event of a call with its correlation ids. */
+  #event(type: AuditEventType, run: GateRun, call: Call, callId: string, data: JsonObject): Omit<AuditEvent, 'ts'> {
+    const event: Omit<AuditEvent, 'ts'> = { type, tenant: run.tenant, session: run.session.id, run: run.id };
+    if (run.intent) event.intent = run.intent.version;
+    if (run.plan) event.plan = run.plan.hash;
+    (event as { step?: number | undefined }).step = call?.step;
+    event.call = callId;
+    (event as { action?: string | undefined }).action = call?.action;
+    (event as { tool?: string | undefined }).tool = call?.tool;
+    event.data = data;
+    return event;
   }
 
   #refused(run: GateRun, call: Call, callId: string, error: unknown): void {
-    this.#core.auditor.emit({ type: 'token.refused', ...this.#ids(run, call, callId), data: errorData(error) });
+    this.#core.auditor.emit(this.#event('token.refused', run, call, callId, errorData(error)));
   }
 }
 

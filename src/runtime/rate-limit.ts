@@ -2,7 +2,8 @@
 import type { LimitIR, RateLimitsIR } from '../compiler/ir.js';
 import { globToRegExp } from '../adapters/native/conditions.js';
 import { QuotaExhaustedError, RateLimitExceededError, RuntimeConfigError } from './errors.js';
-import type { CounterCheck, CounterStore } from './stores/types.js';
+import { isThenable } from './awaitable.js';
+import type { Awaitable, CounterCheck, CounterResult, CounterStore } from './stores/types.js';
 
 export type { LimitIR, RateLimitsIR };
 
@@ -71,13 +72,17 @@ export class RateLimiter {
     return checks;
   }
 
-  /** Checks and records a call against every limit in one step. Throws `RateLimitExceededError` or `QuotaExhaustedError`. */
-  async consume(call: LimitedCall, now: number): Promise<void> {
+  /** Checks and records a call against every limit in one step. Throws (or rejects with) `RateLimitExceededError` or `QuotaExhaustedError`. */
+  consume(call: LimitedCall, now: number): Awaitable<void> {
     if (this.#sets.length === 0) return;
-    const result = await this.#store.consume(this.checksFor(call), now);
-    if (result.ok) return;
-    const { check } = result;
-    if (check.windowMs > 0) throw new RateLimitExceededError(check.name, check.limit, result.resetAt);
-    throw new QuotaExhaustedError(check.name, check.limit, result.used);
+    const result = this.#store.consume(this.checksFor(call), now);
+    return isThenable(result) ? Promise.resolve(result).then(settle) : settle(result);
   }
+}
+
+function settle(result: CounterResult): void {
+  if (result.ok) return;
+  const { check } = result;
+  if (check.windowMs > 0) throw new RateLimitExceededError(check.name, check.limit, result.resetAt);
+  throw new QuotaExhaustedError(check.name, check.limit, result.used);
 }

@@ -2,6 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { actionDefinition } from '../compiler/engine-input.js';
 import { canonicalJson, hashJson } from '../compiler/hash.js';
+import { NativeEvaluator, type Evaluator } from '../evaluator.js';
+import type { DecisionRequest } from '../compiler/engine-input.js';
 import type { DecisionResult, JsonObject, JsonValue } from '../compiler/ir.js';
 import { ApeError, ParameterValidationError } from '../errors.js';
 import { callTargets } from './call-targets.js';
@@ -18,7 +20,9 @@ import {
 } from './errors.js';
 import { askApprover, type ApprovalRecord, type ApprovalRequest, type ApprovalResponse } from './escalation.js';
 import { deepFreeze } from './freeze.js';
-import { errorData, textHash, type Call, type Gate, type GateRun, type StepResult } from './gate.js';
+import { drive, promised, wait, type Flow } from './awaitable.js';
+import type { AuditEvent, AuditEventType } from './audit/events.js';
+import { errorData, ownParams, textHash, type Call, type Gate, type GateRun, type StepResult } from './gate.js';
 import { createIntent, intentDecision, scopeViolation, type Intent } from './intent.js';
 import { approvePlan, stepValidator, type Plan, type PlanStep } from './plan.js';
 import { Labeled, requireTrusted, unwrap, type ProvenanceLabel } from './provenance.js';
@@ -55,6 +59,22 @@ interface Candidate {
   params: JsonObject;
   labels: Record<string, ProvenanceLabel>;
   callId: string;
+  /** Set when the call runs the plan's own frozen parameters unchanged (no run-time inputs). */
+  planned?: PlannedStep;
+}
+
+/**
+ * What never changes for a plan step without run-time inputs while its plan is approved: the
+ * parameters were validated and scope-checked at approval, are frozen, and the intent is fixed.
+ */
+interface PlannedStep {
+  labels: Readonly<Record<string, ProvenanceLabel>>;
+  /** Hash of the canonical parameters (the token's `params` claim). */
+  hash: string;
+  verdict: ReturnType<typeof intentDecision>;
+  outside: string | undefined;
+  /** The parameters as audit events show them (redacted, frozen), built on first use. */
+  redacted?: JsonValue;
 }
 
 /** One agent run under one session: intent, plan, execution. Create it with `ApeRuntime.createRun`. */
@@ -68,6 +88,9 @@ export class Run implements GateRun {
   #intent: Intent | undefined;
   #plan: Plan | undefined;
   #calls = 0;
+  /** Per step of the approved plan, its constant parts (see `PlannedStep`); reset with the plan. */
+  #planned: (PlannedStep | undefined)[] = [];
+  #scopeCache: RecordScope | undefined;
 
   /** @internal Use `ApeRuntime.createRun`. */
   constructor(core: RuntimeCore, gate: Gate, session: Session) {
@@ -123,6 +146,7 @@ export class Run implements GateRun {
     this.#machine.transition('INTENT_SET', 'set the intent');
     this.#intent = intent;
     this.#plan = undefined;
+    this.#planned = [];
     this.#core.auditor.emit({ type: 'intent.set', ...this.#ids(), data: { version: intent.version, intent: intent.data as unknown as JsonValue } });
     return intent;
   }
@@ -151,7 +175,7 @@ export class Run implements GateRun {
         toolAction: (tool) => this.#gate.info(tool)?.action,
         checkPolicy: async (step, index) => {
           const labels = unwrap(step.parameters, options.source ?? 'user').labels;
-          const decision = await this.#decide({ step, index, params: step.parameters as JsonObject, labels, callId: `${this.id}:plan:${index}` }, {});
+          const decision = await promised(this.#decide({ step, index, params: step.parameters as JsonObject, labels, callId: `${this.id}:plan:${index}` }, {}));
           if (decision.decision === 'deny') {
             throw new PlanValidationError(index, 'policy', `action '${step.action}' is denied${decision.rule ? ` by rule '${decision.rule}'` : ' by default'}`);
           }
@@ -164,6 +188,7 @@ export class Run implements GateRun {
     await this.#revokeOutstanding('plan changed');
     this.#machine.transition('PLAN_APPROVED', 'approve a plan');
     this.#plan = plan;
+    this.#planned = [];
     this.#core.auditor.emit({ type: 'plan.approved', ...this.#ids(), data: { hash: plan.hash, steps: plan.steps.map((s) => ({ action: s.action, tool: s.tool })) } });
     return plan;
   }
@@ -185,10 +210,14 @@ export class Run implements GateRun {
    * issues a single-use token bound to it. Throws `PolicyDenyError`, `EscalationRequiredError`,
    * `EscalationDeniedError`, `RateLimitExceededError`, `QuotaExhaustedError`, ... otherwise.
    */
-  async authorize(index: number, options: StepOptions = {}): Promise<Authorization> {
+  authorize(index: number, options: StepOptions = {}): Promise<Authorization> {
+    return promised(this.#authorizeFlow(index, options));
+  }
+
+  *#authorizeFlow(index: number, options: StepOptions): Flow<Authorization> {
     this.#machine.require('authorize a step', 'EXECUTING');
     const candidate = this.#candidate(index, options);
-    return this.#authorizeCandidate(candidate, options);
+    return yield* this.#authorizeCandidate(candidate, options);
   }
 
   /** Runs a call through the gate with its token. The only way a registered tool runs. */
@@ -197,18 +226,25 @@ export class Run implements GateRun {
   }
 
   /** Authorizes and executes a step: decide, issue, check, consume, run, record. */
-  async executeStep(index: number, options: StepOptions = {}): Promise<StepResult> {
+  executeStep(index: number, options: StepOptions = {}): Promise<StepResult> {
+    if (this.#core.mode === 'enforce') return promised(this.#executeEnforced(index, options));
+    return this.#executeUnenforced(index, options);
+  }
+
+  /** Enforce mode: authorize, then hand the call and its token to the gate (synchronous while stores and tool are). */
+  *#executeEnforced(index: number, options: StepOptions): Flow<StepResult> {
+    const auth = yield* this.#authorizeFlow(index, options);
+    return yield* this.#gate.flow(this, auth.token, auth.call as Call, auth.callId);
+  }
+
+  async #executeUnenforced(index: number, options: StepOptions): Promise<StepResult> {
     const mode = this.#core.mode;
-    if (mode === 'enforce') {
-      const auth = await this.authorize(index, options);
-      return this.#gate.execute(this, auth.token, auth.call as Call, auth.callId);
-    }
     this.#machine.require('execute a step', 'EXECUTING');
     const candidate = this.#candidate(index, options);
     const call: Call = { step: index, action: candidate.step.action, tool: candidate.step.tool, params: candidate.params };
     if (mode === 'observe') {
       try {
-        const decision = await this.#decide(candidate, options);
+        const decision = await promised(this.#decide(candidate, options));
         if (decision.decision !== 'allow') {
           this.#core.auditor.emit({ type: 'gate.observed', ...this.#ids(candidate), data: { mode, would_block: { decision: decision.decision, rule: decision.rule } } });
         }
@@ -267,6 +303,10 @@ export class Run implements GateRun {
     const plan = this.#plan as Plan;
     if (!Number.isInteger(index) || index < 0 || index >= plan.steps.length) throw new PlanValidationError(index, 'step', 'there is no such step in the plan');
     const step = plan.steps[index] as PlanStep;
+    if (step.inputs.length === 0 && (options.inputs === undefined || isEmptyRecord(options.inputs))) {
+      const planned = this.#planned[index] ?? (this.#planned[index] = this.#plannedStep(plan, step));
+      return { step, index, params: step.parameters as JsonObject, labels: planned.labels, callId: this.#nextCallId(), planned };
+    }
     const planned = unwrap(step.parameters, plan.label);
     const params: JsonObject = { ...(planned.value as JsonObject) };
     const labels = { ...planned.labels };
@@ -282,75 +322,99 @@ export class Run implements GateRun {
     return { step, index, params, labels, callId: this.#nextCallId() };
   }
 
-  async #authorizeCandidate(candidate: Candidate, options: StepOptions): Promise<Authorization> {
+  *#authorizeCandidate(candidate: Candidate, options: StepOptions): Flow<Authorization> {
     const core = this.#core;
     let c = candidate;
     let approval: ApprovalRecord | undefined;
     if (options.approval !== undefined) {
-      approval = await this.#takeApproval(options.approval, c);
+      approval = yield* wait(this.#takeApproval(options.approval, c));
       // An approver's edit replaces the parameters; the approver vouches for them (label `user`).
-      if (approval.edited) c = { ...c, params: approval.params, labels: unwrap(approval.params, 'user').labels };
+      if (approval.edited) {
+        c = { step: c.step, index: c.index, callId: c.callId, params: approval.params, labels: unwrap(approval.params, 'user').labels };
+      }
     }
-    const decision = await this.#decide(c, options);
+    const decision = yield* this.#decide(c, options);
     if (decision.decision === 'deny') throw new PolicyDenyError(c.step.action, decision.rule, decision.reasons);
-    if (decision.decision === 'escalate' && !approval) return this.#escalate(c, options, decision);
-    await core.limiter.consume(
-      { tenant: this.tenant, session: this.session.id, action: c.step.action, targets: targetsOf(core, c), risk: core.riskOf(c.step.action) },
-      core.now(),
-    ).catch((error: unknown) => {
-      core.auditor.emit({ type: 'rate_limit.exceeded', ...this.#ids(c), data: errorData(error) });
-      throw error;
-    });
-    return this.#issue(c, decision, approval?.id);
+    if (decision.decision === 'escalate' && !approval) return yield* wait(this.#escalate(c, options, decision));
+    if (core.limiter.active) {
+      try {
+        yield* wait(core.limiter.consume(
+          { tenant: this.tenant, session: this.session.id, action: c.step.action, targets: targetsOf(core, c), risk: core.riskOf(c.step.action) },
+          core.now(),
+        ));
+      } catch (error) {
+        core.auditor.emit({ type: 'rate_limit.exceeded', ...this.#ids(c), data: errorData(error) });
+        throw error;
+      }
+    }
+    return yield* this.#issue(c, decision, approval?.id);
   }
 
   /** Decides a candidate call; audits the decision. Scope and intent are part of the decision. */
-  async #decide(c: Candidate, options: StepOptions): Promise<DecisionResult> {
+  *#decide(c: Candidate, options: StepOptions): Flow<DecisionResult> {
     const core = this.#core;
     const intent = this.#intent as Intent;
     const action = c.step.action;
-    const record = await core.sessions.check(this.session.id, this.tenant);
+    const record = yield* wait(core.sessions.check(this.session.id, this.tenant));
     const context = options.context === undefined ? {} : (requireTrusted('context', options.context, 'user') as JsonObject);
     if (context === null || typeof context !== 'object' || Array.isArray(context)) throw new ParameterValidationError(action, '/context', 'must be an object');
-    const definition = actionDefinition(core.evaluator.policy.ir, action);
-    if (definition) {
-      // Validate before the intent's scope reads the parameters (the preparer validates again for the engine).
-      const validate = stepValidator(definition.parameters, []);
-      if (!validate(c.params)) {
-        const e = validate.errors?.[0];
-        throw new ParameterValidationError(action, e?.instancePath ?? '', e?.message ?? 'do not match the schema');
+    let verdict: PlannedStep['verdict'];
+    let outside: string | undefined;
+    if (c.planned) {
+      // Validated and scope-checked at approval; frozen since; the intent cannot change under an approved plan.
+      verdict = c.planned.verdict;
+      outside = c.planned.outside;
+    } else {
+      const definition = actionDefinition(core.evaluator.policy.ir, action);
+      if (definition) {
+        // Validate before the intent's scope reads the parameters (the preparer validates again for the engine).
+        const validate = stepValidator(definition.parameters, []);
+        if (!validate(c.params)) {
+          const e = validate.errors?.[0];
+          throw new ParameterValidationError(action, e?.instancePath ?? '', e?.message ?? 'do not match the schema');
+        }
       }
+      verdict = intentDecision(intent, action);
+      outside = scopeViolation(intent, definition, c.params);
     }
     let result: DecisionResult;
-    const verdict = intentDecision(intent, action);
-    const outside = scopeViolation(intent, definition, c.params);
     if (verdict === 'forbidden' || outside) {
       const rule = verdict === 'forbidden' ? 'intent:forbidden' : 'intent:scope';
       result = { decision: 'deny', rule, matched: [rule], reasons: [verdict === 'forbidden' ? `action '${action}' is not allowed by the intent` : (outside as string)], policy_hash: core.evaluator.policy.hash, engine: 'intent' };
     } else {
-      const request = {
+      const request: DecisionRequest = {
         action,
         params: c.params,
         context: { ...context, session: sessionContext(record, core.now()) },
         provenance: c.labels,
-        ...(record.lastAction !== undefined ? { previous_action: record.lastAction } : {}),
       };
-      result = await core.evaluator.decide(request);
+      if (record.lastAction !== undefined) request.previous_action = record.lastAction;
+      result = yield* wait(decideRequest(core.evaluator, request));
       if (result.decision === 'allow' && verdict === 'escalate') {
         result = { ...result, decision: 'escalate', rule: 'intent:escalation_actions', reasons: [`action '${action}' needs approval under the intent`] };
       }
     }
-    core.auditor.emit({
-      type: 'decision',
-      ...this.#ids(c),
-      data: { decision: result.decision, rule: result.rule, reasons: result.reasons, engine: result.engine, params: core.auditor.active ? core.auditor.redact(c.params) : null },
-    });
+    if (core.auditor.active) {
+      let params: JsonValue;
+      if (c.planned) params = c.planned.redacted ?? (c.planned.redacted = deepFreeze(core.auditor.redact(c.params)));
+      else params = core.auditor.redact(c.params);
+      core.auditor.emit(this.#event('decision', c, { decision: result.decision, rule: result.rule, reasons: result.reasons, engine: result.engine, params }));
+    }
     return result;
   }
 
-  async #issue(c: Candidate, decision: DecisionResult, approval: string | undefined): Promise<Authorization> {
+  *#issue(c: Candidate, decision: DecisionResult, approval: string | undefined): Flow<Authorization> {
     const core = this.#core;
-    const paramsText = canonicalJson(c.params);
+    let params = c.params;
+    let hash: string;
+    if (c.planned) {
+      hash = c.planned.hash;
+    } else {
+      // The call runs a canonical copy the runtime owns (frozen, hashed once for the token and the gate).
+      const text = canonicalJson(c.params);
+      params = JSON.parse(text) as JsonObject;
+      hash = ownParams(params, textHash(text));
+    }
     const now = core.now();
     const claims: TokenClaims = {
       id: TokenSigner.newId(),
@@ -362,19 +426,30 @@ export class Run implements GateRun {
       step: c.index,
       action: c.step.action,
       tool: c.step.tool,
-      params: textHash(paramsText),
+      params: hash,
       policy: core.evaluator.policy.hash,
       iat: now,
       exp: now + core.tokenTtlMs,
     };
     const token = core.signer.sign(claims);
-    await core.tokens.put(claims.id, this.#scope(), claims.exp, claims);
-    core.auditor.emit({ type: 'token.issued', ...this.#ids(c), data: { token: claims.id, expires: claims.exp, ...(approval ? { approval } : {}) } });
-    // c.params is the runtime's own copy (built by unwrap): freeze it rather than copy it again.
-    const call: Call = deepFreeze({ step: c.index, action: c.step.action, tool: c.step.tool, params: c.params });
+    yield* wait(core.tokens.put(claims.id, this.#scope(), claims.exp, claims));
+    core.auditor.emit(this.#event('token.issued', c, approval ? { token: claims.id, expires: claims.exp, approval } : { token: claims.id, expires: claims.exp }));
+    const call: Call = Object.freeze({ step: c.index, action: c.step.action, tool: c.step.tool, params });
     const auth: Authorization = { token, tokenId: claims.id, callId: c.callId, call, decision };
     if (approval) auth.approval = approval;
     return auth;
+  }
+
+  /** The constant parts of a plan step without run-time inputs (see `PlannedStep`). */
+  #plannedStep(plan: Plan, step: PlanStep): PlannedStep {
+    const intent = this.#intent as Intent;
+    const params = step.parameters as JsonObject;
+    return {
+      labels: Object.freeze(unwrap(params, plan.label).labels),
+      hash: ownParams(params),
+      verdict: intentDecision(intent, step.action),
+      outside: scopeViolation(intent, actionDefinition(this.#core.evaluator.policy.ir, step.action), params),
+    };
   }
 
   /** An escalated call: ask the handler (or fail with a resolvable request), then authorize the approved call. */
@@ -410,7 +485,7 @@ export class Run implements GateRun {
     this.#machine.transition('EXECUTING', 'resolve an escalation');
     const rest: StepOptions = {};
     if (options.context !== undefined) rest.context = options.context;
-    return this.#authorizeCandidate(c, { ...rest, approval: record.id });
+    return drive(this.#authorizeCandidate(c, { ...rest, approval: record.id }));
   }
 
   /** Applies an approver's answer to a pending record; an edit rebinds the approval to the edited call. */
@@ -465,8 +540,13 @@ export class Run implements GateRun {
     return hashJson({ run: this.id, intent: (this.#intent as Intent).version, plan: (this.#plan as Plan).hash, step: index, action: step.action, tool: step.tool, params });
   }
 
+  /** The scope records of this run are bound to (shared and frozen while the intent and plan stay). */
   #scope(): RecordScope {
-    return { tenant: this.tenant, session: this.session.id, run: this.id, intent: this.#intent?.version ?? '', plan: this.#plan?.hash ?? '' };
+    const intent = this.#intent?.version ?? '';
+    const plan = this.#plan?.hash ?? '';
+    const cached = this.#scopeCache;
+    if (cached && cached.intent === intent && cached.plan === plan) return cached;
+    return (this.#scopeCache = Object.freeze({ tenant: this.tenant, session: this.session.id, run: this.id, intent, plan }));
   }
 
   async #revokeOutstanding(reason: string): Promise<void> {
@@ -474,6 +554,19 @@ export class Run implements GateRun {
     const tokens = await core.tokens.revoke({ run: this.id });
     const approvals = await core.approvals.revoke({ run: this.id });
     if (tokens + approvals > 0) core.auditor.emit({ type: 'token.revoked', ...this.#ids(), data: { reason, tokens, approvals } });
+  }
+
+  /** An audit event of a candidate call with its correlation ids. */
+  #event(type: AuditEventType, c: Candidate, data: JsonObject): Omit<AuditEvent, 'ts'> {
+    const event: Omit<AuditEvent, 'ts'> = { type, tenant: this.tenant, session: this.session.id, run: this.id };
+    if (this.#intent) event.intent = this.#intent.version;
+    if (this.#plan) event.plan = this.#plan.hash;
+    event.step = c.index;
+    event.call = c.callId;
+    event.action = c.step.action;
+    event.tool = c.step.tool;
+    event.data = data;
+    return event;
   }
 
   #ids(c?: Candidate) {
@@ -500,4 +593,16 @@ function isIntent(value: unknown): value is Intent {
 
 function isPlan(value: unknown): value is Plan {
   return value !== null && typeof value === 'object' && 'hash' in value && 'steps' in value && 'tenant' in value;
+}
+
+/** Whether a value is a non-array object without own enumerable keys. */
+function isEmptyRecord(value: unknown): boolean {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  for (const key in value) if (Object.hasOwn(value, key)) return false;
+  return true;
+}
+
+/** Decides a request: synchronously with the native engine, through the engine's promise otherwise. */
+function decideRequest(evaluator: Evaluator, request: DecisionRequest): DecisionResult | Promise<DecisionResult> {
+  return evaluator instanceof NativeEvaluator ? evaluator.decideSync(request) : evaluator.decide(request);
 }

@@ -2,7 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import type { JsonObject, JsonValue, RiskLevel } from '../compiler/ir.js';
 import { SessionExpiredError, TenantMismatchError } from './errors.js';
-import type { SessionEntry, SessionRecord, SessionStore } from './stores/types.js';
+import { isThenable } from './awaitable.js';
+import type { Awaitable, SessionEntry, SessionRecord, SessionStore } from './stores/types.js';
 
 /** The risk score each risk level adds to a session's cumulative risk. */
 export const RISK_SCORES: Readonly<Record<RiskLevel, number>> = { minimal: 1, low: 2, moderate: 4, high: 7, critical: 10 };
@@ -46,9 +47,13 @@ export class SessionManager {
     return Object.freeze({ id, tenant });
   }
 
-  /** The live record of a session used under `tenant`. Throws `SessionExpiredError` or `TenantMismatchError`. */
-  async check(id: string, tenant: string): Promise<SessionRecord> {
-    const record = await this.#store.get(id);
+  /** The live record of a session used under `tenant`. Throws (or rejects with) `SessionExpiredError` or `TenantMismatchError`. */
+  check(id: string, tenant: string): Awaitable<SessionRecord> {
+    const record = this.#store.get(id);
+    return isThenable(record) ? Promise.resolve(record).then((r) => this.#live(id, tenant, r)) : this.#live(id, tenant, record);
+  }
+
+  #live(id: string, tenant: string, record: SessionRecord | undefined): SessionRecord {
     if (!record) throw new SessionExpiredError(id, 'unknown');
     if (record.tenant !== tenant) throw new TenantMismatchError('session', tenant, record.tenant);
     if (record.revoked) throw new SessionExpiredError(id, 'revoked');
@@ -57,8 +62,8 @@ export class SessionManager {
   }
 
   /** Records an action that ran. */
-  async record(id: string, entry: SessionEntry): Promise<void> {
-    await this.#store.record(id, entry);
+  record(id: string, entry: SessionEntry): Awaitable<unknown> {
+    return this.#store.record(id, entry);
   }
 
   /** Revokes a session: nothing more runs in it. */

@@ -15,11 +15,14 @@ import type {
 interface Slot<T> {
   scope: RecordScope;
   expiresAt: number;
-  record: T;
+  /** Dropped once the record is used: only the fact that it was used is kept (to name replays). */
+  record: T | undefined;
   state: 'live' | 'used' | 'revoked';
 }
 
 const SWEEP_EVERY = 1024;
+/** Used and revoked ids are remembered this long after they expire, so a late replay is still named a replay. */
+const GRACE_MS = 3_600_000;
 
 /** Single-use records in a Map. Used and revoked ids are remembered until they expire, so replays are named as such. */
 export class MemorySingleUseStore<T> implements SingleUseStore<T> {
@@ -32,18 +35,26 @@ export class MemorySingleUseStore<T> implements SingleUseStore<T> {
   }
 
   take(id: string, now: number): TakeResult<T> {
-    const result = this.peek(id, now);
-    if (result.status === 'ok') (this.#slots.get(id) as Slot<T>).state = 'used';
+    const slot = this.#slots.get(id);
+    const result = this.#status(slot, now);
+    if (result.status === 'ok') {
+      const s = slot as Slot<T>;
+      s.state = 'used';
+      s.record = undefined;
+    }
     return result;
   }
 
   peek(id: string, now: number): TakeResult<T> {
-    const slot = this.#slots.get(id);
+    return this.#status(this.#slots.get(id), now);
+  }
+
+  #status(slot: Slot<T> | undefined, now: number): TakeResult<T> {
     if (!slot) return { status: 'unknown' };
     if (slot.state === 'used') return { status: 'used' };
     if (slot.state === 'revoked') return { status: 'revoked' };
     if (now >= slot.expiresAt) return { status: 'expired' };
-    return { status: 'ok', record: slot.record };
+    return { status: 'ok', record: slot.record as T };
   }
 
   revoke(filter: RevokeFilter): number {
@@ -51,6 +62,7 @@ export class MemorySingleUseStore<T> implements SingleUseStore<T> {
     for (const [id, slot] of this.#slots) {
       if (slot.state !== 'live' || !matches(id, slot.scope, filter)) continue;
       slot.state = 'revoked';
+      slot.record = undefined;
       n++;
     }
     return n;
@@ -61,9 +73,16 @@ export class MemorySingleUseStore<T> implements SingleUseStore<T> {
     return this.#slots.size;
   }
 
+  /**
+   * Forgets records that expired more than the grace period ago, oldest first, and stops at the
+   * first one still in its lifetime: records are put in time order, so the work stays proportional
+   * to what is removed. (A record with a longer lifetime only delays the removal of later ones.)
+   */
   #sweep(now: number): void {
-    // Keep a grace period so a replay right after expiry is still reported as a replay.
-    for (const [id, slot] of this.#slots) if (slot.expiresAt + 3_600_000 < now) this.#slots.delete(id);
+    for (const [id, slot] of this.#slots) {
+      if (slot.expiresAt + GRACE_MS >= now) break;
+      this.#slots.delete(id);
+    }
   }
 }
 

@@ -175,7 +175,7 @@ export class Gate {
         const taken = yield* wait(core.tokens.take(claims.id, core.now()));
         if (taken.status === 'used') throw new TokenReplayError(claims.id);
         if (taken.status !== 'ok') throw new TokenInvalidError(taken.status === 'revoked' ? 'revoked' : taken.status === 'expired' ? 'expired' : 'unknown');
-        core.auditor.emit(this.#event('token.consumed', run, call, callId, { token: claims.id }));
+        core.auditor.write(this.#event('token.consumed', run, call, callId, { token: claims.id }));
       } catch (error) {
         this.#refused(run, call, callId, error);
         throw error;
@@ -184,7 +184,7 @@ export class Gate {
       try {
         yield* this.#check(run, token, call, hash);
       } catch (error) {
-        core.auditor.emit(this.#event('gate.observed', run, call, callId, { mode: 'observe', would_block: errorData(error) }));
+        core.auditor.write(this.#event('gate.observed', run, call, callId, { mode: 'observe', would_block: errorData(error) }));
       }
     }
     return yield* this.#run(run, call, callId, params);
@@ -223,17 +223,17 @@ export class Gate {
       output = yield* wait(tool.run(params, { tenant: run.tenant, session: run.session.id, run: run.id, step: call.step, action: call.action }));
     } catch (error) {
       yield* wait(core.sessions.record(run.session.id, { action: call.action, tool: call.tool, risk, at: core.now(), outcome: 'error' }));
-      core.auditor.emit(this.#event('execution.failed', run, call, callId, { error: error instanceof Error ? error.message : String(error) }));
+      core.auditor.write(this.#event('execution.failed', run, call, callId, { error: error instanceof Error ? error.message : String(error) }));
       throw new ToolExecutionError(call.tool, error);
     }
     yield* wait(core.sessions.record(run.session.id, { action: call.action, tool: call.tool, risk, at: core.now(), outcome: 'ok' }));
-    core.auditor.emit(this.#event('execution.completed', run, call, callId, { trust: tool.trust ?? 'external' }));
+    core.auditor.write(this.#event('execution.completed', run, call, callId, { trust: tool.trust ?? 'external' }));
     return { call: callId, step: call.step, action: call.action, tool: call.tool, output: new Labeled(output, tool.trust ?? 'external') };
   }
 
   /** An audit event of a call with its correlation ids. */
-  #event(type: AuditEventType, run: GateRun, call: Call, callId: string, data: JsonObject): Omit<AuditEvent, 'ts'> {
-    const event: Omit<AuditEvent, 'ts'> = { type, tenant: run.tenant, session: run.session.id, run: run.id };
+  #event(type: AuditEventType, run: GateRun, call: Call, callId: string, data: JsonObject): AuditEvent {
+    const event: AuditEvent = { ts: this.#core.auditor.now(), type, tenant: run.tenant, session: run.session.id, run: run.id };
     if (run.intent) event.intent = run.intent.version;
     if (run.plan) event.plan = run.plan.hash;
     (event as { step?: number | undefined }).step = call?.step;
@@ -245,7 +245,7 @@ export class Gate {
   }
 
   #refused(run: GateRun, call: Call, callId: string, error: unknown): void {
-    this.#core.auditor.emit(this.#event('token.refused', run, call, callId, errorData(error)));
+    this.#core.auditor.write(this.#event('token.refused', run, call, callId, errorData(error)));
   }
 }
 

@@ -398,7 +398,7 @@ export class Run implements GateRun {
       let params: JsonValue;
       if (c.planned) params = c.planned.redacted ?? (c.planned.redacted = deepFreeze(core.auditor.redact(c.params)));
       else params = core.auditor.redact(c.params);
-      core.auditor.emit(this.#event('decision', c, { decision: result.decision, rule: result.rule, reasons: result.reasons, engine: result.engine, params }));
+      core.auditor.write(this.#event('decision', c, { decision: result.decision, rule: result.rule, reasons: result.reasons, engine: result.engine, params }));
     }
     return result;
   }
@@ -433,7 +433,7 @@ export class Run implements GateRun {
     };
     const token = core.signer.sign(claims);
     yield* wait(core.tokens.put(claims.id, this.#scope(), claims.exp, claims));
-    core.auditor.emit(this.#event('token.issued', c, approval ? { token: claims.id, expires: claims.exp, approval } : { token: claims.id, expires: claims.exp }));
+    core.auditor.write(this.#event('token.issued', c, approval ? { token: claims.id, expires: claims.exp, approval } : { token: claims.id, expires: claims.exp }));
     const call: Call = Object.freeze({ step: c.index, action: c.step.action, tool: c.step.tool, params });
     const auth: Authorization = { token, tokenId: claims.id, callId: c.callId, call, decision };
     if (approval) auth.approval = approval;
@@ -557,8 +557,8 @@ export class Run implements GateRun {
   }
 
   /** An audit event of a candidate call with its correlation ids. */
-  #event(type: AuditEventType, c: Candidate, data: JsonObject): Omit<AuditEvent, 'ts'> {
-    const event: Omit<AuditEvent, 'ts'> = { type, tenant: this.tenant, session: this.session.id, run: this.id };
+  #event(type: AuditEventType, c: Candidate, data: JsonObject): AuditEvent {
+    const event: AuditEvent = { ts: this.#core.auditor.now(), type, tenant: this.tenant, session: this.session.id, run: this.id };
     if (this.#intent) event.intent = this.#intent.version;
     if (this.#plan) event.plan = this.#plan.hash;
     event.step = c.index;

@@ -73,10 +73,19 @@ export class Auditor {
     return this.#redact(params);
   }
 
+  /** The auditor's clock (epoch milliseconds), for callers that stamp events themselves (`write`). */
+  now(): number {
+    return this.#now();
+  }
+
   /** Emits an event to every sink. Throws `AuditError` if a sink fails. */
   emit(event: Omit<AuditEvent, 'ts'>): void {
     if (this.#sinks.length === 0) return;
-    const stamped = { ts: this.#now(), ...event } as AuditEvent;
+    this.write({ ts: this.#now(), ...event } as AuditEvent);
+  }
+
+  /** Delivers an event the caller built and stamped (`ts` from `now()`) to every sink. Throws `AuditError` if a sink fails. */
+  write(stamped: AuditEvent): void {
     for (const sink of this.#sinks) {
       try {
         sink.write(stamped);

@@ -48,7 +48,11 @@ async function measure(fn: () => unknown, between: () => void = () => {}, batche
 
 /** Median over batches of the mean wall-clock and CPU (user + system) time per call, in microseconds. */
 async function measureBoth(fn: () => unknown, between: () => void = () => {}, batches = BATCHES): Promise<{ wall: number; cpu: number }> {
-  for (let i = 0; i < BATCH * 20; i++) await fn();
+  // A long warm-up: the optimizing compiler must have settled before the first sample.
+  for (let w = 0; w < 200; w++) {
+    between();
+    for (let i = 0; i < BATCH; i++) await fn();
+  }
   const wall: number[] = [];
   const cpu: number[] = [];
   for (let b = 0; b < batches; b++) {
@@ -65,7 +69,7 @@ async function measureBoth(fn: () => unknown, between: () => void = () => {}, ba
 
 /** Same for a synchronous function (no await between calls). */
 function measureSync(fn: () => unknown, batches = BATCHES): { wall: number; cpu: number } {
-  for (let i = 0; i < BATCH * 20; i++) fn();
+  for (let i = 0; i < BATCH * 200; i++) fn();
   const wall: number[] = [];
   const cpu: number[] = [];
   for (let b = 0; b < batches; b++) {

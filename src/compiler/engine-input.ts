@@ -101,7 +101,8 @@ export function assertJson(value: unknown, action: string, pointer = '', depth =
         if (proto !== Object.prototype && proto !== null) throw new ParameterValidationError(action, pointer, 'is not a plain JSON object');
         for (const key of Object.keys(value)) {
           if (!isWellFormed(key)) throw new ParameterValidationError(action, pointer, 'has a key that is not valid Unicode');
-          assertJson((value as Record<string, unknown>)[key], action, `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, depth + 1);
+          const segment = key.includes('~') || key.includes('/') ? key.replace(/~/g, '~0').replace(/\//g, '~1') : key;
+          assertJson((value as Record<string, unknown>)[key], action, `${pointer}/${segment}`, depth + 1);
         }
       }
       return;

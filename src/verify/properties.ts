@@ -150,7 +150,7 @@ function inlineActionSource(a: ActionIR): JsonObject {
  */
 export function compileConditions(ir: PolicyIR, action: string, maps: { id: string; conditions: ConditionsMap }[]): RuleIR[] {
   if (maps.length === 0) return [];
-  const inline = Object.values(ir.actions).filter((a) => a.source === 'inline');
+  const inline = Object.values(ir.actions).filter((a) => a.source === 'inline' && a.id === action);
   const source = {
     name: 'verify_property',
     default_decision: 'deny',

@@ -56,6 +56,8 @@ function unlistedAction(taken: Set<string>): string {
 async function compareAction(
   a: CompiledPolicy,
   b: CompiledPolicy,
+  evalA: NativeEvaluator,
+  evalB: NativeEvaluator,
   action: string,
   timeoutMs: number,
   mode: 'differ' | 'widen',
@@ -70,8 +72,6 @@ async function compareAction(
   const da = query.decision('a', encA.decision(action, constantFacts));
   const db = query.decision('b', encB.decision(action, constantFacts));
   query.assert(mode === 'differ' ? not(app('=', da, db)) : widens(da, db));
-  const evalA = new NativeEvaluator(a);
-  const evalB = new NativeEvaluator(b);
   let decided: [Decision, Decision] | undefined;
   const result = await query.search(timeoutMs, (request, model) => {
     let x: Decision;
@@ -102,15 +102,17 @@ export async function semanticDiff(a: CompiledPolicy, b: CompiledPolicy, options
   const actions = [...listed, unlistedAction(listed)];
   const result: SemanticDiff = { equivalent: true, differences: [], unknown: [] };
   if (options.narrowingOnly) result.widenings = [];
+  const evalA = new NativeEvaluator(a);
+  const evalB = new NativeEvaluator(b);
   for (const action of actions) {
-    const outcome = await compareAction(a, b, action, timeoutMs, 'differ');
+    const outcome = await compareAction(a, b, evalA, evalB, action, timeoutMs, 'differ');
     if (outcome.status === 'different') result.differences.push(outcome.difference);
     else if (outcome.status === 'unknown') result.unknown.push({ action, reason: outcome.reason });
     if (options.narrowingOnly && outcome.status !== 'same') {
       const d = outcome.status === 'different' ? outcome.difference : undefined;
       if (d && PERMISSIVENESS[d.b] > PERMISSIVENESS[d.a]) result.widenings?.push(d);
       else {
-        const widening = await compareAction(a, b, action, timeoutMs, 'widen');
+        const widening = await compareAction(a, b, evalA, evalB, action, timeoutMs, 'widen');
         if (widening.status === 'different') result.widenings?.push(widening.difference);
         else if (widening.status === 'unknown' && outcome.status !== 'unknown') result.unknown.push({ action, reason: widening.reason });
       }

@@ -40,13 +40,14 @@ export function proofBlocker(ir: PolicyIR): string | undefined {
   return bad.length > 0 ? `tool_transitions keys beyond the solver's alphabet: ${bad.join(', ')}` : undefined;
 }
 
-async function checkAction(policy: CompiledPolicy, property: Property, action: string, timeoutMs: number): Promise<ActionOutcome> {
+async function checkAction(policy: CompiledPolicy, evaluator: NativeEvaluator, property: Property, action: string, timeoutMs: number): Promise<ActionOutcome> {
   const ir = policy.ir;
   const maps = [];
   if (property.where) maps.push({ id: WHERE_RULE, conditions: property.where });
   if (property.always) maps.push({ id: ALWAYS_RULE, conditions: property.always });
   const extra = compileConditions(ir, action, maps);
-  const synthetic: PolicyIR = { ...ir, rules: [...ir.rules, ...extra] };
+  // Only this action's rules: the facts of the action are planned from them alone.
+  const synthetic: PolicyIR = { ...ir, rules: [...ir.rules.filter((r) => r.actions.includes(action)), ...extra] };
   const opaque = new OpaqueRegistry();
   const query = new Query(ir, action, opaque);
   const encoding = new PolicyEncoding(ir, opaque, query.member);
@@ -60,7 +61,6 @@ async function checkAction(policy: CompiledPolicy, property: Property, action: s
   if (where) query.assert(extraEncoding.ruleMatch(where, constantFacts));
   if (always) query.assert(not(extraEncoding.ruleMatch(always, constantFacts)));
 
-  const evaluator = new NativeEvaluator(policy);
   const syntheticEngine = new NativeEngine(synthetic, 'verify');
   const syntheticPreparer = new RequestPreparer(synthetic);
   let decided: Decision | undefined;
@@ -92,8 +92,9 @@ export async function verifyProperty(policy: CompiledPolicy, property: Property,
   const started = performance.now();
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const reasons: string[] = [];
+  const evaluator = new NativeEvaluator(policy);
   for (const action of property.actions) {
-    const outcome = await checkAction(policy, property, action, timeoutMs);
+    const outcome = await checkAction(policy, evaluator, property, action, timeoutMs);
     if (outcome.status === 'refuted') {
       return { property: property.name, status: 'refuted', counterexample: outcome.request, decision: outcome.decision, ms: performance.now() - started };
     }

@@ -49,6 +49,34 @@ describe('ape verify', () => {
     expect(lines(r.stdout).map((l) => l['lint'])).toEqual(['rule-never-matches', 'rule-shadowed', 'allow-rules-overlap', 'allow-rule-unrestricted']);
   });
 
+  it('unknown when only an untranslated regex could refute it: exit 3, never "proved"', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'ape-verify-cli-'));
+    try {
+      const file = join(dir, 'opaque.yaml');
+      writeFileSync(file, `name: opaque
+default_decision: deny
+actions:
+  - id: act
+    parameters: { type: object, properties: { v: { type: string } }, required: [v] }
+rules:
+  - id: r
+    action: act
+    decision: allow
+    conditions:
+      v: { regex: "\\\\bfoo\\\\b" }
+`);
+      const r = await run(['verify', file, '--never', 'act', '--where', '{v: {regex: "^[0-9]+$"}}', '--json']);
+      expect(r.code).toBe(3);
+      const [result] = lines(r.stdout);
+      expect(result?.['status']).toBe('unknown');
+      expect(String(result?.['reason'])).toMatch(/native evaluator/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it.each([
     [['verify', policy('scoped_access')], /nothing to verify/],
     [['verify', policy('scoped_access'), '--always-within', 'write_file.path'], /pairs/],

@@ -37,6 +37,19 @@ const PATTERNS = [
 ];
 const SAMPLES = ['', 'npm test', 'xnpm test', 'rm  -rf /', 'rm -x', 'mkfs.ext4', '  SeLeCt 1', 'selectx', 'KELVIN', '\u212aelvin', 'key.pem', 'a/key.pem', 'aab', 'aaaab', 'abcdab', 'abc', 'x\ny', 'xzy', '123-abc', '12-a', ']', '-', 'b', 'curl x | bash', 'curl x|sh', 'éLA', 'étA', 'foo', 'xbar', 'bar'];
 
+describe('solver queries', () => {
+  it('a query the solver cannot finish in time is unknown, not unsat', async () => {
+    const fermat = '(declare-const x Int)(declare-const y Int)(declare-const z Int)\n(assert (and (> x 0) (> y 0) (> z 0) (= (+ (* x x x) (* y y y)) (* z z z))))';
+    const result = await checkSmt(fermat, 300);
+    expect(result.status).toBe('unknown');
+  });
+
+  it('malformed SMT text is unknown with the solver error', async () => {
+    const result = await checkSmt('(assert (= 1 "a"))', 1000);
+    expect(result).toMatchObject({ status: 'unknown', reason: expect.stringMatching(/solver error/) });
+  });
+});
+
 describe('RE2 subset as SMT regexes', () => {
   it.each(PATTERNS)('%s: Z3 finds a match exactly when re2js does', async (pattern) => {
     const t = translateRegex(pattern);

@@ -172,6 +172,17 @@ describe('gate modes', () => {
     expect(log).toHaveLength(1);
   });
 
+  it('disabled mode runs the call without deciding, and the audit log still records the execution', async () => {
+    const audit = new MemorySink();
+    const { ape, log } = makeRuntime(root, { mode: 'disabled', audit: [audit] });
+    const { run } = await executing(ape, [readStep(), { action: 'write_file', tool: 'fs.write', inputs: ['path', 'content'] }]);
+    const decisionsBefore = audit.events.filter((e) => e.type === 'decision').length;
+    await run.executeStep(1, { inputs: { path: '/tmp/ape-disabled-outside.txt', content: 'x' } });
+    expect(log).toHaveLength(1);
+    expect(audit.events.filter((e) => e.type === 'decision')).toHaveLength(decisionsBefore);
+    expect(audit.events.filter((e) => e.type === 'execution.completed')).toHaveLength(1);
+  });
+
   it('enforce is the default, and bad modes are configuration errors', () => {
     const { ape } = makeRuntime(root);
     expect(ape.mode).toBe('enforce');

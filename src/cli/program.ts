@@ -1,7 +1,9 @@
 /** The `ape` command-line program: one file per command, errors as one clear line. */
 import { Command, CommanderError } from 'commander';
+// Compile targets register themselves: rego, bundle, wasm (OPA); cedar; model, smt, tla (verification).
 import '../adapters/opa/targets.js';
 import '../compiler/cedar/target.js';
+import '../verify/targets.js';
 import { ApeError } from '../errors.js';
 import { register as registerActions } from './commands/actions.js';
 import { register as registerAudit } from './commands/audit.js';
@@ -11,7 +13,6 @@ import { register as registerEval } from './commands/eval.js';
 import { register as registerSimulate } from './commands/simulate.js';
 import { register as registerValidate } from './commands/validate.js';
 import { register as registerVerify } from './commands/verify.js';
-import '../verify/targets.js';
 import { processIO, type CliIO } from './io.js';
 
 /** Registers a command on the program. */

@@ -35,9 +35,9 @@ export function describeConformance(
     if (options.prepare) beforeAll(options.prepare);
     if (options.teardown) afterAll(options.teardown);
     for (const { name, policy, inputs } of suite) {
-      const excluded = options.exclude?.(policy);
-      if (excluded !== undefined) {
-        it.skip(`${name}: excluded, ${excluded}`, () => undefined);
+      const reason = options.exclude?.(policy);
+      if (reason !== undefined) {
+        it.skip(`${name}: excluded, ${reason}`, () => undefined);
         continue;
       }
       it(`${name} (${inputs.length} inputs)`, async () => {

@@ -12,20 +12,11 @@ import { encodeFact, typedAttributes, type ContextValue, type FactAttributes } f
 import { PREVIOUS_ACTION, type CedarCondition } from '../../compiler/cedar/policies.js';
 import { PRINCIPAL_TYPE, RESOURCE_TYPE, schemaText } from '../../compiler/cedar/schema.js';
 import { preparsePolicySet, preparseSchema, statefulIsAuthorized, type AuthorizationAnswer, type StatefulAuthorizationCall } from '../../compiler/cedar/wasm.js';
-import {
-  candidatePrefix,
-  failureTemplate,
-  missingReason,
-  noRuleReason,
-  renderReason,
-  ruleDecidedReason,
-  transitionReason,
-  TRANSITION_RULE,
-  type ReasonTemplate,
-} from '../../compiler/explain.js';
-import type { Decision, DecisionResult, EngineInput, PolicyIR, RiskEscalationIR } from '../../compiler/ir.js';
+import { candidatePrefix, failureTemplate, missingReason, renderReason, type ReasonTemplate } from '../../compiler/explain.js';
+import type { DecisionResult, EngineInput } from '../../compiler/ir.js';
 import { EngineError } from '../../errors.js';
 import type { DecisionEngine } from '../engine.js';
+import { OutcomeBuilder, type Findings, type RuleHit } from '../outcome.js';
 
 const ENGINE = 'cedar';
 
@@ -34,7 +25,6 @@ export interface CedarEngineOptions {
   /** Validate each request against the preparsed Cedar schema before deciding (default false). */
   validateRequests?: boolean;
 }
-const RANK: Record<Decision, number> = { allow: 1, escalate: 2, deny: 3 };
 const PRINCIPAL = { type: PRINCIPAL_TYPE, id: 'agent' };
 const RESOURCE = { type: RESOURCE_TYPE, id: 'tool' };
 
@@ -86,12 +76,10 @@ function accepted(context: Record<string, ContextValue>, c: CedarCondition): boo
 /** The cedar decision engine for one compiled policy. */
 export class CedarEngine implements DecisionEngine {
   readonly name = ENGINE;
-  readonly #ir: PolicyIR;
-  readonly #hash: string;
+  readonly #outcome: OutcomeBuilder;
   readonly #set: CedarPolicySet;
   readonly #prefix: string;
   readonly #states = new Map<string, ActionState>();
-  readonly #risk: Map<string, RiskEscalationIR>;
   readonly #unknown: ActionState;
   #closed = false;
   /** Name of the preparsed schema requests are validated against, when enabled. */
@@ -104,12 +92,10 @@ export class CedarEngine implements DecisionEngine {
    * at roughly 10 µs a decision); it is off by default.
    */
   constructor(policy: CompiledPolicy, options: CedarEngineOptions = {}) {
-    this.#ir = policy.ir;
-    this.#hash = policy.hash;
+    this.#outcome = new OutcomeBuilder(policy.ir, policy.hash, ENGINE);
     this.#set = cedarPolicySet(policy);
     // Ids depend on the policy only: an engine re-created for the same policy reuses its sets.
     this.#prefix = `ape|${policy.hash}`;
-    this.#risk = new Map(policy.ir.riskEscalations.map((r) => [r.action, r]));
     this.#unknown = this.#build(null);
     this.#known = new Set(this.#set.actions);
     this.#schema = null;
@@ -209,40 +195,16 @@ export class CedarEngine implements DecisionEngine {
     if (this.#set.hasTransitions && input.previous_action !== undefined) context[PREVIOUS_ACTION] = input.previous_action;
     const satisfied = state.setId ? this.#authorize(state.setId, input.action, context) : new Set<string>();
 
-    const matched: string[] = [];
-    let best: CedarPolicy | undefined;
+    const hits: RuleHit[] = [];
     let transition: CedarPolicy | undefined;
     for (const [id, p] of state.byId) {
       if (!satisfied.has(id)) continue;
-      if (p.kind === 'transition') {
-        transition = p;
-        continue;
-      }
-      matched.push(p.rule);
-      if (!best || RANK[p.decision] > RANK[best.decision]) best = p;
+      if (p.kind === 'transition') transition = p;
+      else hits.push({ id: p.rule, decision: p.decision });
     }
-    if (transition?.transition) {
-      matched.push(TRANSITION_RULE);
-      return this.#result('deny', TRANSITION_RULE, matched, [transitionReason(transition.transition.from, input.action)]);
-    }
-    let decision: Decision;
-    let rule: string | null;
-    let reasons: string[];
-    if (best) {
-      decision = best.decision;
-      rule = best.rule;
-      reasons = [ruleDecidedReason(decision, rule)];
-    } else {
-      decision = this.#ir.defaultDecision;
-      rule = null;
-      reasons = this.#failures(state, input, context, satisfied);
-      if (reasons.length === 0) reasons.push(noRuleReason(this.#ir, input.action));
-    }
-    if (decision === 'allow') {
-      const risk = this.#risk.get(input.action);
-      if (risk) return this.#result('escalate', risk.rule, matched, [risk.reason]);
-    }
-    return this.#result(decision, rule, matched, reasons);
+    const findings: Findings = { action: input.action, hits, failures: () => this.#failures(state, input, context, satisfied) };
+    if (transition?.transition) findings.forbiddenAfter = transition.transition.from;
+    return this.#outcome.build(findings);
   }
 
   /** Why each allow rule of the action failed: the detectors Cedar reports, in policy order. */
@@ -259,10 +221,6 @@ export class CedarEngine implements DecisionEngine {
   close(): Promise<void> {
     this.#closed = true;
     return Promise.resolve();
-  }
-
-  #result(decision: Decision, rule: string | null, matched: string[], reasons: string[]): DecisionResult {
-    return { decision, rule, matched, reasons, policy_hash: this.#hash, engine: ENGINE };
   }
 }
 

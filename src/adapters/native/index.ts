@@ -1,21 +1,13 @@
 /** The native evaluator: the reference semantics of the IR and the fast in-process path. */
-import {
-  candidatePrefix,
-  failureTemplate,
-  missingReason,
-  noRuleReason,
-  renderReason,
-  ruleDecidedReason,
-  transitionReason,
-  TRANSITION_RULE,
-  type ReasonTemplate,
-} from '../../compiler/explain.js';
-import type { Decision, DecisionResult, EngineInput, PolicyIR, RiskEscalationIR, RuleIR } from '../../compiler/ir.js';
+import { candidatePrefix, failureTemplate, missingReason, renderReason, type ReasonTemplate } from '../../compiler/explain.js';
+import type { DecisionResult, EngineInput, PolicyIR, RuleIR } from '../../compiler/ir.js';
 import type { DecisionEngine } from '../engine.js';
+import { OutcomeBuilder, type Findings, type RuleHit } from '../outcome.js';
 import { compileCondition, type CompiledCondition } from './conditions.js';
 
 interface CompiledRule {
   rule: RuleIR;
+  hit: RuleHit;
   conditions: { compiled: CompiledCondition; failure: ReasonTemplate; missing: string }[];
   /** Whether a missing or wrongly typed value makes a condition hold (deny and escalate rules). */
   missingHolds: boolean;
@@ -27,6 +19,7 @@ function indexRules(ir: PolicyIR): Map<string, CompiledRule[]> {
   for (const rule of ir.rules) {
     const compiled: CompiledRule = {
       rule,
+      hit: { id: rule.id, decision: rule.decision },
       conditions: rule.conditions.map((c) => ({ compiled: compileCondition(c), failure: failureTemplate(c), missing: missingReason(c) })),
       missingHolds: rule.decision !== 'allow',
     };
@@ -67,64 +60,32 @@ function failures(rule: CompiledRule, facts: EngineInput['facts']): string[] {
   return out;
 }
 
-const RANK: Record<Decision, number> = { allow: 1, escalate: 2, deny: 3 };
-
 /** The native decision engine for one compiled policy. `decideSync` is the allocation-light hot path. */
 export class NativeEngine implements DecisionEngine {
   readonly name = 'native';
-  readonly #ir: PolicyIR;
-  readonly #hash: string;
   readonly #index: Map<string, CompiledRule[]>;
-  readonly #risk: Map<string, RiskEscalationIR>;
   readonly #transitions: Map<string, Set<string>>;
+  readonly #outcome: OutcomeBuilder;
 
   constructor(ir: PolicyIR, policyHash: string) {
-    this.#ir = ir;
-    this.#hash = policyHash;
     this.#index = indexRules(ir);
-    this.#risk = new Map(ir.riskEscalations.map((r) => [r.action, r]));
     this.#transitions = new Map(Object.entries(ir.toolTransitions).map(([from, to]) => [from, new Set(to)]));
+    this.#outcome = new OutcomeBuilder(ir, policyHash, this.name);
   }
 
   /** Decides synchronously. */
   decideSync(input: EngineInput): DecisionResult {
-    const rules = this.#index.get(input.action);
-    const matched: string[] = [];
-    let best: CompiledRule | undefined;
-    if (rules) {
-      for (const rule of rules) {
-        if (!ruleMatches(rule, input.facts)) continue;
-        matched.push(rule.rule.id);
-        if (!best || RANK[rule.rule.decision] > RANK[best.rule.decision]) best = rule;
-      }
-    }
+    const rules = this.#index.get(input.action) ?? [];
+    const hits: RuleHit[] = [];
+    for (const rule of rules) if (ruleMatches(rule, input.facts)) hits.push(rule.hit);
+    const findings: Findings = {
+      action: input.action,
+      hits,
+      failures: () => rules.filter((r) => r.rule.decision === 'allow').flatMap((r) => failures(r, input.facts)),
+    };
     const previous = input.previous_action;
-    if (previous !== undefined) {
-      const allowed = this.#transitions.get(previous);
-      if (allowed && !allowed.has(input.action)) {
-        matched.push(TRANSITION_RULE);
-        return this.#result('deny', TRANSITION_RULE, matched, [transitionReason(previous, input.action)]);
-      }
-    }
-    let decision: Decision;
-    let rule: string | null;
-    let reasons: string[];
-    if (best) {
-      decision = best.rule.decision;
-      rule = best.rule.id;
-      reasons = [ruleDecidedReason(decision, rule)];
-    } else {
-      decision = this.#ir.defaultDecision;
-      rule = null;
-      reasons = [];
-      if (rules) for (const r of rules) if (r.rule.decision === 'allow') reasons.push(...failures(r, input.facts));
-      if (reasons.length === 0) reasons.push(noRuleReason(this.#ir, input.action));
-    }
-    if (decision === 'allow') {
-      const risk = this.#risk.get(input.action);
-      if (risk) return this.#result('escalate', risk.rule, matched, [risk.reason]);
-    }
-    return this.#result(decision, rule, matched, reasons);
+    if (previous !== undefined && this.#transitions.get(previous)?.has(input.action) === false) findings.forbiddenAfter = previous;
+    return this.#outcome.build(findings);
   }
 
   /** Decides (the asynchronous form of the engine interface). */
@@ -138,9 +99,5 @@ export class NativeEngine implements DecisionEngine {
 
   close(): Promise<void> {
     return Promise.resolve();
-  }
-
-  #result(decision: Decision, rule: string | null, matched: string[], reasons: string[]): DecisionResult {
-    return { decision, rule, matched, reasons, policy_hash: this.#hash, engine: this.name };
   }
 }

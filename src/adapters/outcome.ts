@@ -20,8 +20,8 @@ export interface Findings {
   hits: readonly RuleHit[];
   /** The previous action, when a `tool_transitions` entry forbids this one after it. */
   forbiddenAfter?: string;
-  /** Why each candidate allow rule failed (asked for only when the default decides). */
-  failures: () => string[];
+  /** Why each candidate allow rule failed: engines fill it in when no rule matched (the default decides). */
+  failures: string[];
 }
 
 /** Builds decision objects for one compiled policy and engine. */
@@ -57,8 +57,7 @@ export class OutcomeBuilder {
     } else {
       decision = this.#ir.defaultDecision;
       rule = null;
-      reasons = findings.failures();
-      if (reasons.length === 0) reasons.push(noRuleReason(this.#ir, findings.action));
+      reasons = findings.failures.length > 0 ? findings.failures : [noRuleReason(this.#ir, findings.action)];
     }
     if (decision === 'allow') {
       const risk = this.#risk.get(findings.action);

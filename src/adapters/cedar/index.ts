@@ -202,7 +202,8 @@ export class CedarEngine implements DecisionEngine {
       if (p.kind === 'transition') transition = p;
       else hits.push({ id: p.rule, decision: p.decision });
     }
-    const findings: Findings = { action: input.action, hits, failures: () => this.#failures(state, input, context, satisfied) };
+    const failures = hits.length === 0 ? this.#failures(state, input, context, satisfied) : [];
+    const findings: Findings = { action: input.action, hits, failures };
     if (transition?.transition) findings.forbiddenAfter = transition.transition.from;
     return this.#outcome.build(findings);
   }

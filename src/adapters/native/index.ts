@@ -45,9 +45,8 @@ function ruleMatches(rule: CompiledRule, facts: EngineInput['facts']): boolean {
   return true;
 }
 
-/** Why an allow rule did not match: one reason per failing condition. */
-function failures(rule: CompiledRule, facts: EngineInput['facts']): string[] {
-  const out: string[] = [];
+/** Why an allow rule did not match: appends one reason per failing condition to `out`. */
+function failures(rule: CompiledRule, facts: EngineInput['facts'], out: string[]): void {
   const prefix = candidatePrefix(rule.rule.id);
   for (const { compiled, failure, missing } of rule.conditions) {
     const value = facts[compiled.condition.fact];
@@ -57,7 +56,6 @@ function failures(rule: CompiledRule, facts: EngineInput['facts']): string[] {
       out.push(prefix + renderReason(failure, value));
     }
   }
-  return out;
 }
 
 /** The native decision engine for one compiled policy. `decideSync` is the allocation-light hot path. */
@@ -78,11 +76,9 @@ export class NativeEngine implements DecisionEngine {
     const rules = this.#index.get(input.action) ?? [];
     const hits: RuleHit[] = [];
     for (const rule of rules) if (ruleMatches(rule, input.facts)) hits.push(rule.hit);
-    const findings: Findings = {
-      action: input.action,
-      hits,
-      failures: () => rules.filter((r) => r.rule.decision === 'allow').flatMap((r) => failures(r, input.facts)),
-    };
+    const reasons: string[] = [];
+    if (hits.length === 0) for (const r of rules) if (r.rule.decision === 'allow') failures(r, input.facts, reasons);
+    const findings: Findings = { action: input.action, hits, failures: reasons };
     const previous = input.previous_action;
     if (previous !== undefined && this.#transitions.get(previous)?.has(input.action) === false) findings.forbiddenAfter = previous;
     return this.#outcome.build(findings);

@@ -153,8 +153,8 @@ describe('other commands', () => {
     expect(unknown.code).toBe(1);
   });
   it('every command has --help with an example', async () => {
-    for (const command of ['validate', 'eval', 'simulate', 'actions', 'diff', 'compile']) {
-      const r = await ape(command, '--help');
+    for (const command of ['validate', 'eval', 'simulate', 'actions', 'diff', 'compile', 'verify', 'audit verify']) {
+      const r = await ape(...command.split(' '), '--help');
       expect(r.code, command).toBe(0);
       expect(r.stdout, command).toMatch(/Example/);
     }

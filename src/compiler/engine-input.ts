@@ -237,8 +237,3 @@ export class RequestPreparer {
     return input;
   }
 }
-
-/** Parameters of a request as plain JSON (for logging and hashing). */
-export function paramsOf(request: DecisionRequest): JsonObject {
-  return (request.params ?? {}) as JsonObject;
-}

@@ -4,7 +4,7 @@
  */
 import { ParameterValidationError, RequestError } from '../errors.js';
 import { canonicalEmail, canonicalHost, canonicalIp, canonicalPath, canonicalUrl, codePointLength } from './canonical.js';
-import type { ActionIR, ConditionOp, EngineInput, JsonObject, JsonValue, PolicyIR } from './ir.js';
+import type { ActionIR, ConditionOp, EngineInput, JsonValue, PolicyIR } from './ir.js';
 import { parameterValidator } from './params-schema.js';
 import { isWellFormed } from './unicode.js';
 import { resolvePath, type ResolvedPath } from './paths.js';

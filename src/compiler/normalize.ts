@@ -1,6 +1,6 @@
 /** Normalizes schema-valid policy data (either shape, or both) into the IR. */
 import { RE2JS } from 're2js';
-import { canonicalDomainPattern, canonicalHost, canonicalPath, cidrPrefix } from './canonical.js';
+import { canonicalDomainPattern, canonicalHost, canonicalPath, canonicalUrl, cidrPrefix } from './canonical.js';
 import { diagnostic, type Diagnostic, type DiagnosticCode } from './diagnostics.js';
 import {
   RISK_LEVELS,
@@ -380,8 +380,24 @@ function canonicalOperand(
     if (op === 'equals' || op === 'one_of') return canonicalHost(value) ?? value.toLowerCase();
     return value.toLowerCase();
   }
+  if (kind === 'url' && op !== 'suffix') {
+    const url = canonicalUrl(value);
+    if (op === 'prefix' && !URL_PREFIX_WITH_PATH.test(value)) {
+      report(
+        'prefix-without-slash',
+        `URL prefix '${value}' does not end its host with '/', so it also matches '${value}.evil.io/' and '${value}@evil.io/'`,
+        at,
+        `test '${path}.host' instead, or end the prefix with '/'`,
+      );
+      return value;
+    }
+    return url?.href ?? value;
+  }
   return value;
 }
+
+/** A URL prefix that fixes the host: scheme, '//', host, then '/'. */
+const URL_PREFIX_WITH_PATH = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]+\//;
 
 function warnUnknownParameter(
   path: string,

@@ -4,7 +4,7 @@ import { compilePolicyFile } from '../../src/compiler/compile.js';
 import { ApeError, ParameterValidationError } from '../../src/errors.js';
 import { NativeEvaluator } from '../../src/evaluator.js';
 import { POLICY_DIR } from '../conformance/cases.js';
-import { decide, oneRule } from '../helpers.js';
+import { decide, diagnosticsOf, oneRule } from '../helpers.js';
 
 const scoped = new NativeEvaluator(compilePolicyFile(join(POLICY_DIR, 'scoped_access.yaml')));
 const fsScoped = new NativeEvaluator(compilePolicyFile(join(POLICY_DIR, 'filesystem_scoped.yaml')));
@@ -152,5 +152,28 @@ describe('strings that are not valid Unicode', () => {
   it('a lone surrogate in parameters is a typed error', () => {
     expect(() => scoped.decideSync({ action: 'read_file', params: { path: '/workspace/\ud800' } })).toThrow(ParameterValidationError);
     expect(() => decide(oneRule('allow', '{ exists: true }'), { action: 'act', params: { ['\udc00']: 1 } })).toThrow(ParameterValidationError);
+  });
+});
+
+describe('URL operands', () => {
+  const policy = (operand: string) => `name: p
+rules:
+  - action: http_get
+    decision: allow
+    conditions:
+      url: { prefix: "${operand}" }
+`;
+  it('a URL prefix is canonicalized like the values it is compared with', () => {
+    expect(decide(policy('HTTPS://API.Example.COM/v1/'), { action: 'http_get', params: { url: 'https://api.example.com/v1/x' } }).decision).toBe('allow');
+    expect(decide(policy('https://api.example.com/v1/'), { action: 'http_get', params: { url: 'https://API.EXAMPLE.com/v1/../v1/x' } }).decision).toBe('allow');
+    expect(decide(policy('https://api.example.com/v1/'), { action: 'http_get', params: { url: 'https://api.example.com/v1/../admin' } }).decision).toBe('deny');
+  });
+  it('a URL prefix that does not end its host with / is flagged: it would match other hosts', () => {
+    const ds = diagnosticsOf(policy('https://api.example.com'));
+    expect(ds.map((d) => d.code)).toEqual(['prefix-without-slash']);
+    // What the warning is about: both reach evil.io.
+    expect(decide(policy('https://api.example.com'), { action: 'http_get', params: { url: 'https://api.example.com@evil.io/' } }).decision).toBe('allow');
+    expect(decide(policy('https://api.example.com'), { action: 'http_get', params: { url: 'https://api.example.com.evil.io/' } }).decision).toBe('allow');
+    expect(decide(policy('https://api.example.com/'), { action: 'http_get', params: { url: 'https://api.example.com@evil.io/' } }).decision).toBe('deny');
   });
 });

@@ -5,7 +5,8 @@ import { diagnostic, hasErrors, type Diagnostic } from './diagnostics.js';
 import { planFacts } from './engine-input.js';
 import { hashJson } from './hash.js';
 import type { PolicyIR } from './ir.js';
-import { lintIR, normalize, type PolicyExample, type RuleSourceMap } from './normalize.js';
+import { lintIR } from './lint.js';
+import { normalize, type PolicyExample, type RuleSourceMap } from './normalize.js';
 import { MAX_POLICY_BYTES, parseSource } from './source.js';
 import { validateAgainstSchema } from './validate-schema.js';
 

@@ -5,4 +5,4 @@ export * from './evaluator.js';
 export type { DecisionEngine } from './adapters/engine.js';
 export { createEngine, engineNames, registerEngine, type EngineFactory, type EngineOptions } from './adapters/registry.js';
 export { NativeEngine } from './adapters/native/index.js';
-export { simulate, type SimulatedDecision } from './compiler/simulate.js';
+

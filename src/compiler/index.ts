@@ -11,3 +11,7 @@ export { POLICY_SCHEMA } from './policy-schema.js';
 export { standardAction, standardActions, STANDARD_ACTION_IDS, KIND_FORMATS } from './repository.js';
 export type { PolicyExample, RuleSourceMap } from './normalize.js';
 export { resolvePath, type ResolvedPath, type DerivedPart } from './paths.js';
+export { diffPolicies, type ActionChange } from './diff.js';
+export { simulate, type SimulatedDecision } from './simulate.js';
+export { registerTarget, getTarget, targetNames, irJson, type CompileTarget, type TargetOptions, type TargetResult } from './targets.js';
+export { isWellFormed } from './unicode.js';

@@ -19,3 +19,15 @@ export { verifyChain, verifyAuditFile, lineHash, GENESIS, type VerifyResult } fr
 export { redactor, DEFAULT_SENSITIVE, REDACTED } from './audit/redact.js';
 export * from './stores/types.js';
 export { MemoryCounterStore, MemorySessionStore, MemorySingleUseStore } from './stores/memory.js';
+export {
+  RedisCounterStore,
+  RedisSessionStore,
+  RedisSingleUseStore,
+  StoreUnavailableError,
+  connectRedisStores,
+  redisStores,
+  type ConnectRedisOptions,
+  type RedisScriptClient,
+  type RedisStoreOptions,
+  type RedisStoresConnection,
+} from './stores/redis.js';

@@ -42,14 +42,17 @@ export interface RedisStoreOptions {
   timeoutMs?: number;
   /** How long used, revoked and expired records and sessions are kept after they expire, so a late replay is still named one (default one hour). */
   retainMs?: number;
-  /** Session history entries kept (default 100; counts and totals are always complete). */
+  /**
+   * Session history entries kept (default 20, what the session summary shows; counts and totals are
+   * always complete). Every session read carries the history, so a longer one costs every call.
+   */
   historyLimit?: number;
 }
 
 const DEFAULT_PREFIX = 'ape:';
 const DEFAULT_TIMEOUT_MS = 2000;
 const DEFAULT_RETAIN_MS = 3_600_000;
-const DEFAULT_HISTORY = 100;
+const DEFAULT_HISTORY = 20;
 /** Longest key lifetime set (ten years): a record that never expires is still garbage-collected eventually. */
 const MAX_TTL_MS = 10 * 365 * 86_400_000;
 
@@ -261,7 +264,7 @@ export class RedisSessionStore implements SessionStore {
 /** A session from the reply of the `read` helper (nil: unknown). */
 function decodeSession(reply: unknown): SessionRecord | undefined {
   if (reply === null || reply === undefined) return undefined;
-  const [meta, revoked, n, risk, hasLast, last, counts, history] = reply as [string, string, string, string, string, string, string[], string[]];
+  const [meta, revoked, n, risk, hasLast, last, counts, history] = reply as [string, string, string, string, string, string, string[], string];
   const m = JSON.parse(meta) as SessionMeta;
   const record: SessionRecord = {
     id: m.id,
@@ -272,7 +275,7 @@ function decodeSession(reply: unknown): SessionRecord | undefined {
     actionsRun: Number(n),
     counts: {},
     cumulativeRisk: Number(risk),
-    history: history.map((e) => JSON.parse(e) as SessionEntry),
+    history: JSON.parse(history) as SessionEntry[],
     metadata: m.metadata,
   };
   for (let i = 0; i + 1 < counts.length; i += 2) {

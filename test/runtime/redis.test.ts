@@ -176,6 +176,41 @@ describe('several runtimes sharing one Redis', () => {
   });
 });
 
+describe('approvals in Redis', () => {
+  it('an approval runs its call once, only that call; an approver\'s edit survives the store and is decided again', async () => {
+    const p = prefix();
+    writeFileSync(join(root, 'a.log'), 'a');
+    writeFileSync(join(root, 'b.log'), 'b');
+    const A = await agent(p);
+    const s = await A.ape.openSession({ tenant: 'acme' });
+    const run = await A.ape.createRun(s);
+    await run.setIntent(intentFor(root));
+    await run.approvePlan({ steps: [
+      { action: 'delete_file', tool: 'fs.delete', parameters: { path: join(root, 'a.log') } },
+      { action: 'delete_file', tool: 'fs.delete', parameters: { path: join(root, 'b.log') } },
+    ] });
+    run.start();
+    const pending = (await run.executeStep(0).catch((e: unknown) => e)) as { requestId: string };
+    const approvals = new RedisSingleUseStore<{ status: string }>(A.conn.client, 'approvals', { prefix: p });
+    expect(await approvals.peek(pending.requestId, Date.now())).toMatchObject({ status: 'ok', record: { status: 'pending' } });
+    const approval = await run.resolveEscalation(pending.requestId, { approved: true, approver: 'alice' });
+    await expect(run.executeStep(1, { approval })).rejects.toMatchObject({ code: 'APE_APPROVAL_INVALID', reason: 'mismatch' });
+    await run.executeStep(0, { approval });
+    await expect(run.executeStep(0, { approval })).rejects.toMatchObject({ code: 'APE_APPROVAL_REPLAY' });
+    expect(A.log.map((l) => l.params)).toEqual([{ path: join(root, 'a.log') }]);
+
+    // An approver who edits the call to a forbidden one: the edited call comes back from Redis and is denied.
+    writeFileSync(join(root, 'x.secret'), 's');
+    const B = await agent(p, { approvalHandler: async () => ({ approved: true, approver: 'mallory', params: { path: join(root, 'x.secret') } }) });
+    const runB = await B.ape.createRun(await B.ape.openSession({ tenant: 'acme' }));
+    await runB.setIntent(intentFor(root));
+    await runB.approvePlan({ steps: [{ action: 'delete_file', tool: 'fs.delete', parameters: { path: join(root, 'b.log') } }] });
+    runB.start();
+    await expect(runB.executeStep(0)).rejects.toMatchObject({ code: 'APE_POLICY_DENY', rule: 'no-secrets' });
+    expect(B.log).toHaveLength(0);
+  });
+});
+
 describe('Redis key layout', () => {
   it('every key carries the prefix; counters are tenant-qualified; used and revoked records leave the indexes', async () => {
     const own = await startRedis();

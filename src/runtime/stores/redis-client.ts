@@ -14,8 +14,9 @@ export interface RedisScriptClient {
 }
 
 /**
- * The shared store did not answer (disconnected, timed out, or failed): the operation did not
- * happen as far as the caller knows, and the runtime refuses the call (fail closed).
+ * The shared store did not answer (disconnected, timed out, or failed): the runtime refuses the
+ * call (fail closed). A timed-out operation may still complete on the server later (a token taken
+ * then is simply used up: the call must be authorized again; it never runs twice).
  */
 export class StoreUnavailableError extends ApeError {
   /** The store operation, e.g. `tokens.take`. */

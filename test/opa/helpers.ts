@@ -1,23 +1,12 @@
 /** Test helpers for the OPA tests: free loopback ports, a real `opa run -s` started and stopped by the test, temp dirs. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findOpa } from '../../src/adapters/opa/cli.js';
+export { freePort } from '../setup/ports.js';
+import { freePort } from '../setup/ports.js';
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A running OPA server. */
 export interface RunningOpa {

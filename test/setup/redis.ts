@@ -1,9 +1,10 @@
 /** A real redis-server for tests: spawned on a free loopback port without persistence, stopped (or restarted) by the test. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './ports.js';
 
 /** A running test server. */
 export interface TestRedis {
@@ -34,17 +35,6 @@ export function requireRedisServer(): void {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Sends PING over a raw socket; resolves true on +PONG. */
 function ping(port: number): Promise<boolean> {

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { actionDefinition } from '../compiler/engine-input.js';
 import { canonicalJson, hashJson } from '../compiler/hash.js';
-import { NativeEvaluator, type Evaluator } from '../evaluator.js';
+import type { Evaluator } from '../evaluator.js';
 import type { DecisionRequest } from '../compiler/engine-input.js';
 import type { DecisionResult, JsonObject, JsonValue } from '../compiler/ir.js';
 import { ApeError, ParameterValidationError } from '../errors.js';
@@ -604,5 +604,5 @@ function isEmptyRecord(value: unknown): boolean {
 
 /** Decides a request: synchronously with the native engine, through the engine's promise otherwise. */
 function decideRequest(evaluator: Evaluator, request: DecisionRequest): DecisionResult | Promise<DecisionResult> {
-  return evaluator instanceof NativeEvaluator ? evaluator.decideSync(request) : evaluator.decide(request);
+  return evaluator.decideNow(request);
 }

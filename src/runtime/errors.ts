@@ -101,7 +101,7 @@ export class TokenReplayError extends ApeError {
 
 /** A token is malformed, forged, edited, expired, revoked or unknown. */
 export class TokenInvalidError extends ApeError {
-  readonly reason: 'malformed' | 'signature' | 'expired' | 'revoked' | 'unknown';
+  readonly reason: 'malformed' | 'signature' | 'expired' | 'revoked' | 'unknown' | 'not_yet_valid';
   constructor(reason: TokenInvalidError['reason'], detail = '') {
     super(reason === 'expired' ? 'APE_TOKEN_EXPIRED' : reason === 'revoked' ? 'APE_TOKEN_REVOKED' : 'APE_TOKEN_INVALID', `token is ${reason === 'signature' ? 'not signed by this runtime' : reason}${detail ? `: ${detail}` : ''}`);
     this.reason = reason;

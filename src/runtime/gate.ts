@@ -239,7 +239,10 @@ export class Gate {
     expect('plan step tool', step?.tool ?? '', call.tool);
     expect('tool action', this.#tools.get(call.tool)?.action ?? '', call.action);
     expect('params', claims.params, paramsHash);
-    if (core.now() >= claims.exp) throw new TokenInvalidError('expired');
+    const now = core.now();
+    if (now >= claims.exp) throw new TokenInvalidError('expired');
+    // Issued "in the future": the issuer's clock runs ahead, or this one was set back; either would stretch the lifetime.
+    if (claims.iat > now + core.clockSkewMs) throw new TokenInvalidError('not_yet_valid');
     if (!fresh) yield* wait(core.sessions.check(run.session.id, run.tenant));
     return claims;
   }

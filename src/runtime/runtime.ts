@@ -17,7 +17,7 @@ import { applyAnswer, readAnswer, settleApproval, type BoundApproval } from './a
 import { plainObject, readFields } from './plain.js';
 
 const OPTION_KEYS = [
-  'evaluator', 'signingKey', 'mode', 'tokenTtlMs', 'sessionTtlMs', 'approvalHandler', 'approvalTimeoutMs', 'approvalTtlMs',
+  'evaluator', 'signingKey', 'mode', 'tokenTtlMs', 'maxClockSkewMs', 'sessionTtlMs', 'approvalHandler', 'approvalTimeoutMs', 'approvalTtlMs',
   'rateLimits', 'audit', 'sensitiveParams', 'stores', 'now',
 ] as const satisfies readonly (keyof RuntimeOptions)[];
 
@@ -66,6 +66,8 @@ export interface RuntimeOptions {
   mode?: GateMode;
   /** Token lifetime in milliseconds (default 60 000). */
   tokenTtlMs?: number;
+  /** How far a token's issue time may lie ahead of this runtime's clock before it is refused (default 30 000 ms). */
+  maxClockSkewMs?: number;
   /** Session lifetime in milliseconds when `openSession` gives none (default one hour). */
   sessionTtlMs?: number;
   /** Asked for every escalated call; without it, escalated calls fail with `EscalationRequiredError`. */
@@ -96,7 +98,14 @@ export class ApeRuntime {
     // Options are read once; nothing below reads the caller's object again.
     const options = readFields(input, 'runtime options', OPTION_KEYS) as RuntimeOptions;
     if (!options.evaluator) throw new RuntimeConfigError('an evaluator is required');
-    const now = options.now ?? Date.now;
+    const clock = options.now ?? Date.now;
+    if (typeof clock !== 'function') throw new RuntimeConfigError('now must be a function answering epoch milliseconds');
+    // A clock answering NaN or Infinity would make every expiry check false: fail closed instead.
+    const now = (): number => {
+      const t = clock();
+      if (typeof t !== 'number' || !Number.isFinite(t)) throw new RuntimeConfigError(`the clock answered ${String(t)}, not a finite time`);
+      return t;
+    };
     const positive = (name: string, v: number | undefined, d: number): number => {
       const value = v ?? d;
       if (!(Number.isFinite(value) && value > 0)) throw new RuntimeConfigError(`${name} must be a positive number of milliseconds`);
@@ -121,6 +130,7 @@ export class ApeRuntime {
       now,
       mode,
       tokenTtlMs: positive('tokenTtlMs', options.tokenTtlMs, 60_000),
+      clockSkewMs: positive('maxClockSkewMs', options.maxClockSkewMs, 30_000),
       approvalTtlMs: positive('approvalTtlMs', options.approvalTtlMs, 600_000),
       approvalTimeoutMs: positive('approvalTimeoutMs', options.approvalTimeoutMs, 300_000),
       handler: options.approvalHandler,

@@ -6,6 +6,7 @@ import '../compiler/cedar/target.js';
 import '../verify/targets.js';
 import { ApeError } from '../errors.js';
 import { register as registerActions } from './commands/actions.js';
+import { register as registerAnalyze } from './commands/analyze.js';
 import { register as registerAudit } from './commands/audit.js';
 import { register as registerCompile } from './commands/compile.js';
 import { register as registerDiff } from './commands/diff.js';
@@ -28,6 +29,7 @@ export const COMMANDS: CommandRegistrar[] = [
   registerCompile,
   registerAudit,
   registerVerify,
+  registerAnalyze,
 ];
 
 /** Builds the program writing to `io`. */

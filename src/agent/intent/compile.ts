@@ -64,6 +64,8 @@ interface Reading {
   clause: string;
   verb: string | undefined;
   negated: boolean;
+  /** Negated by `without`: the negation does not carry into the next clause. */
+  local: boolean;
   objects: Set<ObjectClass>;
   /** Objects named by words (`folder`, `table`), before entities add theirs. */
   named: Set<ObjectClass>;
@@ -196,6 +198,8 @@ function readClauses(clauses: Clause[]): Reading[] {
     const words = clause.tokens.filter((t) => t.kind === 'word').map((t) => t.text);
     const entities = clause.tokens.filter((t) => t.kind === 'entity').map((t) => t.entity as Entity);
     let negated = false;
+    /** `without ...` negates its own clause only. */
+    let local = false;
     let verb: string | undefined;
     let verbAt = -1;
     for (let i = 0; i < clause.tokens.length; i++) {
@@ -206,6 +210,7 @@ function readClauses(clauses: Clause[]): Reading[] {
       }
       if (NEGATIONS.has(t.text) || t.text.endsWith("n't")) {
         negated = true;
+        local = t.text === 'without';
         continue;
       }
       if (t.text === 'take' && clause.tokens[i + 1]?.text === 'a' && clause.tokens[i + 2]?.text === 'look') {
@@ -224,7 +229,7 @@ function readClauses(clauses: Clause[]): Reading[] {
     const after = verbAt >= 0 ? clause.tokens.slice(verbAt + 1) : clause.tokens;
     if (verb && after[0]?.text === 'nothing') negated = true;
     const opener = words[0];
-    const carries = previous !== undefined && clause.boundary === 'soft' && previous.negated && !(opener !== undefined && POSITIVE_OPENERS.has(opener));
+    const carries = previous !== undefined && clause.boundary === 'soft' && previous.negated && !previous.local && !(opener !== undefined && POSITIVE_OPENERS.has(opener));
     if (carries && !negated) negated = true;
     const objects = new Set<ObjectClass>();
     for (const t of after) {
@@ -233,7 +238,7 @@ function readClauses(clauses: Clause[]): Reading[] {
       if (cls) objects.add(cls);
       if (t.text === 'files') objects.add('files' as ObjectClass);
     }
-    let reading: Reading = { clause: clause.text, verb, negated, objects, named: new Set(objects), entities, tables: tablesIn(clause.text), words };
+    let reading: Reading = { clause: clause.text, verb, negated, local: negated && local, objects, named: new Set(objects), entities, tables: tablesIn(clause.text), words };
     const hasPronoun = after.some((t) => t.kind === 'word' && PRONOUNS.has(t.text));
     if (previous && entities.length === 0 && reading.tables.length === 0 && (hasPronoun || (!verb && clause.boundary === 'soft'))) {
       // `... and b.md` continues the previous clause; `delete it` refers back to its objects.
@@ -246,6 +251,11 @@ function readClauses(clauses: Clause[]): Reading[] {
         entities: previous.entities,
         tables: previous.tables,
       };
+    } else if (previous && !verb && clause.boundary === 'soft' && reading.tables.length === 0 && entities.every((e) => e.kind === 'quoted' || e.kind === 'number')) {
+      // `... subject 'Q3' and body 'numbers attached'`: more values for the previous clause's call.
+      previous.entities = [...previous.entities, ...entities];
+      previous.words = [...previous.words, ...words];
+      continue;
     } else if (previous && !verb && clause.boundary === 'soft' && (entities.length > 0 || reading.tables.length > 0)) {
       reading = { ...reading, verb: previous.verb, negated: previous.negated, objects: new Set([...previous.objects, ...objects]), named: new Set([...previous.named, ...objects]) };
     }
@@ -262,12 +272,12 @@ function isIdiom(tokens: Token[], at: number): boolean {
 
 function tablesIn(text: string): string[] {
   const out: string[] = [];
-  const skip = new Set(['the', 'a', 'an', 'this', 'that', 'my', 'our', 'your', 'each', 'every', 'all', 'it', 'them', 'me', 'there', 'here']);
+  const skip = new Set(['the', 'a', 'an', 'this', 'that', 'my', 'our', 'your', 'each', 'every', 'all', 'it', 'them', 'me', 'there', 'here', 'for', 'from', 'with', 'in', 'on', 'of', 'to', 'where', 'and', 'by', 'which', 'called', 'named', 'new', 'whole', 'entire']);
   const patterns = [/\btable\s+[`"']?([A-Za-z_][\w.]*)/gi, /\b([A-Za-z_][\w]*)\s+table\b/gi];
   for (const re of patterns) {
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
       const name = m[1] as string;
-      if (!skip.has(name.toLowerCase()) && !out.includes(name)) out.push(name);
+      if (!skip.has(name.toLowerCase()) && !VERB_BASE.has(name.toLowerCase()) && !out.includes(name)) out.push(name);
     }
   }
   return out;
@@ -282,7 +292,7 @@ function entityClasses(e: Entity, r: Reading): ObjectClass[] {
     case 'channel':
       return ['channel'];
     case 'code':
-      return r.named.has('code') ? ['code'] : r.named.has('command') ? ['command'] : /```/.test(r.clause) ? ['code'] : ['command'];
+      return r.named.has('db') ? ['db'] : r.named.has('code') ? ['code'] : r.named.has('command') ? ['command'] : /```/.test(r.clause) ? ['code'] : ['command'];
     case 'file':
       return ['file'];
     case 'path': {
@@ -360,10 +370,17 @@ function requestsFor(action: string, r: Reading, workspace: string, actionOf: (i
     case 'send_email': {
       const to = r.entities.filter((e) => e.kind === 'email').map((e) => e.value);
       const extra: JsonObject = {};
-      if (quoted.length >= 2) {
-        extra['subject'] = quoted[0] as string;
-        extra['body'] = quoted[1] as string;
-      } else if (quoted.length === 1) extra['body'] = quoted[0] as string;
+      const labelled = r.entities.filter((e) => e.kind === 'quoted');
+      const subject = labelled.find((e) => e.before === 'subject' || e.before === 'title');
+      const body = labelled.find((e) => e !== subject && ['body', 'message', 'text', 'saying', 'content'].includes(e.before ?? ''));
+      if (subject) extra['subject'] = subject.value;
+      if (body) extra['body'] = body.value;
+      const rest = labelled.filter((e) => e !== subject && e !== body).map((e) => e.value);
+      if (!subject && !body && rest.length >= 2) {
+        extra['subject'] = rest[0] as string;
+        extra['body'] = rest[1] as string;
+      } else if (!body && rest[0] !== undefined) extra['body'] = rest[0];
+      else if (!subject && body && rest[0] !== undefined) extra['subject'] = rest[0];
       if (to.length === 0) base.push(extra);
       for (const address of to) base.push({ to: address, ...extra });
       break;

@@ -9,6 +9,8 @@ export interface Entity {
   value: string;
   start: number;
   end: number;
+  /** The word right before the value (`subject` in `subject 'Q3'`), lower case. */
+  before?: string;
 }
 
 /** File extensions that make a bare word a file name (`notes.md`), never a domain (`example.com`). */
@@ -30,10 +32,8 @@ interface Pattern {
 const PATTERNS: Pattern[] = [
   { kind: 'code', re: /```[a-zA-Z0-9_-]*\n?([\s\S]*?)```/g, group: 1 },
   { kind: 'code', re: /`([^`\n]+)`/g, group: 1 },
-  { kind: 'quoted', re: /"([^"\n]*)"/g, group: 1 },
-  { kind: 'quoted', re: /\u201c([^\u201d\n]*)\u201d/g, group: 1 },
-  { kind: 'quoted', re: /(?<![\w])'([^'\n]+)'(?![\w])/g, group: 1 },
-  { kind: 'quoted', re: /\u2018([^\u2019\n]+)\u2019/g, group: 1 },
+  // One pattern for every quote style, so the quote that opens first wins ('{"ok": true}' is one value).
+  { kind: 'quoted', re: /"([^"\n]*)"|\u201c([^\u201d\n]*)\u201d|(?<![\w])'([^'\n]+)'(?![\w])|\u2018([^\u2019\n]+)\u2019/g, group: -1 },
   { kind: 'url', re: /\b(?:https?|ftp):\/\/[^\s"'`<>]+[^\s"'`<>.,;:!?)\]]/gi },
   { kind: 'email', re: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b/g },
   { kind: 'path', re: /(?<![\w@/.])(?:~|\.{1,2})?\/(?:[\w.@+-]+\/?)*[\w.@+-]*/g },
@@ -60,7 +60,7 @@ export function extractEntities(prompt: string): { entities: Entity[]; masked: s
       let free = true;
       for (let i = start; i < end; i++) if (taken[i]) free = false;
       if (!free) continue;
-      let value = p.group !== undefined ? (m[p.group] ?? '') : m[0];
+      let value = p.group === -1 ? (m.slice(1).find((g) => g !== undefined) ?? '') : p.group !== undefined ? (m[p.group] ?? '') : m[0];
       if (p.kind === 'file') {
         const ext = (m[1] ?? '').toLowerCase();
         if (!m[0].startsWith('.') && !FILE_EXTENSIONS.has(ext) && (TLDS.has(ext) || !/^[a-z][a-z0-9]*$/.test(ext))) continue;
@@ -72,7 +72,8 @@ export function extractEntities(prompt: string): { entities: Entity[]; masked: s
         if (!value.startsWith('/') && !value.startsWith('.') && !value.startsWith('~') && !value.includes('/')) continue;
       }
       for (let i = start; i < end; i++) taken[i] = true;
-      entities.push({ kind: p.kind, value, start, end });
+      const before = /([A-Za-z]+)\W*$/.exec(prompt.slice(Math.max(0, start - 40), start))?.[1]?.toLowerCase();
+      entities.push(before === undefined ? { kind: p.kind, value, start, end } : { kind: p.kind, value, start, end, before });
     }
   }
   entities.sort((a, b) => a.start - b.start);

@@ -25,7 +25,7 @@ export const LEXICON: ActionLexicon[] = [
   { action: 'delete_directory', verbs: ['delete', 'remove', 'rmdir', 'erase', 'purge', 'wipe', 'destroy'], objects: ['dir'], implied: ['rmdir'] },
   { action: 'http_get', verbs: ['fetch', 'download', 'get', 'retrieve', 'curl', 'visit', 'open', 'browse', 'load', 'read', 'check', 'call', 'request', 'scrape'], objects: ['web'], implied: ['curl'] },
   { action: 'http_post', verbs: ['post', 'upload', 'submit', 'send', 'push', 'publish'], objects: ['web'] },
-  { action: 'query_data', verbs: ['query', 'select', 'count', 'look', 'find', 'search', 'get', 'fetch', 'retrieve', 'list', 'show', 'read', 'check'], objects: ['db'] },
+  { action: 'query_data', verbs: ['query', 'run', 'execute', 'select', 'count', 'look', 'find', 'search', 'get', 'fetch', 'retrieve', 'list', 'show', 'read', 'check'], objects: ['db'] },
   { action: 'insert_data', verbs: ['insert', 'add', 'create'], objects: ['db'] },
   { action: 'update_data', verbs: ['update', 'modify', 'change', 'set', 'edit'], objects: ['db'] },
   { action: 'delete_data', verbs: ['delete', 'remove', 'drop', 'truncate', 'purge', 'wipe', 'erase', 'clear', 'destroy'], objects: ['db'] },

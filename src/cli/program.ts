@@ -4,8 +4,10 @@ import { Command, CommanderError } from 'commander';
 import '../targets.js';
 import { ApeError } from '../errors.js';
 import { register as registerActions } from './commands/actions.js';
+import { register as registerAnalyze } from './commands/analyze.js';
 import { register as registerAudit } from './commands/audit.js';
 import { register as registerCompile } from './commands/compile.js';
+import { register as registerDemo } from './commands/demo.js';
 import { register as registerDiff } from './commands/diff.js';
 import { register as registerEval } from './commands/eval.js';
 import { register as registerSimulate } from './commands/simulate.js';
@@ -26,6 +28,8 @@ export const COMMANDS: CommandRegistrar[] = [
   registerCompile,
   registerAudit,
   registerVerify,
+  registerAnalyze,
+  registerDemo,
 ];
 
 /** Builds the program writing to `io`. */

@@ -57,6 +57,31 @@ export const APE_ERROR_CODES = [
   'APE_PROPERTY_INVALID',
   'APE_CLI_USAGE',
   'APE_AUDIT_READ',
+  // registries and inputs (runtime rework)
+  'APE_ENGINE_REGISTRATION',
+  'APE_TARGET_REGISTRATION',
+  'APE_INPUT_INVALID',
+  'APE_SESSION_CONTENDED',
+  // agent
+  'APE_AGENT_CLOSED',
+  'APE_AGENT_CONFIG',
+  'APE_INTENT_AMBIGUOUS',
+  'APE_MODEL_OUTPUT',
+  // MCP
+  'APE_MCP_CONFIG',
+  'APE_MCP_SETUP',
+  'APE_MCP_TOOL_REFUSED',
+  'APE_MCP_UPSTREAM',
+  // integrations
+  'APE_INTEGRATION_CONFIG',
+  'APE_FRAMEWORK_APPROVAL',
+  // distribution
+  'APE_DISTRIBUTION_OPTION',
+  'APE_BUNDLE_FORMAT',
+  'APE_BUNDLE_SIGNATURE',
+  'APE_POLICY_FETCH',
+  'APE_POLICY_SWAP',
+  'APE_POLICY_ROLLBACK',
 ] as const;
 
 /** The union of every APE error code. */

@@ -115,6 +115,7 @@ export class ApeRuntime {
     if (!['enforce', 'observe', 'disabled'].includes(mode)) throw new RuntimeConfigError(`unknown gate mode '${String(mode)}'`);
     const stores = options.stores ?? {};
     const ir = options.evaluator.policy.ir;
+    const risks = new Map<string, number>();
     this.#sessionTtlMs = positive('sessionTtlMs', options.sessionTtlMs, 3_600_000);
     this.#core = {
       evaluator: options.evaluator,
@@ -134,7 +135,11 @@ export class ApeRuntime {
       approvalTtlMs: positive('approvalTtlMs', options.approvalTtlMs, 600_000),
       approvalTimeoutMs: positive('approvalTimeoutMs', options.approvalTimeoutMs, 300_000),
       handler: options.approvalHandler,
-      riskOf: (action) => RISK_SCORES[actionDefinition(ir, action)?.risk ?? 'critical'],
+      riskOf: (action) => {
+        let risk = risks.get(action);
+        if (risk === undefined) risks.set(action, (risk = RISK_SCORES[actionDefinition(ir, action)?.risk ?? 'critical']));
+        return risk;
+      },
     };
     this.#gate = new Gate(this.#core);
   }

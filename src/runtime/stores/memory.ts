@@ -151,8 +151,12 @@ export class MemorySessionStore implements SessionStore {
 
   get(id: string): SessionRecord | undefined {
     const s = this.#sessions.get(id);
-    // Snapshot of the scalars; `counts` and `history` are live views the runtime only reads.
-    return s ? { ...s } : undefined;
+    return s ? this.#snapshot(s) : undefined;
+  }
+
+  /** Snapshot of the scalars; `counts` and `history` are live views the runtime only reads. */
+  #snapshot(s: SessionRecord): SessionRecord {
+    return { ...s };
   }
 
   record(id: string, entry: SessionEntry): SessionRecord | undefined {
@@ -171,13 +175,13 @@ export class MemorySessionStore implements SessionStore {
     if (!s) return { status: 'unknown' };
     if (s.revoked) return { status: 'revoked' };
     if (now >= s.expiresAt) return { status: 'expired' };
-    if ((s.version ?? 0) !== version) return { status: 'conflict', record: { ...s } };
+    if ((s.version ?? 0) !== version) return { status: 'conflict', record: this.#snapshot(s) };
     s.actionsRun += 1;
     s.counts[reservation.action] = (s.counts[reservation.action] ?? 0) + 1;
     s.lastAction = reservation.action;
     s.cumulativeRisk += reservation.risk;
     s.version = version + 1;
-    return { status: 'ok', record: { ...s } };
+    return { status: 'ok', record: this.#snapshot(s) };
   }
 
   complete(id: string, entry: SessionEntry): SessionRecord | undefined {
@@ -185,7 +189,7 @@ export class MemorySessionStore implements SessionStore {
     if (!s) return undefined;
     s.history.push(entry);
     if (s.history.length > this.#historyLimit) s.history.shift();
-    return { ...s };
+    return this.#snapshot(s);
   }
 
   revoke(id: string): boolean {

@@ -208,7 +208,7 @@ export class Gate {
           grant.used = true;
         }
         if (!grant || grant.stored) {
-          const taken = yield* wait(core.tokens.take(claims.id, core.now()));
+          const taken = yield* wait(core.tokens.take(claims.id, core.now(), claims.tenant));
           if (taken.status === 'used') throw new TokenReplayError(claims.id);
           if (taken.status !== 'ok') throw new TokenInvalidError(taken.status === 'revoked' ? 'revoked' : taken.status === 'expired' ? 'expired' : 'unknown');
         }

@@ -499,7 +499,10 @@ export class Run implements GateRun {
     if (core.limiter.active) {
       try {
         yield* wait(core.limiter.consume(
-          { tenant: this.tenant, session: this.session.id, action: c.step.action, targets: targetsOf(core, c), risk: core.riskOf(c.step.action) },
+          {
+            tenant: this.tenant, session: this.session.id, action: c.step.action, targets: targetsOf(core, c), risk: core.riskOf(c.step.action),
+            ...(this.#seen ? { sessionExpiresAt: this.#seen.expiresAt } : {}),
+          },
           core.now(),
         ));
       } catch (error) {
@@ -674,7 +677,7 @@ export class Run implements GateRun {
   /** Takes an approved approval for exactly this call. Throws `ApprovalError` otherwise. */
   async #takeApproval(id: string, c: Candidate): Promise<ApprovalRecord> {
     const core = this.#core;
-    const peek = await core.approvals.peek(id, core.now());
+    const peek = await core.approvals.peek(id, core.now(), this.tenant);
     const fail = (reason: ApprovalError['reason']) => {
       const error = new ApprovalError(id, reason);
       core.auditor.emit({ type: 'token.refused', ...this.#ids(c), data: errorData(error) });
@@ -687,7 +690,7 @@ export class Run implements GateRun {
     const params = record.edited ? record.params : c.params;
     const bound = { run: this.id, intent: (this.#intent as Intent).version, plan: (this.#plan as Plan).hash, step: c.index, action: c.step.action, tool: c.step.tool };
     if (record.callHash !== approvalCallHash(bound, params)) throw fail('mismatch');
-    const taken = await core.approvals.take(id, core.now());
+    const taken = await core.approvals.take(id, core.now(), this.tenant);
     if (taken.status !== 'ok') throw fail(taken.status === 'used' ? 'used' : taken.status === 'revoked' ? 'revoked' : 'expired');
     core.auditor.emit({ type: 'approval.used', ...this.#ids(c), data: { request: id, approver: record.approver ?? null } });
     return record;
@@ -704,8 +707,8 @@ export class Run implements GateRun {
 
   async #revokeOutstanding(reason: string): Promise<void> {
     const core = this.#core;
-    const tokens = await core.tokens.revoke({ run: this.id });
-    const approvals = await core.approvals.revoke({ run: this.id });
+    const tokens = await core.tokens.revoke({ tenant: this.tenant, run: this.id });
+    const approvals = await core.approvals.revoke({ tenant: this.tenant, run: this.id });
     if (tokens + approvals > 0) core.auditor.emit({ type: 'token.revoked', ...this.#ids(), data: { reason, tokens, approvals } });
   }
 

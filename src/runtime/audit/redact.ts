@@ -40,7 +40,7 @@ export function reasonScrubber(names: readonly string[]): (reasons: readonly str
   return (reasons, params) => {
     if (reasons.length === 0) return reasons as string[];
     const pattern = patternOf(params);
-    return pattern ? reasons.map((r) => r.replace(pattern, REDACTED)) : [...reasons];
+    return pattern ? reasons.map((r) => r.replace(pattern, REDACTED)) : (reasons as string[]);
   };
 }
 

@@ -1286,7 +1286,7 @@ _url_default_port := {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
 _url_port(scheme, port) := _url_default_port[scheme] if {
 	port == ""
 } else := n if {
-	regex.match(`^:[1-9][0-9]{0,4}$`, port)
+	regex.match(`^:(0|[1-9][0-9]{0,4})$`, port)
 	n := to_number(substring(port, 1, -1))
 	n <= 65535
 	n != _url_default_port[scheme]

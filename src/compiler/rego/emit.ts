@@ -1,6 +1,7 @@
 /**
- * Emits one Rego v1 package per policy (`package ape.<name>`) whose `decision` document equals
- * the native evaluator's DecisionResult (less `engine`) for every engine input.
+ * Emits one Rego v1 package per policy (`package ape.<name>`): `decision` on the APE request as
+ * written (see `request.ts`), `allow`, and `facts_decision` on APE's engine input, each equal to the
+ * native evaluator's DecisionResult (less `engine`) where native decides.
  */
 import {
   candidatePrefix,
@@ -120,7 +121,7 @@ function usedPredicates(ir: PolicyIR): { predicates: Set<Predicate>; presence: b
   return { predicates, presence };
 }
 
-/** The Rego module of a compiled policy: `package ape.<name>` with its `decision` document. */
+/** The Rego module of a compiled policy: `package ape.<name>` with `decision`, `allow` and `facts_decision`. */
 export function emitRego(policy: CompiledPolicy): string {
   const { ir, hash } = policy;
   const [root, name] = packageSegments(ir.name);

@@ -83,7 +83,7 @@ function lookup(root: unknown, segments: readonly string[]): unknown {
   return node;
 }
 
-const SPECIAL_URL = /^(?:https?|wss?|ftp):\/\/[^/?#@]*[/?#]?/;
+const SPECIAL_URL = /^(?:https?|wss?|ftp):\/\/[^/?#@]*(?:[/?#]|$)/;
 const isIpv4 = (v: string) => canonicalIp(v)?.text === v && !v.includes(':');
 const plainHost = (h: string) => canonicalHost(h) === h && !h.startsWith('[') && !/(^|\.)xn--/.test(h);
 

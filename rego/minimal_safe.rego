@@ -1161,7 +1161,8 @@ _dotted_quad(s) if {
 }
 
 # _kind_url(v): {"value": href, "parts": {scheme, host, port, path}} for a URL of a special scheme
-# already in WHATWG form (an upper-case ASCII scheme or host is lower-cased, a missing path added, exactly); {"unsure": why} for any other string.
+# already in WHATWG form (exactly as WHATWG: an upper-case ASCII scheme or host is lower-cased, a missing path
+# added, a default or zero-padded port rewritten); {"unsure": why} for any other string.
 _kind_url(v) := {} if {
 	not is_string(v)
 } else := {} if {
@@ -1170,20 +1171,20 @@ _kind_url(v) := {} if {
 	[m] := regex.find_all_string_submatch_n(`^(?i:(http|https|ws|wss|ftp))://([\x21-\x7e]+?)(:[0-9]*)?(/[^?#]*)?(\?[^#]*)?(#.*)?$`, v, 1)
 	not regex.match(`[/?#:@\[\]\\]`, m[2])
 	r := _url_parts(lower(m[1]), lower(m[2]), m[3], m[4], m[5], m[6])
-} else := {"unsure": "is not a URL in canonical form (lower-case http, https, ws, wss or ftp scheme and host, no credentials, default port omitted, no dot segments)"}
+} else := {"unsure": "is not a URL in canonical form (http, https, ws, wss or ftp scheme, ASCII host, no credentials, no dot segments)"}
 
 _url_parts(scheme, host, port, path, query, fragment) := {"value": href, "parts": object.union(parts, _url_host(host))} if {
 	_url_host_canonical(host)
 	p := _url_port(scheme, port)
 	full := _url_path(path)
-	regex.match(`^(\?[A-Za-z0-9\-._~!$&()*+,;=:@/?%]*)?$`, query)
-	regex.match(`^(#[A-Za-z0-9\-._~!$&'()*+,;=:@/?%#]*)?$`, fragment)
-	href := concat("", [scheme, "://", host, port, full, query, fragment])
+	regex.match(`^(\?[A-Za-z0-9\-._~!$&()*+,;=:@/?%\[\]|^{}\x60]*)?$`, query)
+	regex.match(`^(#[A-Za-z0-9\-._~!$&'()*+,;=:@/?%#\[\]|^{}]*)?$`, fragment)
+	href := concat("", [scheme, "://", host, _url_port_text(scheme, p), full, query, fragment])
 	parts := {"scheme": scheme, "port": p, "path": full}
 }
 
 _url_host_canonical(host) if {
-	not regex.match(`[^a-z0-9\-._~!$&'()*+,;=]`, host)
+	not regex.match(`[^\x21-\x7e]|[#%/:<>?@\[\\\]^|]`, host)
 	not regex.match(`(^|\.)xn--`, host)
 	not _numeric_end(host)
 }
@@ -1200,19 +1201,28 @@ _url_host(host) := {"host": h} if {
 
 _url_default_port := {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
 
+# _url_port: the port number, the scheme's default when absent or empty (WHATWG reads leading zeros).
 _url_port(scheme, port) := _url_default_port[scheme] if {
-	port == ""
+	port in {"", ":"}
 } else := n if {
-	regex.match(`^:(0|[1-9][0-9]{0,4})$`, port)
-	n := to_number(substring(port, 1, -1))
+	regex.match(`^:0*[0-9]{1,5}$`, port)
+	n := _decimal(trim_left(substring(port, 1, -1), "0"))
 	n <= 65535
-	n != _url_default_port[scheme]
 }
+
+_decimal(digits) := 0 if {
+	digits == ""
+} else := to_number(digits)
+
+# _url_port_text: the port as the href writes it: nothing for the scheme's default.
+_url_port_text(scheme, n) := "" if {
+	n == _url_default_port[scheme]
+} else := concat("", [":", format_int(n, 10)])
 
 _url_path(path) := "/" if {
 	path == ""
 } else := path if {
-	regex.match(`^(/[A-Za-z0-9\-._~!$&'()*+,;=:@%]*)+$`, path)
+	regex.match(`^(/[A-Za-z0-9\-._~!$&'()*+,;=:@%\[\]|^]*)+$`, path)
 	not regex.match(`(?i)/(\.|%2e){1,2}(/|$)`, path)
 }
 

@@ -21,7 +21,7 @@ type Kind = 'path' | 'domain' | 'url' | 'email' | 'ip';
 type Expected = { value: unknown; parts?: Record<string, unknown> } | null;
 
 const segment = fc.constantFrom('', '.', '..', 'a', 'B', 'work', 'x.y', '%2e', '~', '-', '1', '0x1', 'xn--a', 'é', '08');
-const char = fc.constantFrom('a', 'b', 'Z', '.', '/', '..', '//', ':', '@', '1', '0', '-', '_', '%', '?', '#', '[', ']', ' ', 'é', '\t', 'x', 'n', '\u3002', 'Ａ', '\u0000');
+const char = fc.constantFrom('a', 'b', 'Z', '.', '/', '..', '//', ':', '@', '1', '0', '-', '_', '%', '?', '#', '[', ']', ' ', 'é', '\t', 'x', 'n', '\u3002', 'Ａ', '\u0000', '{', '|', '^', '`', "'", '"');
 const text = fc.array(char, { maxLength: 12 }).map((a) => a.join(''));
 const paths = fc.oneof(fc.array(segment, { maxLength: 8 }).map((a) => `/${a.join('/')}`), text);
 const hosts = fc.oneof(fc.array(segment, { minLength: 1, maxLength: 4 }).map((a) => a.join('.')), text);

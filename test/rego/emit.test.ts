@@ -121,11 +121,14 @@ describe('literals and identifiers', () => {
     await runOpa(['check', '--strict', file]);
     const input = new RequestPreparer(policy.ir).prepare({ action: 'read_file', params: { path: '/etc/passwd' } });
     writeFileSync(join(temp.dir, 'inject-input.json'), JSON.stringify(input));
-    const { stdout } = await runOpa(['eval', '--format', 'json', '-d', file, '-i', join(temp.dir, 'inject-input.json'), 'data.ape.inject.decision']);
-    const decision = (JSON.parse(stdout) as { result: { expressions: { value: { decision: string } }[] }[] }).result[0]?.expressions[0]?.value;
     const native = new NativeEngine(policy.ir, policy.hash).decideSync(input);
-    expect(decision?.decision).toBe('deny');
-    expect(decision).toEqual({ decision: native.decision, rule: native.rule, matched: native.matched, reasons: native.reasons, policy_hash: native.policy_hash });
+    writeFileSync(join(temp.dir, 'inject-request.json'), JSON.stringify({ action: 'read_file', params: { path: '/etc/passwd' } }));
+    for (const [inputFile, rule] of [['inject-input.json', 'facts_decision'], ['inject-request.json', 'decision']] as const) {
+      const { stdout } = await runOpa(['eval', '--format', 'json', '-d', file, '-i', join(temp.dir, inputFile), `data.ape.inject.${rule}`]);
+      const decision = (JSON.parse(stdout) as { result: { expressions: { value: { decision: string } }[] }[] }).result[0]?.expressions[0]?.value;
+      expect(decision?.decision).toBe('deny');
+      expect(decision).toEqual({ decision: native.decision, rule: native.rule, matched: native.matched, reasons: native.reasons, policy_hash: native.policy_hash });
+    }
   });
 });
 

@@ -11,7 +11,8 @@ function slug(name: string): string {
 }
 
 /**
- * The test module of a policy: `package ape.<name>_test`, one `test_` rule per example. The expected
+ * The test module of a policy: `package ape.<name>_test`, one `test_` rule per example. Each asks `decision` with
+ * the example's request as written (and `allow`, and `facts_decision` with the engine input). The expected
  * decision is the one `decide` gives (the native engine's: the compiler imports no engine, the caller
  * hands it over), and it must agree with the example's own `expect` and `rule`.
  */
@@ -27,6 +28,8 @@ export function emitRegoTests(policy: CompiledPolicy, decide: (input: EngineInpu
   w.line();
   policy.examples.forEach((example, i) => {
     const input = preparer.prepare(example);
+    const request: Record<string, unknown> = { action: example.action, params: example.params, context: example.context };
+    if (example.previous_action !== undefined) request['previous_action'] = example.previous_action;
     const result = decide(input);
     if (result.decision !== example.expect || (example.rule !== undefined && example.rule !== result.rule)) {
       throw new RegoEmitError(`example '${example.name}' of ${ir.name} expects ${example.expect}, the policy decides ${result.decision} (${String(result.rule)})`);
@@ -36,8 +39,10 @@ export function emitRegoTests(policy: CompiledPolicy, decide: (input: EngineInpu
     const suffix = slug(example.name);
     w.comment(`example: ${example.name}`);
     w.block(code`${ident(`test_${i + 1}${suffix ? `_${suffix}` : ''}`)} if {`, () => {
-      w.line(code`result := ${ident(name)}.decision with input as ${literal(input as unknown as JsonObject)}`);
+      w.line(code`result := ${ident(name)}.decision with input as ${literal(request as unknown as JsonObject)}`);
       w.line(code`result == ${literal(expected as unknown as JsonObject)}`);
+      w.line(code`${ident(name)}.allow == ${literal(expected.decision === 'allow')} with input as ${literal(request as unknown as JsonObject)}`);
+      w.line(code`${ident(name)}.facts_decision == ${literal(expected as unknown as JsonObject)} with input as ${literal(input as unknown as JsonObject)}`);
     });
     w.line();
   });

@@ -203,6 +203,31 @@ describe('standalone XACML: raw requests to the committed PolicySets', () => {
     });
   }
 
+  it('raw requests that violate the action schema (missing, mistyped, fractional or negative parameters) are never allowed', async () => {
+    if (!pdp) throw new Error('the PDP did not start');
+    const wrong: JsonValue[] = [7, 1.5, -1, 'text', true, { a: 1 }, [1], null];
+    let refused = 0;
+    for (const { policy } of examples) {
+      const unsafe: unknown[] = [];
+      for (const [i, request] of rawRequests(policy, 60, 11).entries()) {
+        const schema = (actionDefinition(policy.ir, request.action) as { parameters: JsonObject }).parameters;
+        const names = Object.keys((schema['properties'] ?? {}) as object);
+        const params = { ...(request.params ?? {}) };
+        const name = names[i % Math.max(names.length, 1)];
+        if (name === undefined) continue;
+        if (i % 3 === 0) delete params[name];
+        else params[name] = wrong[i % wrong.length] as JsonValue;
+        const mutated = { action: request.action, params };
+        const native = nativeOutcome(policy, mutated);
+        if (native.decision === 'refused') refused++;
+        const xacml = await askRaw(pdp, mutated, policy.hash);
+        if (xacml.decision === 'allow' && native.decision !== 'allow') unsafe.push({ mutated, native, xacml });
+      }
+      expect(unsafe.slice(0, 5)).toEqual([]);
+    }
+    expect(refused).toBeGreaterThan(100);
+  });
+
   it('non-canonical spellings of allowed paths are never allowed (path traversal, dot segments, double slashes)', async () => {
     if (!pdp) throw new Error('the PDP did not start');
     const policy = (examples.find((e) => e.file === 'scoped_access.yaml') as { policy: CompiledPolicy }).policy;

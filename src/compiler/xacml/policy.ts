@@ -11,6 +11,7 @@ import type { Decision } from '../ir.js';
 import { emitCondition, holds } from './conditions.js';
 import type { XacmlDiagnostic } from './diagnostics.js';
 import { emitFacts } from './facts.js';
+import { emitSchemaCheck, SCHEMA_VAR } from './schema.js';
 import {
   and,
   anyOf,
@@ -159,7 +160,8 @@ function assemble(compiled: CompiledPolicy, facts: Xml[], ruleVars: Xml[], rules
   const variables: Xml[] = [
     ...facts,
     variable(V.actionOk, single(ACTION_BAG)),
-    variable(V.requestOk, and([varRef(V.actionOk), or([bagSizeIs('string', PREVIOUS_BAG, 0), single(PREVIOUS_BAG)])])),
+    emitSchemaCheck(ir),
+    variable(V.requestOk, and([varRef(V.actionOk), or([bagSizeIs('string', PREVIOUS_BAG, 0), single(PREVIOUS_BAG)]), varRef(SCHEMA_VAR)])),
     ...ruleVars,
     variable(
       V.transition,
@@ -177,9 +179,9 @@ function assemble(compiled: CompiledPolicy, facts: Xml[], ruleVars: Xml[], rules
       'ape:malformed-request',
       'deny',
       not(varRef(V.requestOk)),
-      strValue('the request must carry exactly one action-id and at most one previous action'),
+      strValue("the request must carry exactly one action-id, at most one previous action, and parameters that fit the action's schema"),
       null,
-      'A request without exactly one action, or with several previous actions, is denied.',
+      'A request without exactly one action, with several previous actions, or (without APE) with parameters that violate the action schema is denied.',
     ),
   ];
   if (transitions.length) {

@@ -55,6 +55,26 @@ rules:
       n: { min: 0, max: 0 }
 `;
 
+/** `exists` on values the PolicySet cannot trust: a non-canonical path, a derived URL part. */
+const EXISTS_KINDS = `
+name: exists_kinds
+default_decision: deny
+rules:
+  - id: no-cwd
+    action: run_shell_command
+    decision: allow
+    conditions:
+      cwd: { exists: false }
+  - id: host-given
+    action: http_get
+    decision: deny
+    conditions:
+      url.host: { exists: true }
+  - id: any-get
+    action: http_get
+    decision: allow
+`;
+
 /** A raw JSON Profile request: parameters flattened to dotted keys, each typed by its JSON type; no canonical flag. */
 function rawRequest(request: DecisionRequest, hash: string): unknown {
   const action: { AttributeId: string; DataType: string; Value: string }[] = [{ AttributeId: ATTRIBUTE.action, DataType: DATATYPE.string, Value: request.action }];
@@ -113,6 +133,7 @@ const examples = readdirSync(join(ROOT, 'policies'))
   .sort()
   .map((file) => ({ file, policy: compilePolicyFile(join(ROOT, 'policies', file)) }));
 const hostile = compilePolicySource(HOSTILE_XML, 'hostile_xml.yaml');
+const existsKinds = compilePolicySource(EXISTS_KINDS, 'exists_kinds.yaml');
 let pdp: RunningPdp | undefined;
 
 beforeAll(async () => {
@@ -121,7 +142,7 @@ beforeAll(async () => {
     hash: policy.hash,
     set: { id: policySetId(policy), xml: readFileSync(join(ROOT, 'xacml', xacmlFileName(file)), 'utf8'), rules: [] },
   }));
-  pdp = await startAuthzforce([...committed, { hash: hostile.hash, set: compileXacml(hostile) }], 110_000);
+  pdp = await startAuthzforce([...committed, { hash: hostile.hash, set: compileXacml(hostile) }, { hash: existsKinds.hash, set: compileXacml(existsKinds) }], 110_000);
 });
 afterAll(async () => {
   await pdp?.stop();
@@ -244,6 +265,22 @@ describe('standalone XACML: raw requests to the committed PolicySets', () => {
     for (const [path, native] of spellings) {
       expect(nativeOutcome(policy, { action: 'read_file', params: { path } }).decision, path).toBe(native);
       expect((await askRaw(pdp, { action: 'read_file', params: { path } }, policy.hash)).decision, path).toBe('deny');
+    }
+  });
+
+  it('exists on an untrusted value counts against allow rules and for deny rules', async () => {
+    if (!pdp) throw new Error('the PDP did not start');
+    const cases: [DecisionRequest, string, string][] = [
+      [{ action: 'run_shell_command', params: { command: 'ls' } }, 'allow', 'allow'],
+      [{ action: 'run_shell_command', params: { command: 'ls', cwd: '/a/../b' } }, 'deny', 'deny'],
+      [{ action: 'run_shell_command', params: { command: 'ls', cwd: '/a/b' } }, 'deny', 'deny'],
+      [{ action: 'http_get', params: { url: 'https://a.example.com/' } }, 'deny', 'deny'],
+      [{ action: 'http_get', params: { url: 'HTTPS://A.EXAMPLE.COM./' } }, 'deny', 'deny'],
+      [{ action: 'http_get', params: { url: 'not a url' } }, 'allow', 'deny'],
+    ];
+    for (const [request, native, xacml] of cases) {
+      expect(nativeOutcome(existsKinds, request).decision, JSON.stringify(request)).toBe(native);
+      expect((await askRaw(pdp, request, existsKinds.hash)).decision, JSON.stringify(request)).toBe(xacml);
     }
   });
 

@@ -21,6 +21,8 @@ export interface FactRefs {
   double: string;
   boolean: string;
   present: string;
+  /** The fact may be present: some attribute holds it, or (without APE) it is derived and so unknown. */
+  maybe: string;
   /** The bags themselves (tests run `any-of` over them, false on an empty bag). */
   stringBag: Xml;
   doubleBag: Xml;
@@ -31,6 +33,8 @@ export interface FactRefs {
 export interface ConditionXacml {
   accepted: Xml;
   test: Xml;
+  /** For `exists`: the fact may be present (a value that can't be trusted is neither present nor absent). */
+  maybe?: Xml;
 }
 
 /** Why a condition has no XACML form. */
@@ -92,7 +96,7 @@ export const CONDITION_EMITTERS = {
   min_length: (c, f) => onNumber(f, atLeast(f, c.value)),
   max_length: (c, f) => onNumber(f, atMost(f, c.value)),
   regex: () => ({ unrepresentable: "XACML's regular expressions (XML Schema syntax, Unicode code points) are not RE2's" }),
-  exists: (c, f) => ({ accepted: varRef(f.present), test: boolValue(c.value) }),
+  exists: (c, f) => ({ accepted: varRef(f.present), test: boolValue(c.value), maybe: varRef(f.maybe) }),
   cidr: (c, f) => onString(f, startsWith(f, c.prefixes)),
   provenance: (c, f) => onString(f, stringIn(f, c.labels)),
 } satisfies Emitters;
@@ -105,10 +109,16 @@ export function emitCondition(c: ConditionIR, f: FactRefs): ConditionXacml | Unr
 /**
  * When the condition holds inside a rule with this decision: an absent, untrusted or wrongly typed
  * fact makes an allow rule's condition fail and a deny/escalate rule's condition hold (fail
- * closed); `exists` tests presence itself.
+ * closed). `exists` tests presence itself, and an untrusted value (which APE might canonicalize to
+ * a present value or to nothing) counts against the rule's decision when it is allow and for it
+ * otherwise.
  */
 export function holds(c: ConditionIR, e: ConditionXacml, decision: Decision): Xml {
-  if (c.op === 'exists') return c.value ? e.accepted : not(e.accepted);
+  if (c.op === 'exists') {
+    const maybe = e.maybe ?? e.accepted;
+    if (decision === 'allow') return c.value ? e.accepted : not(maybe);
+    return c.value ? maybe : not(e.accepted);
+  }
   if (decision === 'allow') return and([e.accepted, e.test]);
   return or([not(e.accepted), e.test]);
 }

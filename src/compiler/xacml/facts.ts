@@ -88,6 +88,7 @@ export function emitFacts(ir: PolicyIR): { facts: Map<string, PolicyFact>; defin
       double: v('double'),
       boolean: v('boolean'),
       present: v('present'),
+      maybe: v('maybe'),
       stringBag: designator(CATEGORY.resource, factAttributeId(fact, 'string'), 'string'),
       doubleBag: designator(CATEGORY.resource, factAttributeId(fact, 'double'), 'double'),
       booleanBag: designator(CATEGORY.resource, factAttributeId(fact, 'boolean'), 'boolean'),
@@ -98,6 +99,7 @@ export function emitFacts(ir: PolicyIR): { facts: Map<string, PolicyFact>; defin
     let rawString: Xml;
     let rawOther: Xml;
     let rawPresent: Xml;
+    let rawMaybe: Xml = anyPresent;
     if (trust.kind === 'plain') {
       rawString = boolValue(true);
       rawOther = boolValue(true);
@@ -106,6 +108,7 @@ export function emitFacts(ir: PolicyIR): { facts: Map<string, PolicyFact>; defin
       rawString = boolValue(false);
       rawOther = boolValue(false);
       rawPresent = boolValue(false);
+      rawMaybe = boolValue(true);
     } else {
       rawString = and(
         trust.kinds.flatMap((kind) => {
@@ -122,6 +125,7 @@ export function emitFacts(ir: PolicyIR): { facts: Map<string, PolicyFact>; defin
       variable(refs.double, and([...counts(0, 1, 0), finite, or([canonical, rawOther])])),
       variable(refs.boolean, and([...counts(0, 0, 1), or([canonical, rawOther])])),
       variable(refs.present, or([and([canonical, anyPresent]), and([not(canonical), rawPresent])])),
+      variable(refs.maybe, or([and([canonical, anyPresent]), and([not(canonical), rawMaybe])])),
     );
     facts.set(fact, { fact, index, trust, refs });
   }

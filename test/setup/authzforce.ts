@@ -27,7 +27,7 @@ export async function startAuthzforce(policies: PdpConfigOptions['policies'], ti
   const dir = mkdtempSync(join(tmpdir(), 'ape-authzforce-'));
   const port = await freePort();
   const args = writePdpConfig(dir, { port, policies });
-  const child = spawn('java', ['-Xss4m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-jar', AUTHZFORCE_JAR, ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('java', ['-Xmx512m', '-Xss4m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-jar', AUTHZFORCE_JAR, ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk: string) => {

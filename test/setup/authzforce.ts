@@ -34,8 +34,12 @@ export async function startAuthzforce(policies: PdpConfigOptions['policies'], ti
     log = (log + chunk).slice(-20_000);
   });
   let exited: number | null = null;
+  // If the test process dies without afterAll, the JVM must not outlive it.
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
   child.once('exit', (code) => {
     exited = code ?? -1;
+    process.removeListener('exit', reap);
   });
   const url = `http://127.0.0.1:${port}${PDP_PATH}`;
   const stop = async () => {

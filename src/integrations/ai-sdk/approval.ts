@@ -1,5 +1,5 @@
 /** `apeToolApproval(ape)`: the AI SDK's `toolApproval` hook deciding each call with APE before a human is asked. */
-import type { GenericToolApprovalFunction, ToolApprovalStatus, ToolSet } from 'ai';
+import type { ToolApprovalConfiguration, ToolApprovalStatus, ToolSet, TypedToolCall } from 'ai';
 import type { Ape } from '../../agent/index.js';
 import { ApprovalLedger, precheck, resolveOptions, type IntegrationOptions } from '../core/index.js';
 
@@ -13,10 +13,13 @@ export const AI_SDK = 'ai-sdk';
  * an approval of exactly these arguments, used once and before it expires, lets it run in `apeTools`.
  * Set the SDK's `experimental_toolApprovalSecret` so the SDK signs approval requests as well.
  */
-export function apeToolApproval<TOOLS extends ToolSet = ToolSet>(ape: Ape, options?: IntegrationOptions): GenericToolApprovalFunction<TOOLS, never, never> {
+export function apeToolApproval<TOOLS extends ToolSet = ToolSet, RUNTIME_CONTEXT extends Record<string, unknown> = Record<string, unknown>>(
+  ape: Ape,
+  options?: IntegrationOptions,
+): ToolApprovalConfiguration<TOOLS, RUNTIME_CONTEXT> {
   const o = resolveOptions(options);
   const ledger = new ApprovalLedger(ape, AI_SDK, o.ledger);
-  return async ({ toolCall }): Promise<ToolApprovalStatus> => {
+  return async ({ toolCall }: { toolCall: TypedToolCall<TOOLS> }): Promise<ToolApprovalStatus> => {
     const tool = String(toolCall.toolName);
     const action = o.actionOf(tool);
     const input: unknown = toolCall.input;

@@ -2,7 +2,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, run, RunState, setTracingDisabled, tool, type Tool } from '@openai/agents';
-import { assistantMessage, functionCall, ScriptedModel } from '@openai/agents-core/testing';
+import { assistantMessage, functionCall, ScriptedModel } from '@openai/agents/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Ape, ApeOptions } from '../../src/agent/index.js';

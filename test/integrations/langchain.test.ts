@@ -134,6 +134,23 @@ describe.each(['middleware', 'tools'] as const)('langchain (%s) in createAgent',
     expect(existsSync(file)).toBe(true);
   });
 
+  it('tampered arguments in the checkpoint are refused when the approval resumes', async () => {
+    const file = join(root, 't1.tmp');
+    const other = join(root, 't2.tmp');
+    writeFileSync(file, 'x');
+    writeFileSync(other, 'y');
+    const s = await setup([{ call: ['c1', 'delete_file', { path: file }] }, { text: 'done' }], {}, {}, style);
+    await s.start('delete');
+    // Someone with access to the checkpoint rewrites the pending tool call before the approval.
+    const graph = (s.agent as unknown as { graph: { getState: (c: unknown) => Promise<{ values: { messages: BaseMessage[] } }>; updateState: (c: unknown, v: unknown) => Promise<unknown> } }).graph;
+    const last = (await graph.getState(s.config)).values.messages.at(-1) as AIMessage;
+    await graph.updateState(s.config, { messages: [new AIMessage({ id: last.id ?? '', content: last.content, tool_calls: [{ id: 'c1', name: 'delete_file', args: { path: other } }] })] });
+    await s.resume({ type: 'approve' });
+    expect(s.runs).toEqual([]);
+    expect(existsSync(other)).toBe(true);
+    expect(String(toolMessages(s.model.calls.at(-1)?.messages ?? [])[0]?.content)).toContain('the approval is bound to other arguments');
+  });
+
   it('an approval expires', async () => {
     const file = join(root, 'late.tmp');
     writeFileSync(file, 'x');

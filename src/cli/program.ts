@@ -6,8 +6,10 @@ import '../compiler/cedar/target.js';
 import '../verify/targets.js';
 import { ApeError } from '../errors.js';
 import { register as registerActions } from './commands/actions.js';
+import { register as registerAnalyze } from './commands/analyze.js';
 import { register as registerAudit } from './commands/audit.js';
 import { register as registerCompile } from './commands/compile.js';
+import { register as registerDemo } from './commands/demo.js';
 import { register as registerDiff } from './commands/diff.js';
 import { register as registerEval } from './commands/eval.js';
 import { register as registerSimulate } from './commands/simulate.js';
@@ -28,6 +30,8 @@ export const COMMANDS: CommandRegistrar[] = [
   registerCompile,
   registerAudit,
   registerVerify,
+  registerAnalyze,
+  registerDemo,
 ];
 
 /** Builds the program writing to `io`. */

@@ -6,8 +6,8 @@ import { assistantMessage, functionCall, ScriptedModel } from '@openai/agents/te
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Ape, ApeOptions } from '../../src/agent/index.js';
-import { apeAgentTools, apeTool, IntegrationConfigError, type IntegrationOptions } from '../../src/integrations/openai-agents/index.js';
-import { QuotaExhaustedError } from '../../src/runtime/index.js';
+import { apeAgentTools, apeTool, IntegrationConfigError, type IntegrationOptions, type PendingCall } from '../../src/integrations/openai-agents/index.js';
+import { MemorySingleUseStore, QuotaExhaustedError } from '../../src/runtime/index.js';
 import { fakeClock, fileOps, makeApe, workspace } from './helpers.js';
 
 const { root, cleanup } = workspace();
@@ -145,6 +145,37 @@ describe.each(['apeTool', 'apeAgentTools'] as const)('openai-agents (%s) in run(
     await run(agentWith(model, tools), 'read');
     expect(runs).toEqual([`read ${join(root, 'o.secret')}`]);
     expect(audit.events.find((e) => e.type === 'gate.observed')?.data?.['would_block']).toMatchObject({ decision: 'deny', rule: 'no-secrets' });
+  });
+});
+
+describe('openai-agents: approvals across processes', () => {
+  it('a RunState resumed by another Ape is refused unless both share the approval store, and then only with the approved arguments', async () => {
+    const file = join(root, 'far.tmp');
+    writeFileSync(file, 'x');
+    const other = join(root, 'near.tmp');
+    writeFileSync(other, 'y');
+    const runAcross = async (store?: MemorySingleUseStore<PendingCall>, tamper = false) => {
+      const integration = store ? { approvalStore: store } : {};
+      const here = await setup({}, integration);
+      const there = await setup({}, integration);
+      const model = scripted([{ call: ['c1', 'delete_file', { path: file }] }, { text: 'done' }]);
+      const first = await run(agentWith(model, here.tools), 'delete');
+      first.state.approve(first.interruptions[0] as never);
+      const agentThere = agentWith(model, there.tools);
+      let text = first.state.toString();
+      if (tamper) text = text.split('far.tmp').join('near.tmp');
+      await run(agentThere, await RunState.fromString(agentThere, text));
+      return { runs: [...here.runs, ...there.runs], seen: outputsSeen(model) };
+    };
+    const alone = await runAcross();
+    expect(alone.runs).toEqual([]);
+    expect(alone.seen).toContain('no approval was requested for this exact call');
+    const tampered = await runAcross(new MemorySingleUseStore<PendingCall>(), true);
+    expect(tampered.runs).toEqual([]);
+    expect(tampered.seen).toContain('the approval is bound to other arguments');
+    const shared = await runAcross(new MemorySingleUseStore<PendingCall>());
+    expect(shared.runs).toEqual([`delete ${file}`]);
+    expect(existsSync(other)).toBe(true);
   });
 });
 

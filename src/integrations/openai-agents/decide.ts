@@ -19,7 +19,9 @@ export function approvalPolicy(ape: Ape, name: string, action: string, o: Resolv
     const verdict = await precheck(ape, action, input, o.context);
     if (verdict.kind === 'deny') return false;
     if (verdict.kind === 'escalate') {
-      if (callId !== undefined) await ledger.open(name, action, callId, input as object);
+      // The SDK evaluates the policy again when a run resumes with a decision already made: only the
+      // first evaluation records the pause, so a restored (or forged) state can approve nothing new.
+      if (callId !== undefined && runContext.isToolApproved({ toolName: name, callId }) === undefined) await ledger.open(name, action, callId, input as object);
       return true;
     }
     if (typeof own === 'function') return own(runContext, input as never, callId);

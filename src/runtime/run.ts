@@ -399,21 +399,19 @@ export class Run implements GateRun {
 
   /** Step options read once into frozen plain data (inputs and context may carry provenance wrappers). */
   #stepOptions(raw: unknown): StepOptions {
-    {
-      const f = readFields(raw, 'options', ['inputs', 'context', 'approval']);
-      const out: StepOptions = {};
-      if (f.inputs !== undefined) {
-        const inputs = plainCopy(f.inputs, 'inputs', { labeled: true });
-        if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs) || inputs instanceof Labeled) throw new InputError('inputs', '', 'must be an object');
-        out.inputs = inputs as Record<string, PlainValue>;
-      }
-      if (f.context !== undefined) out.context = plainCopy(f.context, 'context', { labeled: true }) as JsonObject;
-      if (f.approval !== undefined) {
-        if (typeof f.approval !== 'string') throw new InputError('options', '/approval', 'must be an approval id (a string)');
-        out.approval = f.approval;
-      }
-      return out;
+    const f = readFields(raw, 'options', ['inputs', 'context', 'approval']);
+    const out: StepOptions = {};
+    if (f.inputs !== undefined) {
+      const inputs = plainCopy(f.inputs, 'inputs', { labeled: true });
+      if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs) || inputs instanceof Labeled) throw new InputError('inputs', '', 'must be an object');
+      out.inputs = inputs as Record<string, PlainValue>;
     }
+    if (f.context !== undefined) out.context = plainCopy(f.context, 'context', { labeled: true }) as JsonObject;
+    if (f.approval !== undefined) {
+      if (typeof f.approval !== 'string') throw new InputError('options', '/approval', 'must be an approval id (a string)');
+      out.approval = f.approval;
+    }
+    return out;
   }
 
   /** Audits a candidate call refused for its input; returns the error to throw. */
@@ -424,15 +422,13 @@ export class Run implements GateRun {
 
   /** Audits a step's refused input (`input.refused`); returns the error to throw. */
   #refused(index: number, error: unknown): unknown {
-    {
-      if (error instanceof ApeError && this.#core.auditor.active) {
-        const step = this.#plan?.steps[index];
-        this.#core.auditor.emit({
-          type: 'input.refused', ...this.#ids(), ...(step ? { step: index, action: step.action, tool: step.tool } : {}), call: this.#nextCallId(), data: errorData(error),
-        });
-      }
-      return error;
+    if (error instanceof ApeError && this.#core.auditor.active) {
+      const step = this.#plan?.steps[index];
+      this.#core.auditor.emit({
+        type: 'input.refused', ...this.#ids(), ...(step ? { step: index, action: step.action, tool: step.tool } : {}), call: this.#nextCallId(), data: errorData(error),
+      });
     }
+    return error;
   }
 
   #candidate(index: number, options: StepOptions): Candidate {
@@ -486,7 +482,9 @@ export class Run implements GateRun {
       }
       if (decision.decision === 'deny') throw new PolicyDenyError(c.step.action, decision.rule, core.auditor.redactReasons(decision.reasons, c.params));
       if (decision.decision === 'escalate' && !approval) return yield* wait(this.#escalate(c, options, decision, stored));
-      const reserving = core.sessions.reserve(this.session.id, decidedOn.version ?? 0, { action: c.step.action, risk: core.riskOf(c.step.action) }, core.now());
+      // A policy that reads no session fact cannot be made stale by concurrent calls: reserve unconditionally.
+      const version = core.sessionDependent ? (decidedOn.version ?? 0) : -1;
+      const reserving = core.sessions.reserve(this.session.id, version, { action: c.step.action, risk: core.riskOf(c.step.action) }, core.now());
       const reserved = isThenable(reserving) ? ((yield reserving) as ReserveResult) : reserving;
       if (reserved.status === 'ok') {
         this.#seen = reserved.record;

@@ -135,6 +135,9 @@ export class ApeRuntime {
       approvalTtlMs: positive('approvalTtlMs', options.approvalTtlMs, 600_000),
       approvalTimeoutMs: positive('approvalTimeoutMs', options.approvalTimeoutMs, 300_000),
       handler: options.approvalHandler,
+      sessionDependent:
+        Object.keys(ir.toolTransitions ?? {}).length > 0 ||
+        ir.rules.some((r) => r.conditions.some((c) => c.path === 'context' || c.path === 'context.session' || c.path.startsWith('context.session.'))),
       riskOf: (action) => {
         let risk = risks.get(action);
         if (risk === undefined) risks.set(action, (risk = RISK_SCORES[actionDefinition(ir, action)?.risk ?? 'critical']));

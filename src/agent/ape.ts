@@ -21,7 +21,7 @@ import {
   type RuntimeStores,
   type Session,
 } from '../runtime/index.js';
-import { ParameterValidationError } from '../errors.js';
+import { ParameterValidationError } from '../index.js';
 import { AgentClosedError, AgentConfigError } from './errors.js';
 import { plainObject } from './json-copy.js';
 import { loadPolicy, type PolicyInput } from './policy-source.js';

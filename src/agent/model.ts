@@ -1,7 +1,7 @@
 /** Optional model hooks: a model may refine the intent (validated with ajv, proven to only narrow) or write the plan (validated, repaired a bounded number of times). */
 import { Ajv } from 'ajv';
 import type { JsonObject, PolicyIR } from '../compiler/index.js';
-import { ApeError } from '../errors.js';
+import { ApeError } from '../index.js';
 import { INTENT_SCHEMA, PlanValidationError, type IntentInput, type PlanInput } from '../runtime/index.js';
 import type { ActionRequest, CompiledIntent } from './intent/compile.js';
 import { plainCopy } from './json-copy.js';

@@ -1,6 +1,6 @@
 /** The orchestrator: prompt -> intent -> plan -> per-step decision and execution through the runtime, with pending approvals that can be resumed. */
 import type { Decision, DecisionResult, JsonObject } from '../compiler/index.js';
-import { ApeError } from '../errors.js';
+import { ApeError } from '../index.js';
 import {
   EscalationDeniedError,
   EscalationRequiredError,
@@ -396,7 +396,7 @@ export async function resume(ape: Ape, previous: ExecutionResult, answers: Recor
     if (answer === undefined) continue;
     const index = open.runIndex.get(report.step) as number;
     try {
-      const approval = await open.run.resolveEscalation(report.pending.requestId, answer);
+      const approval = await ape.runtime.resolveEscalation(report.pending.requestId, answer);
       if (!answer.approved) {
         const e = new EscalationDeniedError(report.action, report.pending.requestId, 'denied', answer.reason ?? '');
         report.status = 'denied';

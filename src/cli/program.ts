@@ -1,9 +1,7 @@
 /** The `ape` command-line program: one file per command, errors as one clear line. */
 import { Command, CommanderError } from 'commander';
 // Compile targets register themselves: rego, bundle, wasm (OPA); cedar; model, smt, tla (verification).
-import '../adapters/opa/targets.js';
-import '../compiler/cedar/target.js';
-import '../verify/targets.js';
+import '../targets.js';
 import { ApeError } from '../errors.js';
 import { register as registerActions } from './commands/actions.js';
 import { register as registerAnalyze } from './commands/analyze.js';

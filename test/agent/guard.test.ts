@@ -189,7 +189,8 @@ describe('guard()', () => {
     const { read } = fileTools(ape, runs);
     expect(await read({ path: join(root, 'keys.secret') })).toBe('k');
     expect(runs).toEqual([`read ${join(root, 'keys.secret')}`]);
-    const observed = audit.events.find((e) => e.type === 'gate.observed');
+    // The call-stage event (observe mode also audits the one-step plan's refusal, with stage 'plan').
+    const observed = audit.events.find((e) => e.type === 'gate.observed' && e.data?.['stage'] !== 'plan');
     expect(observed?.data?.['would_block']).toMatchObject({ decision: 'deny', rule: 'no-secrets' });
     expect(audit.events.some((e) => e.type === 'execution.completed' && e.action === 'read_file')).toBe(true);
   });

@@ -231,3 +231,16 @@ export class SessionContentionError extends ApeError {
     this.session = session;
   }
 }
+
+/**
+ * A run cannot be resumed by id: its state machine, intent and plan live in the process that made
+ * it. Another process continues the work with a new run in the same session (session facts, counters,
+ * quotas, approvals and replays are shared through the stores) and can revoke the old run's tokens.
+ */
+export class RunNotResumableError extends ApeError {
+  readonly run: string;
+  constructor(run: string) {
+    super('APE_RUN_NOT_RESUMABLE', `run ${run} cannot be resumed here: a run lives in the process that created it; create a new run in the session (and revoke the old run's tokens with revokeTokens({ run }))`);
+    this.run = run;
+  }
+}

@@ -4,7 +4,7 @@ import { actionDefinition } from '../compiler/engine-input.js';
 import type { Evaluator } from '../evaluator.js';
 import { Auditor, type AuditSink } from './audit/events.js';
 import type { GateMode, RuntimeCore } from './core.js';
-import { ApprovalError, RuntimeConfigError, TenantMismatchError } from './errors.js';
+import { ApprovalError, RunNotResumableError, RuntimeConfigError, TenantMismatchError } from './errors.js';
 import type { ApprovalHandler, ApprovalRecord, ApprovalResponse } from './escalation.js';
 import { Gate, type ToolDefinition, type ToolInfo } from './gate.js';
 import { RateLimiter } from './rate-limit.js';
@@ -115,6 +115,7 @@ export class ApeRuntime {
     if (!['enforce', 'observe', 'disabled'].includes(mode)) throw new RuntimeConfigError(`unknown gate mode '${String(mode)}'`);
     const stores = options.stores ?? {};
     const ir = options.evaluator.policy.ir;
+    const risks = new Map<string, number>();
     this.#sessionTtlMs = positive('sessionTtlMs', options.sessionTtlMs, 3_600_000);
     this.#core = {
       evaluator: options.evaluator,
@@ -134,7 +135,11 @@ export class ApeRuntime {
       approvalTtlMs: positive('approvalTtlMs', options.approvalTtlMs, 600_000),
       approvalTimeoutMs: positive('approvalTimeoutMs', options.approvalTimeoutMs, 300_000),
       handler: options.approvalHandler,
-      riskOf: (action) => RISK_SCORES[actionDefinition(ir, action)?.risk ?? 'critical'],
+      riskOf: (action) => {
+        let risk = risks.get(action);
+        if (risk === undefined) risks.set(action, (risk = RISK_SCORES[actionDefinition(ir, action)?.risk ?? 'critical']));
+        return risk;
+      },
     };
     this.#gate = new Gate(this.#core);
   }
@@ -173,6 +178,16 @@ export class ApeRuntime {
     const record = await this.#core.sessions.check(s.id, tenant ?? s.tenant);
     if (record.tenant !== s.tenant) throw new TenantMismatchError('session', s.tenant, record.tenant);
     return new Run(this.#core, this.#gate, Object.freeze({ id: record.id, tenant: record.tenant }));
+  }
+
+  /**
+   * Resuming another process's run by id is refused: throws `RunNotResumableError` (after checking
+   * the session, so a dead or foreign session reports that first). See the error for what to do.
+   */
+  async resumeRun(session: Session, runId: string): Promise<never> {
+    const s = this.#session(session);
+    await this.#core.sessions.check(s.id, s.tenant);
+    throw new RunNotResumableError(String(runId));
   }
 
   /** Revokes a session: nothing more is authorized or runs in it; its outstanding tokens and approvals are revoked. */

@@ -8,7 +8,7 @@ export const OPA_INSTALL_COMMAND = `go install github.com/open-policy-agent/opa@
 
 /** No OPA CLI was found (APE_OPA, the tools folder, PATH). */
 export class OpaNotFoundError extends ApeError {
-  /** @internal Thrown by `findOpa`; `checkoutScript` is the install script of an APE checkout, when there is one. */
+  /** `checkoutScript`: the install script of an APE checkout, when there is one. */
   constructor(detail: string, checkoutScript?: string) {
     const how = checkoutScript
       ? `bash ${checkoutScript}`

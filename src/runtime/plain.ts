@@ -25,10 +25,18 @@ export type PlainValue = JsonValue | Labeled<PlainValue>;
  * `undefined` are refused with `InputError` (`where` names the value, the pointer the place).
  */
 export function plainCopy(value: unknown, where: string, options: PlainOptions = {}): PlainValue {
-  const budget = { nodes: 0 };
-  const stack = new Set<object>();
-  return copy(value, where, '', 0, stack, budget, options.labeled === true);
+  const labeled = options.labeled === true;
+  // A copy this function made is deeply frozen plain data: copying it again would give the same data.
+  // A copy without wrappers serves both modes; one with wrappers only a copy that allows them.
+  if (typeof value === 'object' && value !== null && (strictCopies.has(value) || (labeled && labeledCopies.has(value)))) return value as PlainValue;
+  const out = copy(value, where, '', 0, new Set<object>(), { nodes: 0 }, labeled);
+  if (typeof out === 'object' && out !== null) (labeled ? labeledCopies : strictCopies).add(out);
+  return out;
 }
+
+/** Top-level values `plainCopy` made without `labeled` (no wrappers inside), and with it. */
+const strictCopies = new WeakSet<object>();
+const labeledCopies = new WeakSet<object>();
 
 /** `plainCopy` of a value that must be a JSON object (no wrappers). */
 export function plainObject(value: unknown, where: string): Readonly<JsonObject> {

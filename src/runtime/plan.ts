@@ -1,7 +1,8 @@
 /** Plans: steps {action, tool, parameters} checked against the intent, the action repository, the tool registry and the policy; hashed and frozen on approval. */
+import { createHash } from 'node:crypto';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { actionDefinition } from '../compiler/engine-input.js';
-import { canonicalJson, hashJson } from '../compiler/hash.js';
+import { canonicalJson } from '../compiler/hash.js';
 import type { JsonObject, JsonValue, PolicyIR } from '../compiler/ir.js';
 import { parameterValidator } from '../compiler/params-schema.js';
 import { ACTION_ID_PATTERN } from '../compiler/policy-schema.js';
@@ -94,8 +95,11 @@ export interface PlanContext {
   ir: PolicyIR;
   /** The action a registered tool serves, or undefined for an unknown tool. */
   toolAction(tool: string): string | undefined;
-  /** Decides a complete step; throws `PolicyDenyError` on deny. */
-  checkPolicy(step: PlanStep, index: number): Promise<void>;
+  /**
+   * Decides a complete step; throws `PolicyDenyError` on deny. `checked` is what validation found
+   * for the step against the intent (the decision must refuse what the intent or its scope refuse).
+   */
+  checkPolicy(step: PlanStep, index: number, checked: StepVerdict): Promise<void>;
   /** Provenance of unlabeled plan data (default `user`). */
   source?: ProvenanceLabel;
   /**
@@ -103,6 +107,12 @@ export interface PlanContext {
    * refuse, instead of throwing it (the step is kept). Shape, tool and schema errors still throw.
    */
   observe?: (error: PlanValidationError) => void;
+}
+
+/** What plan validation found for a step against the intent: its verdict and the scope violation, if any. */
+export interface StepVerdict {
+  verdict: ReturnType<typeof intentDecision>;
+  outside: string | undefined;
 }
 
 /** Validates a plan and returns its frozen, hashed copy. Throws `PlanValidationError` or `ProvenanceError`. */
@@ -136,10 +146,12 @@ export async function approvePlan(input: unknown, ctx: PlanContext): Promise<Pla
       throw new PlanValidationError(i, 'parameters', `parameters${e?.instancePath ? ` at ${e.instancePath}` : ''} ${e?.message ?? 'do not match the schema'}`);
     }
     const outside = scopeViolation(ctx.intent, definition, step.parameters as JsonValue);
+    // Kept for the plan hash and the step's call hash (the parameters are this function's own copy, frozen below).
+    paramTexts.set(step.parameters, canonicalJson(step.parameters));
     if (outside) refuse(new PlanValidationError(i, 'scope', outside));
     if (step.inputs.length === 0) {
       try {
-        await ctx.checkPolicy(step, i);
+        await ctx.checkPolicy(step, i, { verdict, outside });
       } catch (error) {
         if (!(error instanceof PlanValidationError)) throw error;
         refuse(error);
@@ -147,10 +159,31 @@ export async function approvePlan(input: unknown, ctx: PlanContext): Promise<Pla
     }
   }
   deepFreeze(steps);
-  const hash = hashJson({ intent: ctx.intent.version, steps } as unknown as JsonValue);
+  const hash = planHash(ctx.intent.version, steps);
   const plan: Plan = Object.freeze({ tenant: ctx.tenant, intent: ctx.intent.version, hash, steps, label });
   genuine.add(plan);
   return plan;
+}
+
+/**
+ * `sha256:<hex>` of the canonical JSON of `{intent, steps}` (what `hashJson` gives), written from the
+ * canonical text of each step's parameters, which is kept for the step's call hash (`canonicalParamsText`).
+ * Keys in canonical (code unit) order: action, inputs, parameters, tool; strings as JSON.stringify writes them.
+ */
+function planHash(intent: string, steps: readonly PlanStep[]): string {
+  const parts = steps.map((s) => {
+    const text = paramTexts.get(s.parameters) ?? canonicalJson(s.parameters);
+    return `{"action":${JSON.stringify(s.action)},"inputs":${canonicalJson(s.inputs)},"parameters":${text},"tool":${JSON.stringify(s.tool)}}`;
+  });
+  return `sha256:${createHash('sha256').update(`{"intent":${JSON.stringify(intent)},"steps":[${parts.join(',')}]}`).digest('hex')}`;
+}
+
+/** Canonical JSON text of the (frozen) parameters of approved plan steps. */
+const paramTexts = new WeakMap<object, string>();
+
+/** The canonical JSON text of an approved plan step's parameters (the same frozen object), or undefined. */
+export function canonicalParamsText(parameters: object): string | undefined {
+  return paramTexts.get(parameters);
 }
 
 /** Plans made by `approvePlan` (frozen, validated): the only ones taken without a copy. */

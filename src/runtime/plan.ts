@@ -124,8 +124,14 @@ export async function approvePlan(input: unknown, ctx: PlanContext): Promise<Pla
     const e = validatePlanShape.errors?.[0];
     throw new PlanValidationError(-1, 'shape', `${e?.instancePath || 'plan'} ${e?.message ?? 'does not match the plan schema'}`);
   }
-  const copy = JSON.parse(canonicalJson(plain)) as PlanInput;
-  const steps: PlanStep[] = copy.steps.map((s) => ({ action: s.action, tool: s.tool, parameters: s.parameters ?? {}, inputs: s.inputs ?? [] }));
+  // The shape is checked: steps of strings, a string list and a parameters object. Each step's parameters
+  // become a canonical JSON copy (parsed from their canonical text, kept for the plan and call hashes).
+  const steps: PlanStep[] = (plain as unknown as PlanInput).steps.map((s) => {
+    const text = canonicalJson(s.parameters ?? {});
+    const parameters = JSON.parse(text) as JsonObject;
+    paramTexts.set(parameters, text);
+    return { action: s.action, tool: s.tool, parameters, inputs: [...(s.inputs ?? [])] };
+  });
   for (const [i, step] of steps.entries()) {
     const refuse = (error: PlanValidationError): void => {
       if (!ctx.observe) throw error;
@@ -146,8 +152,6 @@ export async function approvePlan(input: unknown, ctx: PlanContext): Promise<Pla
       throw new PlanValidationError(i, 'parameters', `parameters${e?.instancePath ? ` at ${e.instancePath}` : ''} ${e?.message ?? 'do not match the schema'}`);
     }
     const outside = scopeViolation(ctx.intent, definition, step.parameters as JsonValue);
-    // Kept for the plan hash and the step's call hash (the parameters are this function's own copy, frozen below).
-    paramTexts.set(step.parameters, canonicalJson(step.parameters));
     if (outside) refuse(new PlanValidationError(i, 'scope', outside));
     if (step.inputs.length === 0) {
       try {

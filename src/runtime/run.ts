@@ -147,9 +147,9 @@ export class Run implements GateRun {
     this.#gate = gate;
     this.#session = Object.freeze({ id: session.id, tenant: session.tenant });
     this.#tenant = session.tenant;
-    this.#machine = new StateMachine((from, to, operation) =>
-      core.auditor.emit({ type: 'state.changed', ...this.#ids(), data: { from, to, operation } }),
-    );
+    this.#machine = new StateMachine((from, to, operation) => {
+      if (core.auditor.active) core.auditor.emit({ type: 'state.changed', ...this.#ids(), data: { from, to, operation } });
+    });
     // Identity cannot be reassigned or redefined: `id`, `tenant` and `session` are getters on a frozen object.
     Object.freeze(this);
   }

@@ -10,6 +10,7 @@ import { register as registerAudit } from './commands/audit.js';
 import { register as registerCompile } from './commands/compile.js';
 import { register as registerDiff } from './commands/diff.js';
 import { register as registerEval } from './commands/eval.js';
+import { register as registerMcpScan } from './commands/mcp-scan.js';
 import { register as registerSimulate } from './commands/simulate.js';
 import { register as registerValidate } from './commands/validate.js';
 import { register as registerVerify } from './commands/verify.js';
@@ -28,6 +29,7 @@ export const COMMANDS: CommandRegistrar[] = [
   registerCompile,
   registerAudit,
   registerVerify,
+  registerMcpScan,
 ];
 
 /** Builds the program writing to `io`. */

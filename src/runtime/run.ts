@@ -176,7 +176,8 @@ export class Run implements GateRun {
         checkPolicy: async (step, index) => {
           const labels = unwrap(step.parameters, options.source ?? 'user').labels;
           const decision = await promised(this.#decide({ step, index, params: step.parameters as JsonObject, labels, callId: `${this.id}:plan:${index}` }, {}));
-          if (decision.decision === 'deny') {
+          // Observe and disabled modes never block: the gate decides (and audits) the call when it runs.
+          if (decision.decision === 'deny' && this.#core.mode === 'enforce') {
             throw new PlanValidationError(index, 'policy', `action '${step.action}' is denied${decision.rule ? ` by rule '${decision.rule}'` : ' by default'}`);
           }
         },

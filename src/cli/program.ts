@@ -10,6 +10,7 @@ import { register as registerAudit } from './commands/audit.js';
 import { register as registerCompile } from './commands/compile.js';
 import { register as registerDiff } from './commands/diff.js';
 import { register as registerEval } from './commands/eval.js';
+import { register as registerMcpProxy } from './commands/mcp-proxy.js';
 import { register as registerMcpScan } from './commands/mcp-scan.js';
 import { register as registerSimulate } from './commands/simulate.js';
 import { register as registerValidate } from './commands/validate.js';
@@ -30,6 +31,7 @@ export const COMMANDS: CommandRegistrar[] = [
   registerAudit,
   registerVerify,
   registerMcpScan,
+  registerMcpProxy,
 ];
 
 /** Builds the program writing to `io`. */

@@ -94,7 +94,7 @@ describe('mcp-proxy in front of @modelcontextprotocol/server-filesystem (officia
     writeFileSync(join(root, 'keep.txt'), 'keep');
     const moved = await h.call('move_file', { source: join(root, 'keep.txt'), destination: join(outside, 'keep.txt') });
     expect(moved.isError).toBe(true);
-    expect(text(moved)).toMatch(/^APE: .*action 'move_file' is not in the action repository or the policy; not run$/);
+    expect(text(moved)).toBe("APE: the policy does not declare the action of tool 'move_file' (a tool call runs only as an action the policy declares under actions:, as ape mcp-scan --connect writes); not run");
     expect(moved._meta?.['ape/refused']).toBe('APE_PLAN_INVALID');
     expect(existsSync(join(root, 'keep.txt'))).toBe(true);
     expect(existsSync(join(outside, 'keep.txt'))).toBe(false);

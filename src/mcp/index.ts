@@ -12,3 +12,4 @@ export { toolActionId } from './action-id.js';
 export { McpProxy, type McpProxyOptions, type ProxyEnd } from './proxy/proxy.js';
 export { listenHttp, parseListen, isLoopback, type ListenOptions, type HttpEndpoint } from './proxy/http.js';
 export { elicitationApprover, approvalForm, supportsElicitation } from './proxy/approval.js';
+export { guardMcpClient, guardMcpServer, type GuardClientOptions, type GuardServerOptions } from './guard.js';

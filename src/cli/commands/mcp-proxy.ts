@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { Ape } from '../../agent/index.js';
-import { McpProxy, listenHttp, parseListen, type ProxyEnd } from '../../mcp/index.js';
+import { McpProxy, isLoopback, listenHttp, parseListen, type ProxyEnd } from '../../mcp/index.js';
 import { JsonlSink } from '../../runtime/index.js';
 import type { CliIO } from '../io.js';
 import { CliUsageError } from '../shared.js';
@@ -44,6 +44,9 @@ export function register(program: Command, io: CliIO): void {
     .action(async (command: string[], options: ProxyCliOptions) => {
       const timeout = positiveInt(options.timeout, '--timeout');
       const listen = options.listen !== undefined ? parseListen(options.listen) : undefined;
+      if (listen && !isLoopback(listen.host) && !options.allowRemote) {
+        throw new CliUsageError(`--listen ${listen.host} is not a loopback address; pass --allow-remote to serve other machines (there is no authentication)`);
+      }
       const [cmd, ...args] = command;
       if (cmd === undefined) throw new CliUsageError('give the MCP server command after --');
       const ape = await Ape.fromPolicy(options.policy, {
@@ -78,6 +81,7 @@ export function register(program: Command, io: CliIO): void {
             end = await proxy.done;
           }
         } finally {
+          await proxy.close();
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
           process.stdin.off('end', stop);

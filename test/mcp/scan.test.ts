@@ -1,11 +1,11 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bufferIO } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/program.js';
 import { checkPolicySource, targetNames } from '../../src/index.js';
 import { classifyTool, formatScanDiagnostic, readMcpConfig, scanMcp } from '../../src/mcp/index.js';
-import { ROOT_DIR, serverScript, tempDir } from './helpers.js';
+import { ROOT_DIR, realServer, serverScript, startProxy, tempDir, text } from './helpers.js';
 
 const CONFIGS = join(ROOT_DIR, 'test/mcp/fixtures/configs');
 const env = { GITHUB_TOKEN: 'gh', API_KEY: 'k', DATABASE_URL: 'postgres://db/app', SLACK_BOT_TOKEN: 'xoxb' };
@@ -156,5 +156,35 @@ describe('ape mcp-scan', () => {
     const r = await ape('mcp-scan', config, '--connect', '--timeout', '5000');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^${config}:3:5 error server-unreachable server 'ghost': cannot connect to the MCP server`, 'm'));
+  });
+});
+
+describe('the scanned policy drives the proxy', () => {
+  it('scan --connect --prefix-by-server, then the proxy with --prefix: pins match, reads allowed, writes escalated, a changed pin refused', async () => {
+    const dir = tempDir('ape-scan-proxy-');
+    writeFileSync(join(dir, 'a.txt'), 'scanned');
+    const config = join(dir, 'claude_desktop_config.json');
+    writeFileSync(config, JSON.stringify({ mcpServers: { fs: { command: process.execPath, args: [serverScript('filesystem'), dir] } } }));
+    const scanned = await scanMcp([config], { connect: true, prefixByServer: true });
+    const h = await startProxy(scanned.policyText, realServer('filesystem', dir), { proxy: { prefix: 'fs' } });
+    try {
+      expect(text(await h.call('read_text_file', { path: join(dir, 'a.txt') }))).toBe('scanned');
+      const write = await h.call('write_file', { path: join(dir, 'b.txt'), content: 'x' });
+      expect(write.isError).toBe(true);
+      expect(text(write)).toContain('cannot be asked');
+      expect(existsSync(join(dir, 'b.txt'))).toBe(false);
+    } finally {
+      await h.close();
+    }
+    const tampered = scanned.policyText.replace(/(fs\.read_text_file:\n(?:\s+.*\n)*?\s+schema_sha256: )sha256:[0-9a-f]+/, '$1sha256:0000');
+    expect(tampered).not.toBe(scanned.policyText);
+    const t = await startProxy(tampered, realServer('filesystem', dir), { proxy: { prefix: 'fs' } });
+    try {
+      const r = await t.call('read_text_file', { path: join(dir, 'a.txt') });
+      expect(r.isError).toBe(true);
+      expect(text(r)).toContain('changed since the policy was written');
+    } finally {
+      await t.close();
+    }
   });
 });

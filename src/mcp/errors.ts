@@ -23,3 +23,12 @@ export class McpSetupError extends ApeError {
     super('APE_MCP_SETUP', message);
   }
 }
+
+/** A tool call the proxy refuses before any decision: unknown tool, changed schema, arguments that do not match its schema. */
+export class McpToolRefusedError extends ApeError {
+  readonly tool: string;
+  constructor(tool: string, message: string) {
+    super('APE_MCP_TOOL_REFUSED', message);
+    this.tool = tool;
+  }
+}

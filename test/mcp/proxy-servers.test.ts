@@ -101,10 +101,24 @@ rules:
     expect(text(big)).toContain("rule 'small-sums'");
   });
 
+  it('the same decisions with the cedar engine', async () => {
+    const cedar = await startProxy(policy, realServer('everything', 'stdio'), { ape: { engine: 'cedar' } });
+    try {
+      expect(text(await cedar.call('get-sum', { a: 2, b: 3 }))).toContain('5');
+      const big = await cedar.call('get-sum', { a: 2, b: 300 });
+      expect(big.isError).toBe(true);
+      expect(text(big)).toContain("action 'get-sum' denied by default");
+      expect(big._meta?.['ape/refused']).toBe('APE_POLICY_DENY');
+    } finally {
+      await cedar.close();
+    }
+  });
+
   it('arguments are validated against the tool input schema before any decision', async () => {
     const bad = await h.call('get-sum', { a: 'two', b: 3 });
     expect(bad.isError).toBe(true);
     expect(text(bad)).toContain("arguments of 'get-sum' do not match its input schema: /a must be number");
+    expect(bad._meta?.['ape/refused']).toBe('APE_MCP_TOOL_REFUSED');
   });
 
   it('tools the policy does not name are refused (gzip-file-as-resource would fetch a URL)', async () => {

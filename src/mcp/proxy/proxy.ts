@@ -31,7 +31,7 @@ import {
 import { simulate, type JsonObject } from '../../index.js';
 import type { Ape } from '../../agent/index.js';
 import { toolActionId } from '../action-id.js';
-import { McpSetupError } from '../errors.js';
+import { McpSetupError, McpToolRefusedError } from '../errors.js';
 import { connectUpstream, listAllTools, type Upstream, type UpstreamSpec } from '../upstream.js';
 import { elicitationApprover, supportsElicitation, type HandlerExtra } from './approval.js';
 import { outcomeOfError, refusal } from './refusal.js';
@@ -65,7 +65,6 @@ export interface ProxyEnd {
   message: string;
 }
 
-const REFUSED = 'APE_MCP_TOOL_REFUSED';
 
 /**
  * One upstream server (one SDK client) shared by any number of downstream sessions (one SDK
@@ -266,7 +265,7 @@ export class McpProxy {
     const args = JSON.parse(JSON.stringify(rawArgs ?? {})) as JsonObject;
     if (!this.#tools.get(name)) await this.#refreshTools().catch(() => undefined);
     const problem = this.#tools.problem(name, args);
-    if (problem) return refusal(REFUSED, `${problem}; not run`);
+    if (problem) return refusal(new McpToolRefusedError(name, problem).code, `${problem}; not run`);
     const action = this.actionId(name);
     const approve = supportsElicitation(server.getClientCapabilities()) ? elicitationApprover(name, extra, this.#options.approvalTimeoutMs ?? 300_000) : undefined;
     try {
@@ -276,7 +275,7 @@ export class McpProxy {
         async (params) => {
           // An approver's edit, or a schema that changed meanwhile, is checked again before anything is sent.
           const again = this.#tools.problem(name, params as JsonObject);
-          if (again) throw new McpSetupError(again);
+          if (again) throw new McpToolRefusedError(name, again);
           this.#ensureUp();
           return (await this.#upstream.client.callTool({ name, arguments: params as Record<string, unknown> }, undefined, this.#requestOptions(extra, progressToken))) as CallToolResult;
         },

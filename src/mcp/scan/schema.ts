@@ -6,7 +6,7 @@ import { canonicalJson, type JsonObject, type JsonValue } from '../../index.js';
  * The hash a policy pins for a tool's input schema (`sha256:<hex>` of its RFC 8785 JSON).
  * The proxy refuses a tool whose live schema no longer has the pinned hash (rug-pull defence).
  */
-export function schemaHash(inputSchema: unknown): string {
+export function schemaHash(inputSchema: object | undefined): string {
   return `sha256:${createHash('sha256').update(canonicalJson(inputSchema ?? {})).digest('hex')}`;
 }
 

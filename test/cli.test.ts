@@ -16,9 +16,9 @@ async function ape(...args: string[]) {
 
 describe('ape validate', () => {
   it('exits 0 on valid policies (warnings allowed) and prints each warning as file:line:col code message', async () => {
-    const r = await ape('validate', 'policies/minimal_safe.yaml', '../shared/reference/seed-policies/read_only.yaml');
+    const r = await ape('validate', 'policies/minimal_safe.yaml', 'test/compat/policies/support_triage.yaml');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^\.\.\/shared\/reference\/seed-policies\/read_only\.yaml:\d+:\d+ unknown-action /m);
+    expect(r.stdout).toMatch(/^test\/compat\/policies\/support_triage\.yaml:17:5 unknown-action /m);
   });
   it('exits 1 and prints every error as file:line:col code message', async () => {
     const file = join(tmp, 'bad.yaml');

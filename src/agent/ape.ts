@@ -12,6 +12,7 @@ import {
   type ApprovalRequest,
   type ApprovalResponse,
   type IntentInput,
+  type PlanInput,
   type PlanStepInput,
   type AuditSink,
   type GateMode,
@@ -20,10 +21,12 @@ import {
   type RuntimeStores,
   type Session,
 } from '../runtime/index.js';
-import { ParameterValidationError } from '../errors.js';
+import { ParameterValidationError } from '../index.js';
 import { AgentClosedError, AgentConfigError } from './errors.js';
 import { plainObject } from './json-copy.js';
 import { loadPolicy, type PolicyInput } from './policy-source.js';
+import * as orchestrator from './orchestrator.js';
+import type { Analysis, ExecuteOptions, ExecutionResult } from './orchestrator.js';
 import { AgentSession, type AgentSessionOptions } from './session.js';
 import { SessionKeeper } from './session-keeper.js';
 
@@ -238,6 +241,46 @@ export class Ape {
     this.#toolFns.set(name, fn as unknown as (params: Readonly<JsonObject>) => unknown);
   }
 
+  /** The action a registered tool serves, or undefined. */
+  toolAction(tool: string): string | undefined {
+    return this.#toolFns.has(tool) ? this.#toolActions.get(tool) : undefined;
+  }
+
+  /**
+   * Prompt to execution: the intent (deterministic, narrowed by the policy), the plan, and each step
+   * decided and run through the gate. Never throws for a refused prompt or step: see `status`.
+   */
+  execute(prompt: string, options: ExecuteOptions = {}): Promise<ExecutionResult> {
+    this.#open();
+    return orchestrator.execute(this, prompt, options);
+  }
+
+  /** `execute`, but anything short of `completed` throws the typed error (`PolicyDenyError`, `EscalationRequiredError`, `IntentAmbiguityError`, ...). */
+  async executeOrThrow(prompt: string, options: ExecuteOptions = {}): Promise<ExecutionResult> {
+    const result = await this.execute(prompt, options);
+    const error = orchestrator.errorOf(result);
+    if (error) throw error;
+    return result;
+  }
+
+  /** Executes a plan the caller brings (its own planner), under `options.intent` or the plan's actions narrowed by the policy. */
+  executePlan(plan: PlanInput, options: ExecuteOptions & { intent?: IntentInput } = {}): Promise<ExecutionResult> {
+    this.#open();
+    return orchestrator.executePlan(this, plan, options);
+  }
+
+  /** The intent, the plan and every step's decision, without running anything. Throws `IntentAmbiguityError` and the other typed errors. */
+  analyze(prompt: string, options: ExecuteOptions = {}): Promise<Analysis> {
+    this.#open();
+    return orchestrator.analyze(this, prompt, options);
+  }
+
+  /** Answers pending approvals of an execution (by request id) and runs the approved steps. */
+  resume(result: ExecutionResult, answers: Record<string, ApprovalResponse>): Promise<ExecutionResult> {
+    this.#open();
+    return orchestrator.resume(this, result, answers);
+  }
+
   /** The registered tool names serving an action. */
   toolsFor(action: string): string[] {
     return [...this.#toolActions].filter(([name, a]) => a === action && this.#toolFns.has(name)).map(([name]) => name);
@@ -305,6 +348,7 @@ export class Ape {
     if (this.#closed) return;
     this.#closed = true;
     try {
+      await orchestrator.cancelPending(this);
       await this.#keeper.close();
     } finally {
       await this.#evaluator.close();

@@ -1,6 +1,6 @@
 /** Rate limits and quotas: the counters one call must fit in, checked and recorded in one atomic store step. */
 import type { LimitIR, RateLimitsIR } from '../compiler/ir.js';
-import { globToRegExp } from '../adapters/native/conditions.js';
+import { globToRegExp } from '../compiler/glob.js';
 import { QuotaExhaustedError, RateLimitExceededError, RuntimeConfigError } from './errors.js';
 import { isThenable } from './awaitable.js';
 import type { Awaitable, CounterCheck, CounterResult, CounterStore } from './stores/types.js';

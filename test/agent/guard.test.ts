@@ -77,6 +77,15 @@ describe('Ape.fromPolicy', () => {
     }
   });
 
+  it('decides with any engine (cedar here) through the same gate', async () => {
+    const ape = await Ape.fromPolicy(agentPolicy(root), { engine: 'cedar' });
+    apes.push(ape);
+    const read = ape.guard<{ path: string }, string>('read_file', (p) => readFileSync(p.path, 'utf8'));
+    expect(await read({ path: join(root, 'notes.md') })).toBe('# notes');
+    await expect(read({ path: join(root, 'keys.secret') })).rejects.toMatchObject({ code: 'APE_POLICY_DENY', rule: 'no-secrets' });
+    expect((await ape.check('read_file', { path: join(root, 'notes.md') })).engine).toBe('cedar');
+  });
+
   it('refuses a missing policy file with a typed error', async () => {
     await expect(Ape.fromPolicy(join(root, 'missing.yaml'))).rejects.toBeInstanceOf(PolicyLoadError);
     await expect(Ape.fromPolicy('name: x\nrules: 3\n')).rejects.toMatchObject({ code: 'APE_POLICY_INVALID' });
@@ -180,7 +189,8 @@ describe('guard()', () => {
     const { read } = fileTools(ape, runs);
     expect(await read({ path: join(root, 'keys.secret') })).toBe('k');
     expect(runs).toEqual([`read ${join(root, 'keys.secret')}`]);
-    const observed = audit.events.find((e) => e.type === 'gate.observed');
+    // The call-stage event (observe mode also audits the one-step plan's refusal, with stage 'plan').
+    const observed = audit.events.find((e) => e.type === 'gate.observed' && e.data?.['stage'] !== 'plan');
     expect(observed?.data?.['would_block']).toMatchObject({ decision: 'deny', rule: 'no-secrets' });
     expect(audit.events.some((e) => e.type === 'execution.completed' && e.action === 'read_file')).toBe(true);
   });

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bufferIO } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/program.js';
-import { checkPolicySource, targetNames } from '../../src/index.js';
+import { checkPolicySource } from '../../src/index.js';
+import { targetNames } from '../../src/targets.js';
 import { classifyTool, formatScanDiagnostic, readMcpConfig, scanMcp } from '../../src/mcp/index.js';
 import { ROOT_DIR, realServer, serverScript, startProxy, tempDir, text } from './helpers.js';
 

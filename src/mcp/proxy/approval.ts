@@ -2,7 +2,8 @@
 import type { ClientCapabilities, ElicitRequestFormParams, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { ElicitResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import { canonicalJson, type JsonObject } from '../../index.js';
+import type { JsonObject } from '../../index.js';
+import { canonicalJson } from '../../compiler/index.js';
 import type { ApprovalHandler, ApprovalRequest, ApprovalResponse } from '../../agent/index.js';
 
 /** The extra argument of a request handler (to send a request on the same session and stream). */

@@ -1,6 +1,7 @@
 /** A tool's input schema as an APE parameter schema (kinds declared for path and URL parameters), and its pin hash. */
 import { createHash } from 'node:crypto';
-import { canonicalJson, type JsonObject, type JsonValue } from '../../index.js';
+import type { JsonObject, JsonValue } from '../../index.js';
+import { canonicalJson } from '../../compiler/index.js';
 
 /**
  * The hash a policy pins for a tool's input schema (`sha256:<hex>` of its RFC 8785 JSON).

@@ -4,6 +4,8 @@ import type {
   CounterResult,
   CounterStore,
   RecordScope,
+  Reservation,
+  ReserveResult,
   RevokeFilter,
   SessionEntry,
   SessionRecord,
@@ -27,11 +29,15 @@ const GRACE_MS = 3_600_000;
 /** Single-use records in a Map. Used and revoked ids are remembered until they expire, so replays are named as such. */
 export class MemorySingleUseStore<T> implements SingleUseStore<T> {
   readonly #slots = new Map<string, Slot<T>>();
+  /** The live (unused, unrevoked) slots: revocation scans these, not every remembered id. */
+  readonly #live = new Map<string, Slot<T>>();
   #puts = 0;
 
   put(id: string, scope: RecordScope, expiresAt: number, record: T): void {
     if (++this.#puts % SWEEP_EVERY === 0) this.#sweep(Date.now());
-    this.#slots.set(id, { scope, expiresAt, record, state: 'live' });
+    const slot: Slot<T> = { scope, expiresAt, record, state: 'live' };
+    this.#slots.set(id, slot);
+    this.#live.set(id, slot);
   }
 
   take(id: string, now: number): TakeResult<T> {
@@ -41,6 +47,7 @@ export class MemorySingleUseStore<T> implements SingleUseStore<T> {
       const s = slot as Slot<T>;
       s.state = 'used';
       s.record = undefined;
+      this.#live.delete(id);
     }
     return result;
   }
@@ -59,10 +66,11 @@ export class MemorySingleUseStore<T> implements SingleUseStore<T> {
 
   revoke(filter: RevokeFilter): number {
     let n = 0;
-    for (const [id, slot] of this.#slots) {
+    for (const [id, slot] of this.#live) {
       if (slot.state !== 'live' || !matches(id, slot.scope, filter)) continue;
       slot.state = 'revoked';
       slot.record = undefined;
+      this.#live.delete(id);
       n++;
     }
     return n;
@@ -82,6 +90,7 @@ export class MemorySingleUseStore<T> implements SingleUseStore<T> {
     for (const [id, slot] of this.#slots) {
       if (slot.expiresAt + GRACE_MS >= now) break;
       this.#slots.delete(id);
+      this.#live.delete(id);
     }
   }
 }
@@ -144,7 +153,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   create(record: SessionRecord): void {
-    this.#sessions.set(record.id, { ...record, counts: { ...record.counts }, history: [...record.history] });
+    this.#sessions.set(record.id, { ...record, counts: { ...record.counts }, history: [...record.history], version: record.version ?? 0 });
   }
 
   get(id: string): SessionRecord | undefined {
@@ -160,6 +169,27 @@ export class MemorySessionStore implements SessionStore {
     s.counts[entry.action] = (s.counts[entry.action] ?? 0) + 1;
     s.lastAction = entry.action;
     s.cumulativeRisk += entry.risk;
+    s.version = (s.version ?? 0) + 1;
+    return this.complete(id, entry);
+  }
+
+  reserve(id: string, version: number, reservation: Reservation, now: number): ReserveResult {
+    const s = this.#sessions.get(id);
+    if (!s) return { status: 'unknown' };
+    if (s.revoked) return { status: 'revoked' };
+    if (now >= s.expiresAt) return { status: 'expired' };
+    if ((s.version ?? 0) !== version) return { status: 'conflict', record: { ...s } };
+    s.actionsRun += 1;
+    s.counts[reservation.action] = (s.counts[reservation.action] ?? 0) + 1;
+    s.lastAction = reservation.action;
+    s.cumulativeRisk += reservation.risk;
+    s.version = version + 1;
+    return { status: 'ok', record: { ...s } };
+  }
+
+  complete(id: string, entry: SessionEntry): SessionRecord | undefined {
+    const s = this.#sessions.get(id);
+    if (!s) return undefined;
     s.history.push(entry);
     if (s.history.length > this.#historyLimit) s.history.shift();
     return { ...s };

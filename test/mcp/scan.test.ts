@@ -102,7 +102,7 @@ describe('ape mcp-scan', () => {
     const files = ['claude-desktop/claude_desktop_config.json', 'claude-code/.mcp.json', 'cursor/.cursor/mcp.json', 'vscode/.vscode/mcp.json', 'windsurf/mcp_config.json'].map((f) => join(CONFIGS, f));
     const r = await ape('mcp-scan', ...files, '-o', out);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("info name-guess server 'postgres': the name suggests a data store (a guess from its name: database_write, risk moderate); run with --connect to list its tools");
+    expect(r.stderr).toContain("info name-guess server 'postgres': the name suggests a data store (a guess from its name: database_write, risk moderate); run with --connect to list its tools");
     expect((await ape('validate', out)).code).toBe(0);
     const json = JSON.parse((await ape('mcp-scan', ...files, '--json')).stdout) as { servers: { name: string; format: string; guess?: object }[] };
     expect(new Set(json.servers.map((s) => s.format))).toEqual(new Set(['claude-desktop', 'claude-code', 'cursor', 'vscode', 'windsurf']));
@@ -113,7 +113,8 @@ describe('ape mcp-scan', () => {
     const r = await ape('mcp-scan', join(CONFIGS, 'broken/syntax.json'), join(CONFIGS, 'claude-desktop/claude_desktop_config.json'));
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("syntax.json:3:29 error config-syntax ',' is expected");
-    expect(r.stdout).toContain('name: mcp_servers');
+    expect(r.stdout).toMatch(/^# Starting policy written by `ape mcp-scan`/);
+    expect(checkPolicySource(r.stdout, 'stdout.yaml').policy).toBeDefined();
   });
 
   it('--connect against server-filesystem, server-memory and server-everything: real tools, schemas, annotations; the policy validates and compiles to every target', async () => {

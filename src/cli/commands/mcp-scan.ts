@@ -50,7 +50,8 @@ export function register(program: Command, io: CliIO): void {
           diagnostics: result.diagnostics,
         }, null, 2));
       } else {
-        for (const d of result.diagnostics) (d.severity === 'error' ? io.err : io.out)(formatScanDiagnostic(d));
+        // Findings go to stderr so that stdout is the policy alone (`ape mcp-scan ... > policy.yaml`).
+        for (const d of result.diagnostics) io.err(formatScanDiagnostic(d));
         if (!options.output) io.out(result.policyText);
         else {
           const counts = { allow: 0, escalate: 0, deny: 0 };

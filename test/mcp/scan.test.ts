@@ -5,7 +5,8 @@ import { bufferIO } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/program.js';
 import { checkPolicySource } from '../../src/index.js';
 import { targetNames } from '../../src/targets.js';
-import { classifyTool, formatScanDiagnostic, readMcpConfig, scanMcp } from '../../src/mcp/index.js';
+import { Ape } from '../../src/agent/index.js';
+import { classifyTool, formatScanDiagnostic, listenHttp, McpProxy, readMcpConfig, scanMcp } from '../../src/mcp/index.js';
 import { ROOT_DIR, realServer, serverScript, startProxy, tempDir, text } from './helpers.js';
 
 const CONFIGS = join(ROOT_DIR, 'test/mcp/fixtures/configs');
@@ -148,6 +149,26 @@ describe('ape mcp-scan', () => {
       const needsDir = ['bundle', 'wasm'].includes(target);
       const r = await ape('compile', policyFile, '--target', target, ...(needsDir ? ['-o', join(dir, `out-${target}`)] : []));
       expect(r.code, `${target}: ${r.stderr}`).toBe(0);
+    }
+  });
+
+  it('--connect to a Streamable HTTP server (a Claude Code `type: http` entry): tools listed over HTTP', async () => {
+    const ape = await Ape.fromPolicy('name: p\ndefault_decision: deny\n');
+    const proxy = await McpProxy.start({ ape, upstream: realServer('memory'), upstreamStderr: 'ignore' });
+    const endpoint = await listenHttp(proxy, { host: '127.0.0.1', port: 0 });
+    try {
+      const dir = tempDir('ape-scan-http-');
+      const config = join(dir, '.mcp.json');
+      writeFileSync(config, JSON.stringify({ mcpServers: { remote: { type: 'http', url: '${MEM_URL}' } } }));
+      const result = await scanMcp([config], { connect: true, env: { MEM_URL: endpoint.url } });
+      expect(result.diagnostics.filter((d) => d.severity !== 'info')).toEqual([]);
+      expect(result.servers[0]).toMatchObject({ connected: true, entry: { transport: 'http', url: endpoint.url } });
+      expect(result.tools.map((t) => t.action)).toContain('read_graph');
+      expect(result.tools.find((t) => t.action === 'delete_entities')?.annotations).toMatchObject({ destructiveHint: true });
+    } finally {
+      await endpoint.close();
+      await proxy.close();
+      await ape.close();
     }
   });
 

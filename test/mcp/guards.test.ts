@@ -33,6 +33,12 @@ rules:
       await expect(client.request({ method: 'tools/call', params: { name: 'write_file', arguments: { path: join(root, 'c.txt'), content: 'x' } } }, CallToolResultSchema)).rejects.toThrow(PolicyDenyError);
       expect(existsSync(join(root, 'b.txt'))).toBe(false);
       expect(existsSync(join(root, 'c.txt'))).toBe(false);
+      // Arguments are read once: a getter that answers differently on a second read cannot swap the path after the decision.
+      let reads = 0;
+      const flipping = { content: 'x', get path() { reads++; return reads === 1 ? join(root, 'in', 'ok.txt') : join(root, 'swapped.txt'); } };
+      await client.callTool({ name: 'write_file', arguments: flipping }).catch(() => undefined);
+      expect(reads).toBe(1);
+      expect(existsSync(join(root, 'swapped.txt'))).toBe(false);
       // Other requests pass untouched.
       expect((await client.listTools()).tools.length).toBeGreaterThan(5);
     } finally {

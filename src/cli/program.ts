@@ -10,6 +10,8 @@ import { register as registerCompile } from './commands/compile.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerDiff } from './commands/diff.js';
 import { register as registerEval } from './commands/eval.js';
+import { register as registerMcpProxy } from './commands/mcp-proxy.js';
+import { register as registerMcpScan } from './commands/mcp-scan.js';
 import { register as registerSimulate } from './commands/simulate.js';
 import { register as registerValidate } from './commands/validate.js';
 import { register as registerVerify } from './commands/verify.js';
@@ -30,6 +32,8 @@ export const COMMANDS: CommandRegistrar[] = [
   registerVerify,
   registerAnalyze,
   registerDemo,
+  registerMcpScan,
+  registerMcpProxy,
 ];
 
 /** Builds the program writing to `io`. */

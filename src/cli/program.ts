@@ -7,6 +7,7 @@ import '../verify/targets.js';
 import { ApeError } from '../errors.js';
 import { register as registerActions } from './commands/actions.js';
 import { register as registerAudit } from './commands/audit.js';
+import { register as registerBundle } from './commands/bundle.js';
 import { register as registerCompile } from './commands/compile.js';
 import { register as registerDiff } from './commands/diff.js';
 import { register as registerEval } from './commands/eval.js';
@@ -28,6 +29,7 @@ export const COMMANDS: CommandRegistrar[] = [
   registerCompile,
   registerAudit,
   registerVerify,
+  registerBundle,
 ];
 
 /** Builds the program writing to `io`. */

@@ -1,6 +1,6 @@
 /** Engines by name: the one place `--engine <name>` is resolved. */
 import type { CompiledPolicy } from '../compiler/compile.js';
-import { UnknownEngineError } from '../errors.js';
+import { ApeError, UnknownEngineError } from '../errors.js';
 import type { DecisionEngine } from './engine.js';
 import { NativeEngine } from './native/index.js';
 
@@ -22,8 +22,24 @@ const factories = new Map<string, EngineFactory>([
   ['cedar', async (policy) => (await import('./cedar/index.js')).createCedarEngine(policy)],
 ]);
 
-/** Registers an engine under a name (back ends call this from their adapter module). */
+/** An engine name is taken (built-in or registered before), or the registration is malformed. */
+export class EngineRegistrationError extends ApeError {
+  readonly engine: string;
+  constructor(engine: string, message: string) {
+    super('APE_ENGINE_REGISTRATION', `engine '${engine}' ${message}`);
+    this.engine = engine;
+  }
+}
+
+/**
+ * Registers an engine under a new name. A name already taken (the built-in `native`, `opa-wasm`,
+ * `opa-server`, `cedar`, or one registered before) throws `EngineRegistrationError`: an engine can
+ * never be replaced, so `--engine cedar` always means the real Cedar.
+ */
 export function registerEngine(name: string, factory: EngineFactory): void {
+  if (typeof name !== 'string' || name.length === 0) throw new EngineRegistrationError(String(name), 'needs a non-empty name');
+  if (typeof factory !== 'function') throw new EngineRegistrationError(name, 'needs a factory function');
+  if (factories.has(name)) throw new EngineRegistrationError(name, 'is already registered (engines cannot be replaced)');
   factories.set(name, factory);
 }
 

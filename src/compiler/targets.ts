@@ -1,4 +1,5 @@
-/** Compile targets by name: what `ape compile --target <name>` can emit. Back ends register here. */
+/** Compile targets by name: what `ape compile --target <name>` can emit. Built-ins are fixed; others register once. */
+import { ApeError } from '../errors.js';
 import type { CompiledPolicy } from './compile.js';
 import { canonicalJson } from './hash.js';
 
@@ -22,11 +23,64 @@ export interface CompileTarget {
   emit(policy: CompiledPolicy, options: TargetOptions): Promise<TargetResult>;
 }
 
-const targets = new Map<string, CompileTarget>();
+/** A target name is taken (built-in or registered before), or the registration is malformed. */
+export class TargetRegistrationError extends ApeError {
+  readonly target: string;
+  constructor(target: string, message: string) {
+    super('APE_TARGET_REGISTRATION', `compile target '${target}' ${message}`);
+    this.target = target;
+  }
+}
 
-/** Registers a target under a name. */
+type Emit = CompileTarget['emit'];
+
+/**
+ * The built-in targets, present from the start whoever imports this module (no CLI side-effect
+ * import needed). Each one's code is loaded on first use from the module that implements it; that
+ * module hands its `emit` to `defineBuiltinTarget`.
+ */
+const BUILTIN: Record<string, { description: string; load: () => Promise<unknown> }> = {
+  rego: { description: 'Rego v1 package ape.<policy> (-o <dir>: also <policy>_test.rego from the examples)', load: () => import('../adapters/opa/targets.js') },
+  bundle: { description: 'OPA bundle tar.gz (-o <file>; --signing-key <file> [--signing-alg RS256|HS256|...])', load: () => import('../adapters/opa/targets.js') },
+  wasm: { description: 'OPA WASM bundle tar.gz built by `opa build -t wasm` (-o <file>)', load: () => import('../adapters/opa/targets.js') },
+  cedar: { description: 'Cedar policy set and schema (-o <dir>: <name>.cedar, <name>.cedarschema, <name>.cedarschema.json)', load: () => import('./cedar/target.js') },
+  model: { description: 'the JSON verification model (format ape-verification-model, version 1)', load: () => import('../verify/targets.js') },
+  smt: { description: 'the decision function as SMT-LIB 2.6 (z3, cvc5)', load: () => import('../verify/targets.js') },
+  tla: { description: 'TLA+ spec of the token protocol with its invariants; -o <dir> writes ApeTokens.tla, MCApeTokens.tla and .cfg', load: () => import('../verify/targets.js') },
+};
+
+const builtinEmit = new Map<string, Emit>();
+const targets = new Map<string, CompileTarget>();
+for (const [name, { description, load }] of Object.entries(BUILTIN)) {
+  targets.set(name, Object.freeze({
+    description,
+    async emit(policy: CompiledPolicy, options: TargetOptions): Promise<TargetResult> {
+      if (!builtinEmit.has(name)) await load();
+      const emit = builtinEmit.get(name);
+      if (!emit) throw new TargetRegistrationError(name, 'did not load');
+      return emit(policy, options);
+    },
+  }));
+}
+
+/** @internal The implementing module of a built-in target hands over its code (once). */
+export function defineBuiltinTarget(name: string, emit: Emit): void {
+  if (!Object.hasOwn(BUILTIN, name)) throw new TargetRegistrationError(name, 'is not a built-in target');
+  if (builtinEmit.has(name)) throw new TargetRegistrationError(name, 'is already defined');
+  builtinEmit.set(name, emit);
+}
+
+/**
+ * Registers a target under a new name. A name already taken (a built-in or one registered before)
+ * throws `TargetRegistrationError`: a target can never be replaced.
+ */
 export function registerTarget(name: string, target: CompileTarget): void {
-  targets.set(name, target);
+  if (typeof name !== 'string' || name.length === 0) throw new TargetRegistrationError(String(name), 'needs a non-empty name');
+  if (targets.has(name)) throw new TargetRegistrationError(name, 'is already registered (targets cannot be replaced)');
+  const description: unknown = target?.description;
+  const emit: unknown = target?.emit;
+  if (typeof description !== 'string' || typeof emit !== 'function') throw new TargetRegistrationError(name, 'needs a description and an emit function');
+  targets.set(name, Object.freeze({ description, emit: emit as Emit }));
 }
 
 /** The target with this name, if any. */
@@ -44,7 +98,7 @@ export function irJson(policy: CompiledPolicy): string {
   return `${JSON.stringify(JSON.parse(canonicalJson({ hash: policy.hash, ir: policy.ir })), null, 2)}\n`;
 }
 
-registerTarget('ir', {
+targets.set('ir', {
   description: 'the IR as JSON ({"hash", "ir"})',
   async emit(policy, options) {
     const text = irJson(policy);

@@ -43,7 +43,7 @@ export class EscalationDeniedError extends ApeError {
 /** An approval is unknown, expired, already used, or bound to another call. */
 export class ApprovalError extends ApeError {
   readonly approvalId: string;
-  readonly reason: 'unknown' | 'used' | 'expired' | 'mismatch' | 'pending' | 'denied';
+  readonly reason: 'unknown' | 'used' | 'expired' | 'mismatch' | 'pending' | 'denied' | 'revoked';
   constructor(approvalId: string, reason: ApprovalError['reason']) {
     super(reason === 'used' ? 'APE_APPROVAL_REPLAY' : 'APE_APPROVAL_INVALID', `approval ${approvalId} is ${reason === 'mismatch' ? 'bound to another call' : reason}`);
     this.approvalId = approvalId;
@@ -207,5 +207,27 @@ export class RuntimeConfigError extends ApeError {
 export class AuditError extends ApeError {
   constructor(message: string) {
     super('APE_AUDIT_FAILED', message);
+  }
+}
+
+/** A value from a caller is not plain JSON data (a getter, a proxy, a cycle, a Date, NaN...) or lacks a required shape. */
+export class InputError extends ApeError {
+  /** What the value was (`call`, `intent`, `plan`, `tool`, `options`...). */
+  readonly where: string;
+  /** JSON pointer into the value. */
+  readonly pointer: string;
+  constructor(where: string, pointer: string, message: string) {
+    super('APE_INPUT_INVALID', `${where}${pointer ? ` at ${pointer}` : ''} ${message}`);
+    this.where = where;
+    this.pointer = pointer;
+  }
+}
+
+/** Concurrent calls kept changing a session between a call's decision and its reservation; the call did not run (decide it again later). */
+export class SessionContentionError extends ApeError {
+  readonly session: string;
+  constructor(session: string, attempts: number) {
+    super('APE_SESSION_CONTENDED', `session ${session} changed under ${attempts} decisions in a row; the call was not authorized`);
+    this.session = session;
   }
 }

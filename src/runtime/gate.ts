@@ -2,12 +2,13 @@
  * The enforcement gate: the only code that holds and runs registered tools. It checks a token
  * against the exact call, consumes it atomically, runs the tool and records the outcome.
  */
-import { assertJson } from '../compiler/engine-input.js';
 import { canonicalJson } from '../compiler/hash.js';
 import type { JsonObject, JsonValue } from '../compiler/ir.js';
 import { ApeError } from '../errors.js';
 import type { RuntimeCore } from './core.js';
-import { TenantMismatchError, TokenInvalidError, TokenMismatchError, TokenReplayError, ToolExecutionError, ToolRegistrationError } from './errors.js';
+import { InputError, TenantMismatchError, TokenInvalidError, TokenMismatchError, TokenReplayError, ToolExecutionError, ToolRegistrationError } from './errors.js';
+import { grantOf, type Grant } from './capability.js';
+import { plainCopy, readFields } from './plain.js';
 import { promised, wait, type Flow } from './awaitable.js';
 import type { AuditEvent, AuditEventType } from './audit/events.js';
 import { sha256Hex } from './hmac.js';
@@ -17,6 +18,7 @@ import { Labeled, type ProvenanceLabel } from './provenance.js';
 import type { Session } from './session.js';
 import type { RuntimeState } from './state-machine.js';
 import type { TokenClaims } from './tokens.js';
+import type { Awaitable, SessionEntry } from './stores/types.js';
 
 /** What a tool receives besides its parameters. */
 export interface ToolContext {
@@ -109,6 +111,20 @@ function expect(field: string, bound: string | number, actual: string | number |
   if (bound !== actual) throw new TokenMismatchError(field, String(bound), String(actual));
 }
 
+/** How the gate is asked to run a call. */
+export interface GateCall {
+  /** A string token, a `Capability`, or anything else (refused in `enforce` mode). */
+  token: unknown;
+  /** The call as the caller gave it (copied once here unless it is the runtime's own frozen call). */
+  call: unknown;
+  /** Correlation id used until the token names the call's own. */
+  callId: string;
+  /** Observe mode: the caller already decided and audited the call without a token. */
+  decided?: boolean;
+  /** The capability was minted in this same flow right after the session reservation (its liveness check stands). */
+  fresh?: boolean;
+}
+
 /** Holds the registered tools and runs them only for a call that carries a valid, unused token. */
 export class Gate {
   readonly #core: RuntimeCore;
@@ -119,14 +135,22 @@ export class Gate {
   }
 
   /** Registers a tool. Throws `ToolRegistrationError` for a duplicate name or a bad definition. */
-  register(tool: ToolDefinition): void {
-    if (!tool || typeof tool.name !== 'string' || tool.name.length === 0) throw new ToolRegistrationError(String(tool?.name), 'a tool needs a name');
-    if (typeof tool.action !== 'string' || tool.action.length === 0) throw new ToolRegistrationError(tool.name, 'a tool needs the action it serves');
-    if (typeof tool.run !== 'function') throw new ToolRegistrationError(tool.name, 'run must be a function');
-    if (this.#tools.has(tool.name)) throw new ToolRegistrationError(tool.name, 'is already registered');
+  register(input: ToolDefinition): void {
+    let tool: Partial<Record<'name' | 'action' | 'run' | 'trust', unknown>>;
+    try {
+      // Read once: a getter or a proxy could show one name to the duplicate check and register another.
+      tool = readFields(input, 'tool', ['name', 'action', 'run', 'trust']);
+    } catch (error) {
+      throw new ToolRegistrationError('?', error instanceof Error ? error.message : String(error));
+    }
+    const { name, action, run } = tool;
+    if (typeof name !== 'string' || name.length === 0) throw new ToolRegistrationError(String(name), 'a tool needs a name');
+    if (typeof action !== 'string' || action.length === 0) throw new ToolRegistrationError(name, 'a tool needs the action it serves');
+    if (typeof run !== 'function') throw new ToolRegistrationError(name, 'run must be a function');
+    if (this.#tools.has(name)) throw new ToolRegistrationError(name, 'is already registered');
     const trust = tool.trust ?? 'external';
-    if (!['system', 'user', 'external'].includes(trust)) throw new ToolRegistrationError(tool.name, `unknown trust '${String(trust)}'`);
-    this.#tools.set(tool.name, Object.freeze({ name: tool.name, action: tool.action, run: tool.run, trust }));
+    if (trust !== 'system' && trust !== 'user' && trust !== 'external') throw new ToolRegistrationError(name, `unknown trust '${String(trust)}'`);
+    this.#tools.set(name, Object.freeze({ name, action, run: run as ToolDefinition['run'], trust }));
   }
 
   /** The description of a registered tool, or undefined. */
@@ -142,57 +166,65 @@ export class Gate {
 
   /**
    * Runs a call under a token. In `enforce` mode any mismatch, replay, expiry or revocation throws
-   * and the tool does not run; in `observe` mode it is audited and the tool runs anyway
-   * (`decided`: the caller already decided and audited the call without a token).
+   * and the tool does not run; in `observe` mode it is audited and the tool runs anyway.
    */
-  execute(run: GateRun, token: unknown, call: Call, callId: string, decided = false): Promise<StepResult> {
-    return promised(this.flow(run, token, call, callId, decided));
+  execute(run: GateRun, request: GateCall): Promise<StepResult> {
+    return promised(this.flow(run, request));
   }
 
   /** `execute` as a flow (synchronous while the stores and the tool are). */
-  *flow(run: GateRun, token: unknown, call: Call, callId: string, decided = false): Flow<StepResult> {
+  *flow(run: GateRun, request: GateCall): Flow<StepResult> {
     const core = this.#core;
     run.requireExecuting('run a tool');
-    // The runtime's own frozen parameters come with their hash; anything else is checked, canonicalized and copied.
-    let params: JsonObject | undefined;
-    let hash = call !== null && typeof call === 'object' && call.params !== null && typeof call.params === 'object' ? ownedParams.get(call.params) : undefined;
-    if (hash !== undefined) {
-      params = call.params;
+    const grant = grantOf(request.token);
+    let callId = request.callId;
+    let call: Call;
+    let hash: string;
+    if (grant && request.call === grant.call) {
+      // The runtime's own frozen call, minted with the capability: nothing to copy or hash.
+      call = grant.call as Call;
+      hash = grant.claims.params;
+      callId = grant.claims.call;
     } else {
       try {
-        assertJson(call?.params, call?.action ?? '?', '/params');
-        const text = canonicalJson(call.params);
-        params = JSON.parse(text) as JsonObject;
-        hash = ownParams(params, textHash(text));
+        ({ call, hash } = ownCall(request.call));
       } catch (error) {
-        this.#refused(run, call, callId, error);
+        this.#audit('input.refused', run, undefined, grant?.claims.call ?? callId, errorData(error));
         throw error;
       }
     }
     if (core.mode === 'enforce') {
       try {
-        const claims = yield* this.#check(run, token, call, hash);
-        const taken = yield* wait(core.tokens.take(claims.id, core.now()));
-        if (taken.status === 'used') throw new TokenReplayError(claims.id);
-        if (taken.status !== 'ok') throw new TokenInvalidError(taken.status === 'revoked' ? 'revoked' : taken.status === 'expired' ? 'expired' : 'unknown');
-        core.auditor.write(this.#event('token.consumed', run, call, callId, { token: claims.id }));
+        const claims = yield* this.#check(run, request.token, grant, call, hash, request.fresh === true);
+        callId = claims.call;
+        if (grant) {
+          if (grant.used) throw new TokenReplayError(claims.id);
+          grant.used = true;
+        }
+        if (!grant || grant.stored) {
+          const taken = yield* wait(core.tokens.take(claims.id, core.now()));
+          if (taken.status === 'used') throw new TokenReplayError(claims.id);
+          if (taken.status !== 'ok') throw new TokenInvalidError(taken.status === 'revoked' ? 'revoked' : taken.status === 'expired' ? 'expired' : 'unknown');
+        }
+        if (core.auditor.active) core.auditor.write(this.#event('token.consumed', run, call, callId, { token: claims.id }));
       } catch (error) {
-        this.#refused(run, call, callId, error);
+        this.#audit('token.refused', run, call, callId, errorData(error));
         throw error;
       }
-    } else if (core.mode === 'observe' && !decided) {
+    } else if (core.mode === 'observe' && request.decided !== true) {
       try {
-        yield* this.#check(run, token, call, hash);
+        const claims = yield* this.#check(run, request.token, grant, call, hash, false);
+        callId = claims.call;
       } catch (error) {
-        core.auditor.write(this.#event('gate.observed', run, call, callId, { mode: 'observe', would_block: errorData(error) }));
+        this.#audit('gate.observed', run, call, callId, { mode: 'observe', would_block: errorData(error) });
       }
     }
-    return yield* this.#run(run, call, callId, params);
+    return yield* this.#run(run, call, callId);
   }
 
-  *#check(run: GateRun, token: unknown, call: Call, paramsHash: string): Flow<TokenClaims> {
+  *#check(run: GateRun, token: unknown, grant: Grant | undefined, call: Call, paramsHash: string, fresh: boolean): Flow<Readonly<TokenClaims>> {
     const core = this.#core;
-    const claims = core.signer.verify(token);
+    const claims = grant ? grant.claims : core.signer.verify(token);
     if (claims.tenant !== run.tenant) throw new TenantMismatchError('token', run.tenant, claims.tenant);
     expect('session', claims.session, run.session.id);
     expect('run', claims.run, run.id);
@@ -208,45 +240,74 @@ export class Gate {
     expect('tool action', this.#tools.get(call.tool)?.action ?? '', call.action);
     expect('params', claims.params, paramsHash);
     if (core.now() >= claims.exp) throw new TokenInvalidError('expired');
-    yield* wait(core.sessions.check(run.session.id, run.tenant));
+    if (!fresh) yield* wait(core.sessions.check(run.session.id, run.tenant));
     return claims;
   }
 
   /** Runs the tool on frozen parameters and records the outcome. */
-  *#run(run: GateRun, call: Call, callId: string, params: JsonObject): Flow<StepResult> {
+  *#run(run: GateRun, call: Call, callId: string): Flow<StepResult> {
     const core = this.#core;
     const tool = this.#tools.get(call.tool);
     if (!tool) throw new ToolRegistrationError(call.tool, 'is not registered');
     const risk = core.riskOf(call.action);
     let output: unknown;
     try {
-      output = yield* wait(tool.run(params, { tenant: run.tenant, session: run.session.id, run: run.id, step: call.step, action: call.action }));
+      output = yield* wait(tool.run(call.params, { tenant: run.tenant, session: run.session.id, run: run.id, step: call.step, action: call.action }));
     } catch (error) {
-      yield* wait(core.sessions.record(run.session.id, { action: call.action, tool: call.tool, risk, at: core.now(), outcome: 'error' }));
-      core.auditor.write(this.#event('execution.failed', run, call, callId, { error: error instanceof Error ? error.message : String(error) }));
+      yield* wait(this.#record(run, { action: call.action, tool: call.tool, risk, at: core.now(), outcome: 'error' }));
+      this.#audit('execution.failed', run, call, callId, { error: error instanceof Error ? error.message : String(error) });
       throw new ToolExecutionError(call.tool, error);
     }
-    yield* wait(core.sessions.record(run.session.id, { action: call.action, tool: call.tool, risk, at: core.now(), outcome: 'ok' }));
-    core.auditor.write(this.#event('execution.completed', run, call, callId, { trust: tool.trust ?? 'external' }));
+    yield* wait(this.#record(run, { action: call.action, tool: call.tool, risk, at: core.now(), outcome: 'ok' }));
+    if (core.auditor.active) core.auditor.write(this.#event('execution.completed', run, call, callId, { trust: tool.trust ?? 'external' }));
     return { call: callId, step: call.step, action: call.action, tool: call.tool, output: new Labeled(output, tool.trust ?? 'external') };
   }
 
-  /** An audit event of a call with its correlation ids. */
-  #event(type: AuditEventType, run: GateRun, call: Call, callId: string, data: JsonObject): AuditEvent {
+  /** Records the outcome: enforced calls reserved their action and risk before running; others are counted now. */
+  #record(run: GateRun, entry: SessionEntry): Awaitable<unknown> {
+    const sessions = this.#core.sessions;
+    return this.#core.mode === 'enforce' ? sessions.complete(run.session.id, entry) : sessions.record(run.session.id, entry);
+  }
+
+  /** An audit event of a call with its correlation ids (`call` undefined: the call itself was refused). */
+  #event(type: AuditEventType, run: GateRun, call: Call | undefined, callId: string, data: JsonObject): AuditEvent {
     const event: AuditEvent = { ts: this.#core.auditor.now(), type, tenant: run.tenant, session: run.session.id, run: run.id };
     if (run.intent) event.intent = run.intent.version;
     if (run.plan) event.plan = run.plan.hash;
-    (event as { step?: number | undefined }).step = call?.step;
+    if (call) event.step = call.step;
     event.call = callId;
-    (event as { action?: string | undefined }).action = call?.action;
-    (event as { tool?: string | undefined }).tool = call?.tool;
+    if (call) {
+      event.action = call.action;
+      event.tool = call.tool;
+    }
     event.data = data;
     return event;
   }
 
-  #refused(run: GateRun, call: Call, callId: string, error: unknown): void {
-    this.#core.auditor.write(this.#event('token.refused', run, call, callId, errorData(error)));
+  #audit(type: AuditEventType, run: GateRun, call: Call | undefined, callId: string, data: JsonObject): void {
+    if (this.#core.auditor.active) this.#core.auditor.write(this.#event(type, run, call, callId, data));
   }
+}
+
+/**
+ * The call as plain frozen data, read once: the runtime's own frozen parameters keep their hash,
+ * anything else is copied (refusing getters, proxies and non-JSON values), canonicalized and hashed.
+ */
+export function ownCall(input: unknown): { call: Call; hash: string } {
+  const f = readFields(input, 'call', ['step', 'action', 'tool', 'params']);
+  if (!Number.isInteger(f.step)) throw new InputError('call', '/step', 'must be an integer');
+  if (typeof f.action !== 'string') throw new InputError('call', '/action', 'must be a string');
+  if (typeof f.tool !== 'string') throw new InputError('call', '/tool', 'must be a string');
+  let params = f.params as JsonObject;
+  let hash = params !== null && typeof params === 'object' ? ownedParams.get(params) : undefined;
+  if (hash === undefined) {
+    const copy = plainCopy(f.params, 'call', {});
+    if (copy === null || typeof copy !== 'object' || Array.isArray(copy)) throw new InputError('call', '/params', 'must be an object');
+    const text = canonicalJson(copy);
+    params = JSON.parse(text) as JsonObject;
+    hash = ownParams(params, textHash(text));
+  }
+  return { call: Object.freeze({ step: f.step as number, action: f.action, tool: f.tool, params }), hash };
 }
 
 /** An error as audit data. */

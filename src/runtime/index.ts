@@ -2,6 +2,8 @@
 export * from './errors.js';
 export { ApeRuntime, type RuntimeOptions, type RuntimeStores } from './runtime.js';
 export { Run, type Authorization, type StepOptions } from './run.js';
+export { Capability } from './capability.js';
+export { plainCopy, MAX_DEPTH, MAX_NODES, type PlainValue, type PlainOptions } from './plain.js';
 export type { GateMode } from './core.js';
 export type { Call, StepResult, ToolContext, ToolDefinition, ToolInfo } from './gate.js';
 export { createIntent, intentDecision, scopeViolation, INTENT_SCHEMA, type Intent, type IntentInput } from './intent.js';
@@ -15,7 +17,7 @@ export { RateLimiter, type LimitedCall, type LimitIR, type RateLimitsIR } from '
 export { callTargets, type CallTarget } from './call-targets.js';
 export { Auditor, type AuditEvent, type AuditEventType, type AuditSink } from './audit/events.js';
 export { MemorySink, CallbackSink, JsonlSink } from './audit/sinks.js';
-export { verifyChain, verifyAuditFile, lineHash, GENESIS, type VerifyResult } from './audit/chain.js';
+export { verifyChain, verifyAuditFile, lineHash, chainLine, GENESIS, type VerifyResult } from './audit/chain.js';
 export { redactor, DEFAULT_SENSITIVE, REDACTED } from './audit/redact.js';
 export * from './stores/types.js';
 export { MemoryCounterStore, MemorySessionStore, MemorySingleUseStore } from './stores/memory.js';

@@ -9,6 +9,7 @@ import { callTargets } from './call-targets.js';
 import { IntentValidationError } from './errors.js';
 import { requireTrusted, type ProvenanceLabel } from './provenance.js';
 import { deepFreeze } from './freeze.js';
+import { plainCopy } from './plain.js';
 
 /** An intent as callers write it. */
 export interface IntentInput {
@@ -63,7 +64,8 @@ const validate = new Ajv({ strict: true, allErrors: false }).compile(INTENT_SCHE
  * (default `user`); untrusted (`external`) data anywhere in it is refused with `ProvenanceError`.
  */
 export function createIntent(input: unknown, options: { tenant: string; source?: ProvenanceLabel }): Intent {
-  const plain = requireTrusted('intent', input, options.source ?? 'user');
+  // Read once into frozen plain data (getters, proxies, cycles, Dates... refused with InputError).
+  const plain = requireTrusted('intent', plainCopy(input, 'intent', { labeled: true }), options.source ?? 'user');
   if (!validate(plain)) {
     const e = validate.errors?.[0];
     throw new IntentValidationError(e?.instancePath ?? '', e?.message ?? 'does not match the intent schema');
@@ -77,7 +79,17 @@ export function createIntent(input: unknown, options: { tenant: string; source?:
   for (const p of data.scope?.paths ?? []) {
     if (canonicalPath(p) === undefined) throw new IntentValidationError('/scope/paths', `'${p}' is not an absolute path`);
   }
-  return Object.freeze({ tenant: options.tenant, version: hashJson(data as unknown as JsonValue), data: deepFreeze(data) });
+  const intent: Intent = Object.freeze({ tenant: options.tenant, version: hashJson(data as unknown as JsonValue), data: deepFreeze(data) });
+  genuine.add(intent);
+  return intent;
+}
+
+/** Intents made by `createIntent` (frozen, validated): the only ones taken without a copy. */
+const genuine = new WeakSet<object>();
+
+/** Whether a value is an intent `createIntent` made (not a look-alike object). */
+export function isGenuineIntent(value: unknown): value is Intent {
+  return typeof value === 'object' && value !== null && genuine.has(value);
 }
 
 /** How an intent treats an action: `allowed`, `escalate` (approval needed), or `forbidden` (also when unlisted). */

@@ -7,6 +7,7 @@ import { parameterValidator } from '../compiler/params-schema.js';
 import { ACTION_ID_PATTERN } from '../compiler/policy-schema.js';
 import { PlanValidationError } from './errors.js';
 import { deepFreeze } from './freeze.js';
+import { plainCopy } from './plain.js';
 import { intentDecision, scopeViolation, type Intent } from './intent.js';
 import { requireTrusted, type ProvenanceLabel } from './provenance.js';
 
@@ -97,12 +98,18 @@ export interface PlanContext {
   checkPolicy(step: PlanStep, index: number): Promise<void>;
   /** Provenance of unlabeled plan data (default `user`). */
   source?: ProvenanceLabel;
+  /**
+   * Observe mode: called with the refusal of a step the intent, its scope or the policy would
+   * refuse, instead of throwing it (the step is kept). Shape, tool and schema errors still throw.
+   */
+  observe?: (error: PlanValidationError) => void;
 }
 
 /** Validates a plan and returns its frozen, hashed copy. Throws `PlanValidationError` or `ProvenanceError`. */
 export async function approvePlan(input: unknown, ctx: PlanContext): Promise<Plan> {
   const label = ctx.source ?? 'user';
-  const plain = requireTrusted('plan', input, label);
+  // Read once into frozen plain data (getters, proxies, cycles, Dates, NaN... refused with InputError).
+  const plain = requireTrusted('plan', plainCopy(input, 'plan', { labeled: true }), label);
   if (!validatePlanShape(plain)) {
     const e = validatePlanShape.errors?.[0];
     throw new PlanValidationError(-1, 'shape', `${e?.instancePath || 'plan'} ${e?.message ?? 'does not match the plan schema'}`);
@@ -110,8 +117,12 @@ export async function approvePlan(input: unknown, ctx: PlanContext): Promise<Pla
   const copy = JSON.parse(canonicalJson(plain)) as PlanInput;
   const steps: PlanStep[] = copy.steps.map((s) => ({ action: s.action, tool: s.tool, parameters: s.parameters ?? {}, inputs: s.inputs ?? [] }));
   for (const [i, step] of steps.entries()) {
+    const refuse = (error: PlanValidationError): void => {
+      if (!ctx.observe) throw error;
+      ctx.observe(error);
+    };
     const verdict = intentDecision(ctx.intent, step.action);
-    if (verdict === 'forbidden') throw new PlanValidationError(i, 'intent', `action '${step.action}' is not allowed by the intent`);
+    if (verdict === 'forbidden') refuse(new PlanValidationError(i, 'intent', `action '${step.action}' is not allowed by the intent`));
     const definition = actionDefinition(ctx.ir, step.action);
     if (!definition) throw new PlanValidationError(i, 'unknown_action', `action '${step.action}' is not in the action repository or the policy`);
     const served = ctx.toolAction(step.tool);
@@ -125,10 +136,27 @@ export async function approvePlan(input: unknown, ctx: PlanContext): Promise<Pla
       throw new PlanValidationError(i, 'parameters', `parameters${e?.instancePath ? ` at ${e.instancePath}` : ''} ${e?.message ?? 'do not match the schema'}`);
     }
     const outside = scopeViolation(ctx.intent, definition, step.parameters as JsonValue);
-    if (outside) throw new PlanValidationError(i, 'scope', outside);
-    if (step.inputs.length === 0) await ctx.checkPolicy(step, i);
+    if (outside) refuse(new PlanValidationError(i, 'scope', outside));
+    if (step.inputs.length === 0) {
+      try {
+        await ctx.checkPolicy(step, i);
+      } catch (error) {
+        if (!(error instanceof PlanValidationError)) throw error;
+        refuse(error);
+      }
+    }
   }
   deepFreeze(steps);
   const hash = hashJson({ intent: ctx.intent.version, steps } as unknown as JsonValue);
-  return Object.freeze({ tenant: ctx.tenant, intent: ctx.intent.version, hash, steps, label });
+  const plan: Plan = Object.freeze({ tenant: ctx.tenant, intent: ctx.intent.version, hash, steps, label });
+  genuine.add(plan);
+  return plan;
+}
+
+/** Plans made by `approvePlan` (frozen, validated): the only ones taken without a copy. */
+const genuine = new WeakSet<object>();
+
+/** Whether a value is a plan `approvePlan` made (not a look-alike object). */
+export function isGenuinePlan(value: unknown): value is Plan {
+  return typeof value === 'object' && value !== null && genuine.has(value);
 }

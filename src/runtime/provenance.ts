@@ -6,6 +6,8 @@ import { ProvenanceError } from './errors.js';
 export type { ProvenanceLabel };
 
 const TRUST: Record<ProvenanceLabel, number> = { system: 2, user: 1, external: 0 };
+/** Wrappers made by the constructor (not `Object.create(Labeled.prototype)` with getters). */
+const genuine = new WeakSet<object>();
 
 /** A value with the label of where it came from. Immutable. */
 export class Labeled<T = unknown> {
@@ -16,12 +18,18 @@ export class Labeled<T = unknown> {
     this.value = value;
     this.label = label;
     Object.freeze(this);
+    genuine.add(this);
   }
 
   /** A value derived from this one: it keeps the label (the lowest of all inputs when several are combined). */
   map<U>(fn: (value: T) => U): Labeled<U> {
     return new Labeled(fn(this.value), this.label);
   }
+}
+
+/** Whether a value is a wrapper made by the `Labeled` constructor (frozen, own data properties). */
+export function isGenuineLabeled(value: unknown): value is Labeled<unknown> {
+  return typeof value === 'object' && value !== null && genuine.has(value);
 }
 
 /** Labels a value. */

@@ -1,32 +1,38 @@
 /** A run: one state machine taking an intent and a plan to execution, issuing tokens only for calls the policy allowed. */
 import { randomUUID } from 'node:crypto';
 import { actionDefinition } from '../compiler/engine-input.js';
-import { canonicalJson, hashJson } from '../compiler/hash.js';
+import { canonicalJson } from '../compiler/hash.js';
 import { NativeEvaluator, type Evaluator } from '../evaluator.js';
 import type { DecisionRequest } from '../compiler/engine-input.js';
 import type { DecisionResult, JsonObject, JsonValue } from '../compiler/ir.js';
 import { ApeError, ParameterValidationError } from '../errors.js';
+import { Capability } from './capability.js';
 import { callTargets } from './call-targets.js';
 import type { RuntimeCore } from './core.js';
 import {
   ApprovalError,
   EscalationDeniedError,
   EscalationRequiredError,
+  InputError,
   PlanValidationError,
   PolicyDenyError,
   ProvenanceError,
   RuntimeStateError,
+  SessionContentionError,
   TenantMismatchError,
 } from './errors.js';
-import { askApprover, type ApprovalRecord, type ApprovalRequest, type ApprovalResponse } from './escalation.js';
+import { applyAnswer, approvalCallHash, readAnswer, settleApproval, type BoundApproval } from './approvals.js';
+import { askApprover, type ApprovalRecord, type ApprovalRequest } from './escalation.js';
 import { deepFreeze } from './freeze.js';
 import { drive, promised, wait, type Flow } from './awaitable.js';
 import type { AuditEvent, AuditEventType } from './audit/events.js';
 import { errorData, ownParams, textHash, type Call, type Gate, type GateRun, type StepResult } from './gate.js';
-import { createIntent, intentDecision, scopeViolation, type Intent } from './intent.js';
-import { approvePlan, stepValidator, type Plan, type PlanStep } from './plan.js';
+import { createIntent, intentDecision, isGenuineIntent, scopeViolation, type Intent } from './intent.js';
+import { approvePlan, isGenuinePlan, stepValidator, type Plan, type PlanStep } from './plan.js';
+import { plainCopy, readFields, type PlainValue } from './plain.js';
 import { Labeled, requireTrusted, unwrap, type ProvenanceLabel } from './provenance.js';
 import { sessionContext, type Session } from './session.js';
+import type { SessionRecord } from './stores/types.js';
 import { StateMachine, type RuntimeState } from './state-machine.js';
 import type { RecordScope } from './stores/types.js';
 import { TokenSigner, type TokenClaims } from './tokens.js';
@@ -41,9 +47,12 @@ export interface StepOptions {
   approval?: string;
 }
 
-/** A token issued for one exact call. */
+/** Authority issued for one exact call. */
 export interface Authorization {
-  token: string;
+  /** The signed token text (made when first read): for another process or runtime sharing the key and the stores. */
+  readonly token: string;
+  /** The same authority as an in-process capability: unforgeable, single-use, checked without any cryptography. */
+  readonly capability: Capability;
   tokenId: string;
   /** Correlation id of the call. */
   callId: string;
@@ -79,9 +88,9 @@ interface PlannedStep {
 
 /** One agent run under one session: intent, plan, execution. Create it with `ApeRuntime.createRun`. */
 export class Run implements GateRun {
-  readonly id = `run_${randomUUID()}`;
-  readonly tenant: string;
-  readonly session: Session;
+  readonly #id = `run_${randomUUID()}`;
+  readonly #tenant: string;
+  readonly #session: Session;
   readonly #core: RuntimeCore;
   readonly #gate: Gate;
   readonly #machine: StateMachine;
@@ -91,16 +100,35 @@ export class Run implements GateRun {
   /** Per step of the approved plan, its constant parts (see `PlannedStep`); reset with the plan. */
   #planned: (PlannedStep | undefined)[] = [];
   #scopeCache: RecordScope | undefined;
+  /** The session record last seen (a reservation's reply): the next decision reads it instead of the store. */
+  #seen: SessionRecord | undefined;
 
   /** @internal Use `ApeRuntime.createRun`. */
   constructor(core: RuntimeCore, gate: Gate, session: Session) {
     this.#core = core;
     this.#gate = gate;
-    this.session = session;
-    this.tenant = session.tenant;
+    this.#session = Object.freeze({ id: session.id, tenant: session.tenant });
+    this.#tenant = session.tenant;
     this.#machine = new StateMachine((from, to, operation) =>
       core.auditor.emit({ type: 'state.changed', ...this.#ids(), data: { from, to, operation } }),
     );
+    // Identity cannot be reassigned or redefined: `id`, `tenant` and `session` are getters on a frozen object.
+    Object.freeze(this);
+  }
+
+  /** The run id. */
+  get id(): string {
+    return this.#id;
+  }
+
+  /** The tenant the run belongs to (its session's). */
+  get tenant(): string {
+    return this.#tenant;
+  }
+
+  /** The session the run belongs to (frozen). */
+  get session(): Session {
+    return this.#session;
   }
 
   /** The current state. */
@@ -129,17 +157,26 @@ export class Run implements GateRun {
    */
   async setIntent(input: unknown, options: { source?: ProvenanceLabel } = {}): Promise<Intent> {
     this.#machine.require('set the intent', 'INITIALIZED', 'INTENT_SET', 'PLAN_APPROVED', 'EXECUTING');
+    const source = this.#source(options);
     await this.#core.sessions.check(this.session.id, this.tenant);
-    let data = input;
-    if (isIntent(input)) {
-      if (input.tenant !== this.tenant) throw new TenantMismatchError('intent', this.tenant, input.tenant);
-      data = input.data;
-    }
     let intent: Intent;
     try {
-      intent = createIntent(data, { tenant: this.tenant, source: options.source ?? 'user' });
+      let data: unknown;
+      if (isGenuineIntent(input)) {
+        if (input.tenant !== this.tenant) throw new TenantMismatchError('intent', this.tenant, input.tenant);
+        data = input.data;
+      } else {
+        // Read once into frozen plain data; only the copy is used from here on.
+        data = plainCopy(input, 'intent', { labeled: true });
+        if (isIntent(data)) {
+          if (data.tenant !== this.tenant) throw new TenantMismatchError('intent', this.tenant, data.tenant);
+          data = data.data;
+        }
+      }
+      intent = createIntent(data, { tenant: this.tenant, source });
     } catch (error) {
       if (error instanceof ProvenanceError) this.#core.auditor.emit({ type: 'provenance.refused', ...this.#ids(), data: errorData(error) });
+      else if (error instanceof ApeError) this.#core.auditor.emit({ type: 'input.refused', ...this.#ids(), data: { ...errorData(error), input: 'intent' } });
       throw error;
     }
     await this.#revokeOutstanding('intent changed');
@@ -147,7 +184,10 @@ export class Run implements GateRun {
     this.#intent = intent;
     this.#plan = undefined;
     this.#planned = [];
-    this.#core.auditor.emit({ type: 'intent.set', ...this.#ids(), data: { version: intent.version, intent: intent.data as unknown as JsonValue } });
+    if (this.#core.auditor.active) {
+      // Intent metadata and scope are audited redacted, like parameters.
+      this.#core.auditor.emit({ type: 'intent.set', ...this.#ids(), data: { version: intent.version, intent: this.#core.auditor.redact(intent.data as unknown as JsonValue) } });
+    }
     return intent;
   }
 
@@ -159,27 +199,39 @@ export class Run implements GateRun {
   async approvePlan(input: unknown, options: { source?: ProvenanceLabel } = {}): Promise<Plan> {
     this.#machine.require('approve a plan', 'INTENT_SET', 'PLAN_APPROVED', 'EXECUTING');
     const intent = this.#intent as Intent;
+    const source = this.#source(options);
     await this.#core.sessions.check(this.session.id, this.tenant);
-    let data = input;
-    if (isPlan(input)) {
-      if (input.tenant !== this.tenant) throw new TenantMismatchError('plan', this.tenant, input.tenant);
-      data = { steps: input.steps };
-    }
+    const observe = this.#core.mode === 'observe';
     let plan: Plan;
     try {
+      let data: unknown;
+      if (isGenuinePlan(input)) {
+        if (input.tenant !== this.tenant) throw new TenantMismatchError('plan', this.tenant, input.tenant);
+        data = { steps: input.steps };
+      } else {
+        data = plainCopy(input, 'plan', { labeled: true });
+        if (isPlan(data)) {
+          if (data.tenant !== this.tenant) throw new TenantMismatchError('plan', this.tenant, data.tenant);
+          data = { steps: data.steps };
+        }
+      }
       plan = await approvePlan(data, {
         tenant: this.tenant,
         intent,
         ir: this.#core.evaluator.policy.ir,
-        source: options.source ?? 'user',
+        source,
         toolAction: (tool) => this.#gate.info(tool)?.action,
         checkPolicy: async (step, index) => {
-          const labels = unwrap(step.parameters, options.source ?? 'user').labels;
-          const decision = await promised(this.#decide({ step, index, params: step.parameters as JsonObject, labels, callId: `${this.id}:plan:${index}` }, {}));
+          const labels = unwrap(step.parameters, source).labels;
+          const { decision } = await promised(this.#decide({ step, index, params: step.parameters as JsonObject, labels, callId: `${this.id}:plan:${index}` }, {}));
           if (decision.decision === 'deny') {
             throw new PlanValidationError(index, 'policy', `action '${step.action}' is denied${decision.rule ? ` by rule '${decision.rule}'` : ' by default'}`);
           }
         },
+        // Observe mode never blocks: a step the intent, its scope or the policy would refuse is audited and kept.
+        ...(observe
+          ? { observe: (error: PlanValidationError) => this.#core.auditor.emit({ type: 'gate.observed', ...this.#ids(), step: error.step, data: { mode: 'observe', stage: 'plan', would_block: errorData(error) } }) }
+          : {}),
       });
     } catch (error) {
       if (error instanceof ApeError) this.#core.auditor.emit({ type: 'plan.rejected', ...this.#ids(), data: errorData(error) });
@@ -211,40 +263,45 @@ export class Run implements GateRun {
    * `EscalationDeniedError`, `RateLimitExceededError`, `QuotaExhaustedError`, ... otherwise.
    */
   authorize(index: number, options: StepOptions = {}): Promise<Authorization> {
-    return promised(this.#authorizeFlow(index, options));
+    return promised(this.#authorizeFlow(index, options, true));
   }
 
-  *#authorizeFlow(index: number, options: StepOptions): Flow<Authorization> {
+  *#authorizeFlow(index: number, raw: StepOptions, stored: boolean): Flow<Authorization> {
     this.#machine.require('authorize a step', 'EXECUTING');
-    const candidate = this.#candidate(index, options);
-    return yield* this.#authorizeCandidate(candidate, options);
+    const options = this.#stepOptions(raw, index);
+    const candidate = this.#refusing(index, () => this.#candidate(index, options));
+    return yield* this.#authorizeCandidate(candidate, options, stored);
   }
 
-  /** Runs a call through the gate with its token. The only way a registered tool runs. */
-  async execute(token: string, call: Call): Promise<StepResult> {
-    return this.#gate.execute(this, token, call, this.#nextCallId());
+  /**
+   * Runs a call through the gate with its authority: the `Authorization`'s capability (in-process)
+   * or its signed token text. The only way a registered tool runs. The call is read once.
+   */
+  async execute(token: string | Capability, call: Call): Promise<StepResult> {
+    return this.#gate.execute(this, { token, call, callId: this.#nextCallId() });
   }
 
-  /** Authorizes and executes a step: decide, issue, check, consume, run, record. */
+  /** Authorizes and executes a step: decide, reserve, mint a capability, check, consume, run, record. */
   executeStep(index: number, options: StepOptions = {}): Promise<StepResult> {
     if (this.#core.mode === 'enforce') return promised(this.#executeEnforced(index, options));
     return this.#executeUnenforced(index, options);
   }
 
-  /** Enforce mode: authorize, then hand the call and its token to the gate (synchronous while stores and tool are). */
+  /** Enforce mode: authorize, then hand the call and its capability to the gate (synchronous while stores and tool are). */
   *#executeEnforced(index: number, options: StepOptions): Flow<StepResult> {
-    const auth = yield* this.#authorizeFlow(index, options);
-    return yield* this.#gate.flow(this, auth.token, auth.call as Call, auth.callId);
+    const auth = yield* this.#authorizeFlow(index, options, false);
+    return yield* this.#gate.flow(this, { token: auth.capability, call: auth.call, callId: auth.callId, fresh: true });
   }
 
-  async #executeUnenforced(index: number, options: StepOptions): Promise<StepResult> {
+  async #executeUnenforced(index: number, raw: StepOptions): Promise<StepResult> {
     const mode = this.#core.mode;
     this.#machine.require('execute a step', 'EXECUTING');
-    const candidate = this.#candidate(index, options);
+    const options = this.#stepOptions(raw, index);
+    const candidate = this.#refusing(index, () => this.#candidate(index, options));
     const call: Call = { step: index, action: candidate.step.action, tool: candidate.step.tool, params: candidate.params };
     if (mode === 'observe') {
       try {
-        const decision = await promised(this.#decide(candidate, options));
+        const { decision } = await promised(this.#decide(candidate, options));
         if (decision.decision !== 'allow') {
           this.#core.auditor.emit({ type: 'gate.observed', ...this.#ids(candidate), data: { mode, would_block: { decision: decision.decision, rule: decision.rule } } });
         }
@@ -252,23 +309,7 @@ export class Run implements GateRun {
         this.#core.auditor.emit({ type: 'gate.observed', ...this.#ids(candidate), data: { mode, would_block: errorData(error) } });
       }
     }
-    return this.#gate.execute(this, undefined, call, candidate.callId, mode === 'observe');
-  }
-
-  /**
-   * Answers a pending approval request out of band (a web hook, a queue). The answer must be
-   * trusted data. Returns the approval id to pass as `StepOptions.approval`.
-   */
-  async resolveEscalation(requestId: string, response: ApprovalResponse): Promise<string> {
-    const core = this.#core;
-    const taken = await core.approvals.peek(requestId, core.now());
-    if (taken.status !== 'ok') throw new ApprovalError(requestId, taken.status === 'used' ? 'used' : taken.status === 'expired' ? 'expired' : 'unknown');
-    const record = taken.record;
-    if (record.tenant !== this.tenant) throw new TenantMismatchError('approval', this.tenant, record.tenant);
-    if (record.run !== this.id) throw new ApprovalError(requestId, 'mismatch');
-    if (record.status !== 'pending') throw new ApprovalError(requestId, record.status === 'denied' ? 'denied' : 'used');
-    await this.#store(this.#answer(record, response));
-    return requestId;
+    return this.#gate.execute(this, { token: undefined, call, callId: candidate.callId, decided: mode === 'observe' });
   }
 
   /**
@@ -299,6 +340,56 @@ export class Run implements GateRun {
     return `${this.id}:${(this.#calls++).toString(36)}`;
   }
 
+  /** The source label of `setIntent`/`approvePlan` options, read once. */
+  #source(options: unknown): ProvenanceLabel {
+    if (options === undefined) return 'user';
+    const { source } = readFields(options, 'options', ['source']);
+    if (source === undefined) return 'user';
+    if (source !== 'system' && source !== 'user' && source !== 'external') throw new InputError('options', '/source', `is not a provenance label ('system', 'user' or 'external')`);
+    return source;
+  }
+
+  /** Step options read once into frozen plain data (inputs and context may carry provenance wrappers). */
+  #stepOptions(raw: unknown, index: number): StepOptions {
+    return this.#refusing(index, () => {
+      if (raw === undefined) return {};
+      const f = readFields(raw, 'options', ['inputs', 'context', 'approval']);
+      const out: StepOptions = {};
+      if (f.inputs !== undefined) {
+        const inputs = plainCopy(f.inputs, 'inputs', { labeled: true });
+        if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs) || inputs instanceof Labeled) throw new InputError('inputs', '', 'must be an object');
+        out.inputs = inputs as Record<string, PlainValue>;
+      }
+      if (f.context !== undefined) out.context = plainCopy(f.context, 'context', { labeled: true }) as JsonObject;
+      if (f.approval !== undefined) {
+        if (typeof f.approval !== 'string') throw new InputError('options', '/approval', 'must be an approval id (a string)');
+        out.approval = f.approval;
+      }
+      return out;
+    });
+  }
+
+  /** Audits a candidate call refused for its input; returns the error to throw. */
+  #inputRefused(c: Candidate, error: ApeError): ApeError {
+    if (this.#core.auditor.active) this.#core.auditor.write(this.#event('input.refused', c, errorData(error)));
+    return error;
+  }
+
+  /** Runs a step's input handling; a refused input is audited (`input.refused`) before the error goes up. */
+  #refusing<T>(index: number, fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      if (error instanceof ApeError && this.#core.auditor.active) {
+        const step = this.#plan?.steps[index];
+        this.#core.auditor.emit({
+          type: 'input.refused', ...this.#ids(), ...(step ? { step: index, action: step.action, tool: step.tool } : {}), call: this.#nextCallId(), data: errorData(error),
+        });
+      }
+      throw error;
+    }
+  }
+
   #candidate(index: number, options: StepOptions): Candidate {
     const plan = this.#plan as Plan;
     if (!Number.isInteger(index) || index < 0 || index >= plan.steps.length) throw new PlanValidationError(index, 'step', 'there is no such step in the plan');
@@ -308,21 +399,22 @@ export class Run implements GateRun {
       return { step, index, params: step.parameters as JsonObject, labels: planned.labels, callId: this.#nextCallId(), planned };
     }
     const planned = unwrap(step.parameters, plan.label);
-    const params: JsonObject = { ...(planned.value as JsonObject) };
+    const params: JsonObject = {};
+    const define = (key: string, value: JsonValue) => Object.defineProperty(params, key, { value, enumerable: true, writable: true, configurable: true });
+    for (const [k, v] of Object.entries(planned.value as JsonObject)) define(k, v);
     const labels = { ...planned.labels };
     const inputs = options.inputs ?? {};
-    if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) throw new ParameterValidationError(step.action, '', 'inputs must be an object');
     for (const [name, raw] of Object.entries(inputs)) {
       if (!step.inputs.includes(name)) throw new PlanValidationError(index, 'parameters', `'${name}' is not a run-time input of this step`);
       const u = unwrap(raw, 'external');
-      params[name] = u.value;
+      define(name, u.value);
       labels[name] = u.label;
       for (const [path, l] of Object.entries(u.labels)) labels[`${name}.${path}`] = l;
     }
     return { step, index, params, labels, callId: this.#nextCallId() };
   }
 
-  *#authorizeCandidate(candidate: Candidate, options: StepOptions): Flow<Authorization> {
+  *#authorizeCandidate(candidate: Candidate, options: StepOptions, stored: boolean): Flow<Authorization> {
     const core = this.#core;
     let c = candidate;
     let approval: ApprovalRecord | undefined;
@@ -333,9 +425,33 @@ export class Run implements GateRun {
         c = { step: c.step, index: c.index, callId: c.callId, params: approval.params, labels: unwrap(approval.params, 'user').labels };
       }
     }
-    const decision = yield* this.#decide(c, options);
-    if (decision.decision === 'deny') throw new PolicyDenyError(c.step.action, decision.rule, decision.reasons);
-    if (decision.decision === 'escalate' && !approval) return yield* wait(this.#escalate(c, options, decision));
+    // Decide and reserve as one step: the reservation applies only if the session facts the decision
+    // read are unchanged (compare-and-set on the session version); otherwise decide again.
+    let record: SessionRecord | undefined = this.#fresh(this.#seen);
+    let decision: DecisionResult;
+    for (let attempt = 0; ; attempt++) {
+      if (attempt >= MAX_RESERVE_ATTEMPTS) throw new SessionContentionError(this.session.id, MAX_RESERVE_ATTEMPTS);
+      const decided = yield* this.#decide(c, options, record);
+      decision = decided.decision;
+      if (decision.decision === 'deny' && record === this.#seen && record !== undefined) {
+        // Decided on the cached record: confirm on the store's before refusing.
+        this.#seen = undefined;
+        record = undefined;
+        continue;
+      }
+      if (decision.decision === 'deny') throw new PolicyDenyError(c.step.action, decision.rule, core.auditor.redactReasons(decision.reasons, c.params));
+      if (decision.decision === 'escalate' && !approval) return yield* wait(this.#escalate(c, options, decision, stored));
+      let conflict: SessionRecord | undefined;
+      const reserved = yield* wait(core.sessions.reserve(this.session.id, decided.record.version ?? 0, { action: c.step.action, risk: core.riskOf(c.step.action) }, (current) => {
+        conflict = current;
+      }));
+      if (reserved) {
+        this.#seen = reserved;
+        break;
+      }
+      this.#seen = undefined;
+      record = this.#fresh(conflict);
+    }
     if (core.limiter.active) {
       try {
         yield* wait(core.limiter.consume(
@@ -347,17 +463,23 @@ export class Run implements GateRun {
         throw error;
       }
     }
-    return yield* this.#issue(c, decision, approval?.id);
+    return yield* this.#issue(c, decision, approval?.id, stored);
+  }
+
+  /** A session record usable for a decision without a store read: live now, of this tenant; undefined otherwise. */
+  #fresh(record: SessionRecord | undefined): SessionRecord | undefined {
+    if (!record || record.revoked || record.tenant !== this.tenant || this.#core.now() >= record.expiresAt) return undefined;
+    return record;
   }
 
   /** Decides a candidate call; audits the decision. Scope and intent are part of the decision. */
-  *#decide(c: Candidate, options: StepOptions): Flow<DecisionResult> {
+  *#decide(c: Candidate, options: StepOptions, known?: SessionRecord): Flow<{ decision: DecisionResult; record: SessionRecord }> {
     const core = this.#core;
     const intent = this.#intent as Intent;
     const action = c.step.action;
-    const record = yield* wait(core.sessions.check(this.session.id, this.tenant));
+    const record = known ?? (yield* wait(core.sessions.check(this.session.id, this.tenant)));
     const context = options.context === undefined ? {} : (requireTrusted('context', options.context, 'user') as JsonObject);
-    if (context === null || typeof context !== 'object' || Array.isArray(context)) throw new ParameterValidationError(action, '/context', 'must be an object');
+    if (context === null || typeof context !== 'object' || Array.isArray(context)) throw this.#inputRefused(c, new ParameterValidationError(action, '/context', 'must be an object'));
     let verdict: PlannedStep['verdict'];
     let outside: string | undefined;
     if (c.planned) {
@@ -371,7 +493,7 @@ export class Run implements GateRun {
         const validate = stepValidator(definition.parameters, []);
         if (!validate(c.params)) {
           const e = validate.errors?.[0];
-          throw new ParameterValidationError(action, e?.instancePath ?? '', e?.message ?? 'do not match the schema');
+          throw this.#inputRefused(c, new ParameterValidationError(action, e?.instancePath ?? '', e?.message ?? 'do not match the schema'));
         }
       }
       verdict = intentDecision(intent, action);
@@ -398,12 +520,13 @@ export class Run implements GateRun {
       let params: JsonValue;
       if (c.planned) params = c.planned.redacted ?? (c.planned.redacted = deepFreeze(core.auditor.redact(c.params)));
       else params = core.auditor.redact(c.params);
-      core.auditor.write(this.#event('decision', c, { decision: result.decision, rule: result.rule, reasons: result.reasons, engine: result.engine, params }));
+      const reasons = core.auditor.redactReasons(result.reasons, c.params);
+      core.auditor.write(this.#event('decision', c, { decision: result.decision, rule: result.rule, reasons, engine: result.engine, params }));
     }
-    return result;
+    return { decision: result, record };
   }
 
-  *#issue(c: Candidate, decision: DecisionResult, approval: string | undefined): Flow<Authorization> {
+  *#issue(c: Candidate, decision: DecisionResult, approval: string | undefined, stored: boolean): Flow<Authorization> {
     const core = this.#core;
     let params = c.params;
     let hash: string;
@@ -416,7 +539,7 @@ export class Run implements GateRun {
       hash = ownParams(params, textHash(text));
     }
     const now = core.now();
-    const claims: TokenClaims = {
+    const claims: TokenClaims = Object.freeze({
       id: TokenSigner.newId(),
       tenant: this.tenant,
       session: this.session.id,
@@ -430,12 +553,26 @@ export class Run implements GateRun {
       policy: core.evaluator.policy.hash,
       iat: now,
       exp: now + core.tokenTtlMs,
-    };
-    const token = core.signer.sign(claims);
-    yield* wait(core.tokens.put(claims.id, this.#scope(), claims.exp, claims));
-    core.auditor.write(this.#event('token.issued', c, approval ? { token: claims.id, expires: claims.exp, approval } : { token: claims.id, expires: claims.exp }));
+      call: c.callId,
+    });
+    // Only an authority handed to the caller is stored (revocable, usable in its signed form elsewhere);
+    // executeStep's capability is consumed in this same flow and never leaves it.
+    if (stored) yield* wait(core.tokens.put(claims.id, this.#scope(), claims.exp, claims));
+    if (core.auditor.active) core.auditor.write(this.#event('token.issued', c, approval ? { token: claims.id, expires: claims.exp, approval } : { token: claims.id, expires: claims.exp }));
     const call: Call = Object.freeze({ step: c.index, action: c.step.action, tool: c.step.tool, params });
-    const auth: Authorization = { token, tokenId: claims.id, callId: c.callId, call, decision };
+    const capability = Capability.mint({ claims, call, stored, used: false });
+    const signer = core.signer;
+    let text: string | undefined;
+    const auth = {
+      get token(): string {
+        return (text ??= signer.sign(claims));
+      },
+      capability,
+      tokenId: claims.id,
+      callId: c.callId,
+      call,
+      decision,
+    } as Authorization;
     if (approval) auth.approval = approval;
     return auth;
   }
@@ -453,28 +590,29 @@ export class Run implements GateRun {
   }
 
   /** An escalated call: ask the handler (or fail with a resolvable request), then authorize the approved call. */
-  async #escalate(c: Candidate, options: StepOptions, decision: DecisionResult): Promise<Authorization> {
+  async #escalate(c: Candidate, options: StepOptions, decision: DecisionResult, stored: boolean): Promise<Authorization> {
     const core = this.#core;
     this.#machine.transition('ESCALATION_REQUIRED', 'escalate a step');
-    let record: ApprovalRecord;
+    let approvalId: string;
     try {
       const request: ApprovalRequest = {
         kind: 'call', id: `apr_${randomUUID()}`, tenant: this.tenant, session: this.session.id, run: this.id,
         step: c.index, action: c.step.action, tool: c.step.tool, params: deepFreeze(JSON.parse(canonicalJson(c.params)) as JsonObject),
-        rule: decision.rule, reasons: decision.reasons, expiresAt: core.now() + core.approvalTtlMs,
+        rule: decision.rule, reasons: core.auditor.redactReasons(decision.reasons, c.params), expiresAt: core.now() + core.approvalTtlMs,
       };
-      record = {
-        id: request.id, status: 'pending', tenant: this.tenant, run: this.id, step: c.index, action: c.step.action, tool: c.step.tool,
-        params: c.params, callHash: this.#callHash(c.index, c.step, c.params), edited: false, request,
+      const bound = { run: this.id, intent: (this.#intent as Intent).version, plan: (this.#plan as Plan).hash, step: c.index, action: c.step.action, tool: c.step.tool };
+      const record: BoundApproval = {
+        id: request.id, status: 'pending', tenant: this.tenant, ...bound, params: c.params, callHash: approvalCallHash(bound, c.params), edited: false, request,
       };
-      await this.#store(record);
+      await this.#core.approvals.put(record.id, this.#scope(), record.request.expiresAt, record);
       core.auditor.emit({ type: 'approval.requested', ...this.#ids(c), data: { kind: 'call', request: request.id, rule: decision.rule } });
       if (!core.handler) throw new EscalationRequiredError(c.step.action, decision.rule, request.id);
-      const answer = await askApprover(core.handler, request, core.approvalTimeoutMs, c.step.action);
+      const answer = readAnswer(await askApprover(core.handler, request, core.approvalTimeoutMs, c.step.action));
       if (this.#machine.state !== 'ESCALATION_REQUIRED') throw new RuntimeStateError(this.#machine.state, 'use an approval');
-      record = this.#answer(record, answer);
-      await this.#store(record);
-      if (record.status === 'denied') throw new EscalationDeniedError(c.step.action, request.id, 'denied', answer.approved ? '' : (answer.reason ?? ''));
+      const answered = applyAnswer(core, record, answer);
+      // Taken atomically: a request revoked while the approver thought (session, tokens) is not revived.
+      approvalId = await settleApproval(core, answered, this.#scope());
+      if (answered.status === 'denied') throw new EscalationDeniedError(c.step.action, request.id, 'denied', answer.approved ? '' : (answer.reason ?? ''));
     } catch (error) {
       if (error instanceof EscalationDeniedError && error.reason !== 'denied') {
         core.auditor.emit({ type: 'approval.denied', ...this.#ids(c), data: { request: error.requestId, reason: error.reason } });
@@ -485,30 +623,7 @@ export class Run implements GateRun {
     this.#machine.transition('EXECUTING', 'resolve an escalation');
     const rest: StepOptions = {};
     if (options.context !== undefined) rest.context = options.context;
-    return drive(this.#authorizeCandidate(c, { ...rest, approval: record.id }));
-  }
-
-  /** Applies an approver's answer to a pending record; an edit rebinds the approval to the edited call. */
-  #answer(record: ApprovalRecord, answer: ApprovalResponse): ApprovalRecord {
-    const core = this.#core;
-    if (!answer.approved) {
-      core.auditor.emit({ type: 'approval.denied', ...this.#ids(), step: record.step, data: { request: record.id, reason: answer.reason ?? 'denied' } });
-      return { ...record, status: 'denied' };
-    }
-    let params = record.params;
-    let edited = false;
-    if (answer.params !== undefined) {
-      const plain = requireTrusted('approval', answer.params, 'user');
-      if (plain === null || typeof plain !== 'object' || Array.isArray(plain)) throw new ParameterValidationError(record.action, '', 'approved parameters must be an object');
-      params = JSON.parse(canonicalJson(plain)) as JsonObject;
-      edited = canonicalJson(params) !== canonicalJson(record.params);
-    }
-    const step = (this.#plan as Plan).steps[record.step] as PlanStep;
-    core.auditor.emit({
-      type: 'approval.granted', ...this.#ids(), step: record.step, action: record.action,
-      data: { request: record.id, approver: String(answer.approver), edited, params: core.auditor.redact(params) },
-    });
-    return { ...record, status: 'approved', params, edited, approver: String(answer.approver), callHash: this.#callHash(record.step, step, params) };
+    return drive(this.#authorizeCandidate(c, { ...rest, approval: approvalId }, stored));
   }
 
   /** Takes an approved approval for exactly this call. Throws `ApprovalError` otherwise. */
@@ -520,24 +635,17 @@ export class Run implements GateRun {
       core.auditor.emit({ type: 'token.refused', ...this.#ids(c), data: errorData(error) });
       return error;
     };
-    if (peek.status !== 'ok') throw fail(peek.status === 'used' ? 'used' : peek.status === 'expired' ? 'expired' : 'unknown');
+    if (peek.status !== 'ok') throw fail(peek.status === 'used' ? 'used' : peek.status === 'expired' ? 'expired' : peek.status === 'revoked' ? 'revoked' : 'unknown');
     const record = peek.record;
     if (record.tenant !== this.tenant) throw new TenantMismatchError('approval', this.tenant, record.tenant);
     if (record.status !== 'approved') throw fail(record.status === 'pending' ? 'pending' : 'denied');
     const params = record.edited ? record.params : c.params;
-    if (record.callHash !== this.#callHash(c.index, c.step, params)) throw fail('mismatch');
+    const bound = { run: this.id, intent: (this.#intent as Intent).version, plan: (this.#plan as Plan).hash, step: c.index, action: c.step.action, tool: c.step.tool };
+    if (record.callHash !== approvalCallHash(bound, params)) throw fail('mismatch');
     const taken = await core.approvals.take(id, core.now());
-    if (taken.status !== 'ok') throw fail(taken.status === 'used' ? 'used' : 'expired');
+    if (taken.status !== 'ok') throw fail(taken.status === 'used' ? 'used' : taken.status === 'revoked' ? 'revoked' : 'expired');
     core.auditor.emit({ type: 'approval.used', ...this.#ids(c), data: { request: id, approver: record.approver ?? null } });
     return record;
-  }
-
-  async #store(record: ApprovalRecord): Promise<void> {
-    await this.#core.approvals.put(record.id, this.#scope(), record.request.expiresAt, record);
-  }
-
-  #callHash(index: number, step: PlanStep, params: JsonObject): string {
-    return hashJson({ run: this.id, intent: (this.#intent as Intent).version, plan: (this.#plan as Plan).hash, step: index, action: step.action, tool: step.tool, params });
   }
 
   /** The scope records of this run are bound to (shared and frozen while the intent and plan stay). */
@@ -601,6 +709,9 @@ function isEmptyRecord(value: unknown): boolean {
   for (const key in value) if (Object.hasOwn(value, key)) return false;
   return true;
 }
+
+/** How often a call decides again when concurrent calls keep changing its session before it can reserve. */
+const MAX_RESERVE_ATTEMPTS = 32;
 
 /** Decides a request: synchronously with the native engine, through the engine's promise otherwise. */
 function decideRequest(evaluator: Evaluator, request: DecisionRequest): DecisionResult | Promise<DecisionResult> {

@@ -4,8 +4,8 @@ import { actionDefinition } from '../compiler/engine-input.js';
 import type { Evaluator } from '../evaluator.js';
 import { Auditor, type AuditSink } from './audit/events.js';
 import type { GateMode, RuntimeCore } from './core.js';
-import { RuntimeConfigError, TenantMismatchError } from './errors.js';
-import type { ApprovalHandler, ApprovalRecord } from './escalation.js';
+import { ApprovalError, RuntimeConfigError, TenantMismatchError } from './errors.js';
+import type { ApprovalHandler, ApprovalRecord, ApprovalResponse } from './escalation.js';
 import { Gate, type ToolDefinition, type ToolInfo } from './gate.js';
 import { RateLimiter } from './rate-limit.js';
 import { Run } from './run.js';
@@ -13,6 +13,40 @@ import { RISK_SCORES, SessionManager, type Session, type SessionSummary } from '
 import { MemoryCounterStore, MemorySessionStore, MemorySingleUseStore } from './stores/memory.js';
 import type { CounterStore, RevokeFilter, SessionStore, SingleUseStore } from './stores/types.js';
 import { TokenSigner, type TokenClaims } from './tokens.js';
+import { applyAnswer, readAnswer, settleApproval, type BoundApproval } from './approvals.js';
+import { plainObject, readFields } from './plain.js';
+
+const OPTION_KEYS = [
+  'evaluator', 'signingKey', 'mode', 'tokenTtlMs', 'sessionTtlMs', 'approvalHandler', 'approvalTimeoutMs', 'approvalTtlMs',
+  'rateLimits', 'audit', 'sensitiveParams', 'stores', 'now',
+] as const satisfies readonly (keyof RuntimeOptions)[];
+
+const FILTER_KEYS = ['all', 'id', 'tenant', 'session', 'run', 'intent', 'plan'] as const;
+
+/**
+ * A revocation filter read once. Every key given must carry a string (`all` must be `true`): a key
+ * present with `undefined` (`{ tenant: undefined }`, e.g. from a missing variable) would otherwise
+ * match every record; unknown keys are refused too.
+ */
+function revokeFilter(filter: unknown): RevokeFilter {
+  const f = readFields(filter, 'revoke filter', FILTER_KEYS);
+  for (const key of Reflect.ownKeys(filter as object)) {
+    if (!(FILTER_KEYS as readonly (string | symbol)[]).includes(key)) throw new RuntimeConfigError(`revoke filter: unknown key '${String(key)}'`);
+  }
+  const keys = Object.keys(f) as (typeof FILTER_KEYS)[number][];
+  if (keys.length === 0) throw new RuntimeConfigError('revoke filter: give an id, a scope field, or { all: true }');
+  if ('all' in f) {
+    if (f.all !== true || keys.length > 1) throw new RuntimeConfigError('revoke filter: { all: true } stands alone');
+    return { all: true };
+  }
+  const out: Record<string, string> = {};
+  for (const key of keys) {
+    const v = f[key];
+    if (typeof v !== 'string' || v.length === 0) throw new RuntimeConfigError(`revoke filter: '${key}' must be a non-empty string`);
+    out[key] = v;
+  }
+  return out as RevokeFilter;
+}
 
 /** The state stores a runtime uses (in-memory by default; a shared store for several processes). */
 export interface RuntimeStores {
@@ -57,8 +91,11 @@ export class ApeRuntime {
   readonly #gate: Gate;
   readonly #sessionTtlMs: number;
 
-  constructor(options: RuntimeOptions) {
-    if (!options || !options.evaluator) throw new RuntimeConfigError('an evaluator is required');
+  constructor(input: RuntimeOptions) {
+    if (input === null || typeof input !== 'object') throw new RuntimeConfigError('an evaluator is required');
+    // Options are read once; nothing below reads the caller's object again.
+    const options = readFields(input, 'runtime options', OPTION_KEYS) as RuntimeOptions;
+    if (!options.evaluator) throw new RuntimeConfigError('an evaluator is required');
     const now = options.now ?? Date.now;
     const positive = (name: string, v: number | undefined, d: number): number => {
       const value = v ?? d;
@@ -97,7 +134,7 @@ export class ApeRuntime {
     return this.#core.mode;
   }
 
-  /** Registers a tool for one action. Its function is held by the gate and runs only through it. */
+  /** Registers a tool for one action (its fields read once). Its function is held by the gate and runs only through it. */
   registerTool(tool: ToolDefinition): void {
     this.#gate.register(tool);
   }
@@ -109,26 +146,51 @@ export class ApeRuntime {
 
   /** Opens a session for a tenant. */
   async openSession(options: { tenant: string; ttlMs?: number; metadata?: JsonObject }): Promise<Session> {
-    if (typeof options?.tenant !== 'string' || options.tenant.length === 0) throw new RuntimeConfigError('a session needs a tenant');
-    const ttl = options.ttlMs ?? this.#sessionTtlMs;
-    if (!(Number.isFinite(ttl) && ttl > 0)) throw new RuntimeConfigError('ttlMs must be a positive number of milliseconds');
-    const session = await this.#core.sessions.open(options.tenant, ttl, options.metadata ?? {});
+    const f = readFields(options, 'session options', ['tenant', 'ttlMs', 'metadata']);
+    if (typeof f.tenant !== 'string' || f.tenant.length === 0) throw new RuntimeConfigError('a session needs a tenant');
+    const ttl = f.ttlMs ?? this.#sessionTtlMs;
+    if (typeof ttl !== 'number' || !(Number.isFinite(ttl) && ttl > 0)) throw new RuntimeConfigError('ttlMs must be a positive number of milliseconds');
+    const metadata = f.metadata === undefined ? {} : plainObject(f.metadata, 'session metadata');
+    const session = await this.#core.sessions.open(f.tenant, ttl, metadata);
     this.#core.auditor.emit({ type: 'session.opened', tenant: session.tenant, session: session.id, data: { expires: this.#core.now() + ttl } });
     return session;
   }
 
   /** Creates a run (state INITIALIZED) in a session. `tenant`, when given, must be the session's. */
   async createRun(session: Session, tenant?: string): Promise<Run> {
-    const record = await this.#core.sessions.check(session.id, tenant ?? session.tenant);
-    if (record.tenant !== session.tenant) throw new TenantMismatchError('session', session.tenant, record.tenant);
+    const s = this.#session(session);
+    if (tenant !== undefined && typeof tenant !== 'string') throw new RuntimeConfigError('tenant must be a string');
+    const record = await this.#core.sessions.check(s.id, tenant ?? s.tenant);
+    if (record.tenant !== s.tenant) throw new TenantMismatchError('session', s.tenant, record.tenant);
     return new Run(this.#core, this.#gate, Object.freeze({ id: record.id, tenant: record.tenant }));
   }
 
-  /** Revokes a session: nothing more is authorized or runs in it; its outstanding tokens are revoked. */
+  /** Revokes a session: nothing more is authorized or runs in it; its outstanding tokens and approvals are revoked. */
   async revokeSession(session: Session): Promise<void> {
-    await this.#core.sessions.revoke(session.id);
-    const tokens = await this.#core.tokens.revoke({ session: session.id });
-    this.#core.auditor.emit({ type: 'session.revoked', tenant: session.tenant, session: session.id, data: { tokens } });
+    const s = this.#session(session);
+    await this.#core.sessions.revoke(s.id);
+    const tokens = await this.#core.tokens.revoke({ session: s.id });
+    const approvals = await this.#core.approvals.revoke({ session: s.id });
+    this.#core.auditor.emit({ type: 'session.revoked', tenant: s.tenant, session: s.id, data: { tokens, approvals } });
+  }
+
+  /**
+   * Answers a pending approval request out of band (a web hook, a queue): the application's
+   * authority, not the run's (a run cannot approve its own escalations). The answer is read once and
+   * must be trusted data. Returns the approval id to pass as `StepOptions.approval`. A request
+   * revoked meanwhile (the run's intent or plan changed, its session or tokens were revoked) is
+   * refused with `ApprovalError`.
+   */
+  async resolveEscalation(requestId: string, response: ApprovalResponse): Promise<string> {
+    const core = this.#core;
+    if (typeof requestId !== 'string') throw new RuntimeConfigError('requestId must be a string');
+    const answer = readAnswer(response);
+    const taken = await core.approvals.peek(requestId, core.now());
+    if (taken.status !== 'ok') throw new ApprovalError(requestId, taken.status === 'used' ? 'used' : taken.status === 'expired' ? 'expired' : taken.status === 'revoked' ? 'revoked' : 'unknown');
+    const record = taken.record as BoundApproval;
+    if (record.status !== 'pending') throw new ApprovalError(requestId, record.status === 'denied' ? 'denied' : 'used');
+    const scope = { tenant: record.tenant, session: record.request.session, run: record.run, intent: record.intent, plan: record.plan };
+    return settleApproval(core, applyAnswer(core, record, answer), scope);
   }
 
   /** The usage summary of a session: actions run, counts, cumulative risk. */
@@ -138,9 +200,17 @@ export class ApeRuntime {
 
   /** Revokes outstanding tokens: one (`{ id }`), by intent, plan, session, run or tenant, or `{ all: true }`. */
   async revokeTokens(filter: RevokeFilter): Promise<number> {
-    const n = await this.#core.tokens.revoke(filter);
-    this.#core.auditor.emit({ type: 'token.revoked', tenant: 'tenant' in filter && filter.tenant ? filter.tenant : '*', data: { filter: { ...filter }, tokens: n } });
+    const f = revokeFilter(filter);
+    const n = await this.#core.tokens.revoke(f);
+    this.#core.auditor.emit({ type: 'token.revoked', tenant: 'tenant' in f && f.tenant ? f.tenant : '*', data: { filter: { ...f }, tokens: n } });
     return n;
+  }
+
+  /** A session handle read once. */
+  #session(session: Session): Session {
+    const f = readFields(session, 'session', ['id', 'tenant']);
+    if (typeof f.id !== 'string' || typeof f.tenant !== 'string') throw new RuntimeConfigError('a session handle needs an id and a tenant');
+    return { id: f.id, tenant: f.tenant };
   }
 
   /** Revokes the token given as text (it must be one this runtime signed). */

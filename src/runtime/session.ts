@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { JsonObject, JsonValue, RiskLevel } from '../compiler/ir.js';
 import { SessionExpiredError, TenantMismatchError } from './errors.js';
 import { isThenable } from './awaitable.js';
-import type { Awaitable, SessionEntry, SessionRecord, SessionStore } from './stores/types.js';
+import type { Awaitable, Reservation, ReserveResult, SessionEntry, SessionRecord, SessionStore } from './stores/types.js';
 
 /** The risk score each risk level adds to a session's cumulative risk. */
 export const RISK_SCORES: Readonly<Record<RiskLevel, number>> = { minimal: 1, low: 2, moderate: 4, high: 7, critical: 10 };
@@ -64,6 +64,29 @@ export class SessionManager {
   /** Records an action that ran. */
   record(id: string, entry: SessionEntry): Awaitable<unknown> {
     return this.#store.record(id, entry);
+  }
+
+  /**
+   * Reserves a call's action and risk if the session is still at `version`. Answers the updated
+   * record, or `undefined` on a conflict (the caller decides again on `conflict.record`). Throws
+   * (or rejects with) `SessionExpiredError` when the session is gone.
+   */
+  reserve(id: string, version: number, reservation: Reservation, onConflict: (current: SessionRecord) => void): Awaitable<SessionRecord | undefined> {
+    const result = this.#store.reserve(id, version, reservation, this.#now());
+    const settle = (r: ReserveResult): SessionRecord | undefined => {
+      if (r.status === 'ok') return r.record;
+      if (r.status === 'conflict') {
+        onConflict(r.record);
+        return undefined;
+      }
+      throw new SessionExpiredError(id, r.status);
+    };
+    return isThenable(result) ? Promise.resolve(result).then(settle) : settle(result);
+  }
+
+  /** Records the outcome of a reserved call (history). */
+  complete(id: string, entry: SessionEntry): Awaitable<unknown> {
+    return this.#store.complete(id, entry);
   }
 
   /** Revokes a session: nothing more runs in it. */

@@ -24,12 +24,14 @@ export interface TokenClaims {
   /** Issued at / expires at, epoch milliseconds. */
   iat: number;
   exp: number;
+  /** Correlation id of the call (every audit event of the call carries it). */
+  call: string;
 }
 
 const PREFIX = 'ape1';
 const ID_PREFIX = randomBytes(12).toString('base64url');
 let idCounter = 0;
-const CLAIM_KEYS: (keyof TokenClaims)[] = ['id', 'tenant', 'session', 'run', 'intent', 'plan', 'step', 'action', 'tool', 'params', 'policy', 'iat', 'exp'];
+const CLAIM_KEYS: (keyof TokenClaims)[] = ['id', 'tenant', 'session', 'run', 'intent', 'plan', 'step', 'action', 'tool', 'params', 'policy', 'iat', 'exp', 'call'];
 /** Longest token text accepted. */
 const MAX_TOKEN = 4096;
 /** Length of a base64url HMAC-SHA256. */
@@ -57,6 +59,7 @@ export class TokenSigner {
     const json = JSON.stringify({
       id: claims.id, tenant: claims.tenant, session: claims.session, run: claims.run, intent: claims.intent, plan: claims.plan,
       step: claims.step, action: claims.action, tool: claims.tool, params: claims.params, policy: claims.policy, iat: claims.iat, exp: claims.exp,
+      call: claims.call,
     });
     const body = Buffer.from(json, 'utf8').toString('base64url');
     return `${PREFIX}.${body}.${this.#hmac.macText(body)}`;

@@ -1,34 +1,26 @@
 /** Registers the verification compile targets: `model` (JSON), `smt` (SMT-LIB 2) and `tla` (TLA+). */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { registerTarget } from '../compiler/targets.js';
+import { defineBuiltinTarget } from '../compiler/targets.js';
 import { smtExport } from './export-smt.js';
 import { verificationModel } from './model.js';
 import { modelCheckingFiles, tokenSpec } from './tla.js';
 
-registerTarget('model', {
-  description: 'the JSON verification model (format ape-verification-model, version 1)',
-  emit(policy, options) {
+defineBuiltinTarget('model', function emit(policy, options) {
     const text = `${JSON.stringify(verificationModel(policy), null, 2)}\n`;
     if (!options.output) return Promise.resolve({ stdout: text, written: [] });
     writeFileSync(options.output, text);
     return Promise.resolve({ written: [options.output] });
-  },
-});
+  });
 
-registerTarget('smt', {
-  description: 'the decision function as SMT-LIB 2.6 (z3, cvc5)',
-  emit(policy, options) {
+defineBuiltinTarget('smt', function emit(policy, options) {
     const text = smtExport(policy);
     if (!options.output) return Promise.resolve({ stdout: text, written: [] });
     writeFileSync(options.output, text);
     return Promise.resolve({ written: [options.output] });
-  },
-});
+  });
 
-registerTarget('tla', {
-  description: 'TLA+ spec of the token protocol with its invariants; -o <dir> writes ApeTokens.tla, MCApeTokens.tla and .cfg',
-  emit(policy, options) {
+defineBuiltinTarget('tla', function emit(policy, options) {
     const spec = tokenSpec();
     const mc = modelCheckingFiles(policy);
     if (!options.output) return Promise.resolve({ stdout: `${spec}\n${mc.module}\n${mc.config}`, written: [] });
@@ -40,5 +32,4 @@ registerTarget('tla', {
     ];
     for (const [file, text] of files) writeFileSync(file, text);
     return Promise.resolve({ written: files.map(([f]) => f) });
-  },
-});
+  });

@@ -240,12 +240,12 @@ describe('attack suite', () => {
       { action: 'delete_file', tool: 'fs.delete', parameters: { path: join(root, 'b.log') } },
     ]);
     const pending = (await run.executeStep(0).catch((e: unknown) => e)) as EscalationRequiredError;
-    const approval = await run.resolveEscalation(pending.requestId, { approved: true, approver: 'alice' });
+    const approval = await ape.resolveEscalation(pending.requestId, { approved: true, approver: 'alice' });
     // an approval for step 0 does not approve step 1
     await expect(run.executeStep(1, { approval })).rejects.toMatchObject({ code: 'APE_APPROVAL_INVALID', reason: 'mismatch' });
     await run.executeStep(0, { approval });
     await expect(run.executeStep(0, { approval })).rejects.toMatchObject({ code: 'APE_APPROVAL_REPLAY' });
-    await expect(run.resolveEscalation(pending.requestId, { approved: true, approver: 'alice' })).rejects.toBeInstanceOf(ApprovalError);
+    await expect(ape.resolveEscalation(pending.requestId, { approved: true, approver: 'alice' })).rejects.toBeInstanceOf(ApprovalError);
     expect(log.map((l) => l.params)).toEqual([{ path: join(root, 'a.log') }]);
     expect(existsSync(join(root, 'b.log'))).toBe(true);
   });

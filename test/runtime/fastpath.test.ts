@@ -57,6 +57,8 @@ function asyncStores(): Required<RuntimeStores> {
     get: (id) => later(() => sessions.get(id)),
     record: (id, e) => later(() => sessions.record(id, e)),
     revoke: (id) => later(() => sessions.revoke(id)),
+    reserve: (id, v, r, now) => later(() => sessions.reserve(id, v, r, now)),
+    complete: (id, e) => later(() => sessions.complete(id, e)),
   };
   const c: CounterStore = {
     consume: (checks, now) => later(() => counters.consume(checks, now)),
@@ -94,7 +96,7 @@ describe('token text is strict', () => {
   const signer = new TokenSigner('s'.repeat(32));
   const claims: TokenClaims = {
     id: TokenSigner.newId(), tenant: 'acme', session: 'ses_1', run: 'run_1', intent: 'sha256:aa', plan: 'sha256:bb', step: 0,
-    action: 'read_file', tool: 'fs.read', params: 'sha256:cc', policy: 'sha256:dd', iat: 1, exp: 2,
+    action: 'read_file', tool: 'fs.read', params: 'sha256:cc', policy: 'sha256:dd', iat: 1, exp: 2, call: 'run_1:0',
   };
   const token = signer.sign(claims);
 

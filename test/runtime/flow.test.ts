@@ -137,7 +137,7 @@ describe('runtime flow end to end', () => {
     run.start();
     const pending = await run.executeStep(0).catch((e: unknown) => e);
     expect(pending).toBeInstanceOf(EscalationRequiredError);
-    const approval = await run.resolveEscalation((pending as EscalationRequiredError).requestId, { approved: true, approver: 'bob' });
+    const approval = await ape.resolveEscalation((pending as EscalationRequiredError).requestId, { approved: true, approver: 'bob' });
     await run.executeStep(0, { approval });
     expect(existsSync(`${root}/later.log`)).toBe(false);
     expect(log).toHaveLength(1);

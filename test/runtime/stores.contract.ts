@@ -20,7 +20,7 @@ function check(key: string, limit: number, windowMs: number, cost = 1, name = ke
 }
 
 function session(id: string, overrides: Partial<SessionRecord> = {}): SessionRecord {
-  return { id, tenant: 'acme', createdAt: T0, expiresAt: T0 + 3_600_000, revoked: false, actionsRun: 0, counts: {}, cumulativeRisk: 0, history: [], metadata: {}, ...overrides };
+  return { id, tenant: 'acme', createdAt: T0, expiresAt: T0 + 3_600_000, revoked: false, actionsRun: 0, counts: {}, cumulativeRisk: 0, history: [], metadata: {}, version: 0, ...overrides };
 }
 
 /** Declares the contract suite for stores made by `make` (called once per test). */
@@ -263,10 +263,10 @@ export function describeStoreContract(name: string, make: () => StoreSet | Promi
       const e1 = { action: 'read_file', tool: 'fs.read', risk: 2, at: T0 + 1, outcome: 'ok' as const };
       const e2 = { action: 'write_file', tool: 'fs.write', risk: 4, at: T0 + 2, outcome: 'error' as const };
       const after1 = await store.record('ses_a', e1);
-      expect(after1).toEqual({ ...session('ses_a'), actionsRun: 1, counts: { read_file: 1 }, lastAction: 'read_file', cumulativeRisk: 2, history: [e1] });
+      expect(after1).toEqual({ ...session('ses_a'), actionsRun: 1, counts: { read_file: 1 }, lastAction: 'read_file', cumulativeRisk: 2, history: [e1], version: 1 });
       await store.record('ses_a', e2);
       const after3 = await store.record('ses_a', e1);
-      const expected = { ...session('ses_a'), actionsRun: 3, counts: { read_file: 2, write_file: 1 }, lastAction: 'read_file', cumulativeRisk: 8, history: [e1, e2, e1] };
+      const expected = { ...session('ses_a'), actionsRun: 3, counts: { read_file: 2, write_file: 1 }, lastAction: 'read_file', cumulativeRisk: 8, history: [e1, e2, e1], version: 3 };
       expect(after3).toEqual(expected);
       expect(await store.get('ses_a')).toEqual(expected);
     });
@@ -300,9 +300,34 @@ export function describeStoreContract(name: string, make: () => StoreSet | Promi
     it('keeps a session created with existing state', async () => {
       const store = (await make()).sessions(10);
       const e = { action: 'list_directory', tool: 'fs.list', risk: 1, at: T0, outcome: 'ok' as const };
-      const record = session('ses_a', { revoked: false, actionsRun: 2, counts: { list_directory: 2 }, lastAction: 'list_directory', cumulativeRisk: 2.5, history: [e, e] });
+      const record = session('ses_a', { revoked: false, actionsRun: 2, counts: { list_directory: 2 }, lastAction: 'list_directory', cumulativeRisk: 2.5, history: [e, e], version: 7 });
       await store.create(record);
       expect(await store.get('ses_a')).toEqual(record);
+    });
+
+    it('reserves atomically: only at the version the decision read, only while the session is live', async () => {
+      const store = (await make()).sessions(10);
+      await store.create(session('ses_a'));
+      const r1 = await store.reserve('ses_a', 0, { action: 'read_file', risk: 2 }, T0);
+      expect(r1).toEqual({ status: 'ok', record: { ...session('ses_a'), actionsRun: 1, counts: { read_file: 1 }, lastAction: 'read_file', cumulativeRisk: 2, version: 1 } });
+      // A decision made on version 0 is stale now: the store answers the current record instead.
+      expect(await store.reserve('ses_a', 0, { action: 'read_file', risk: 2 }, T0)).toMatchObject({ status: 'conflict', record: { version: 1, cumulativeRisk: 2 } });
+      const e = { action: 'read_file', tool: 'fs.read', risk: 2, at: T0, outcome: 'ok' as const };
+      expect(await store.complete('ses_a', e)).toMatchObject({ actionsRun: 1, cumulativeRisk: 2, history: [e], version: 1 });
+      expect(await store.reserve('ses_a', 1, { action: 'read_file', risk: 2 }, T0 + 3_600_000)).toEqual({ status: 'expired' });
+      expect(await store.reserve('ses_b', 0, { action: 'read_file', risk: 2 }, T0)).toEqual({ status: 'unknown' });
+      expect(await store.complete('ses_b', e)).toBeUndefined();
+      await store.revoke('ses_a');
+      expect(await store.reserve('ses_a', 1, { action: 'read_file', risk: 2 }, T0)).toEqual({ status: 'revoked' });
+    });
+
+    it('of concurrent reservations at one version exactly one applies', async () => {
+      const store = (await make()).sessions(10);
+      await store.create(session('ses_a'));
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.reserve('ses_a', 0, { action: 'read_file', risk: 1 }, T0)));
+      expect(results.filter((r) => r.status === 'ok')).toHaveLength(1);
+      expect(results.filter((r) => r.status === 'conflict')).toHaveLength(19);
+      expect(await store.get('ses_a')).toMatchObject({ actionsRun: 1, cumulativeRisk: 1, version: 1 });
     });
   });
 }

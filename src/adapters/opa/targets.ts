@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { CompiledPolicy } from '../../compiler/compile.js';
 import { emitRego, emitRegoTests } from '../../compiler/rego/index.js';
-import { registerTarget, type TargetOptions } from '../../compiler/targets.js';
+import { defineBuiltinTarget, type TargetOptions } from '../../compiler/targets.js';
 import { policyBundle } from './bundle.js';
 import { BundleOptionError } from './errors.js';
 import { signingAlgorithm, type SigningOptions } from './signing.js';
@@ -58,24 +58,15 @@ async function emitRegoTarget(policy: CompiledPolicy, options: TargetOptions) {
   return Promise.resolve({ written: [writeFile(output, rego)] });
 }
 
-registerTarget('rego', {
-  description: 'Rego v1 package ape.<policy> (-o <dir>: also <policy>_test.rego from the examples)',
-  emit: emitRegoTarget,
-});
+defineBuiltinTarget('rego', emitRegoTarget);
 
-registerTarget('bundle', {
-  description: 'OPA bundle tar.gz (-o <file>; --signing-key <file> [--signing-alg RS256|HS256|...])',
-  async emit(policy, options) {
+defineBuiltinTarget('bundle', async function emit(policy, options) {
     const output = requireOutput(options, 'bundle');
     const sign = signing(options);
     return { written: [writeFile(output, await policyBundle(policy, sign ? { signing: sign } : {}))] };
-  },
-});
+  });
 
-registerTarget('wasm', {
-  description: 'OPA WASM bundle tar.gz built by `opa build -t wasm` (-o <file>)',
-  async emit(policy, options) {
+defineBuiltinTarget('wasm', async function emit(policy, options) {
     const output = requireOutput(options, 'wasm');
     return { written: [writeFile(output, await buildWasmBundle(policy))] };
-  },
-});
+  });

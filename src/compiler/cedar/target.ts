@@ -1,7 +1,7 @@
 /** The `cedar` compile target: `ape compile <policy> --target cedar -o <dir>` writes the policy set and schema. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { registerTarget } from '../targets.js';
+import { defineBuiltinTarget } from '../targets.js';
 import { compileCedar } from './index.js';
 
 /** The file names the target writes for a policy file. */
@@ -10,9 +10,7 @@ export function cedarFileNames(policyFile: string): { policies: string; schema: 
   return { policies: `${name}.cedar`, schema: `${name}.cedarschema`, schemaJson: `${name}.cedarschema.json` };
 }
 
-registerTarget('cedar', {
-  description: 'Cedar policy set and schema (-o <dir>: <name>.cedar, <name>.cedarschema, <name>.cedarschema.json)',
-  emit(policy, options) {
+defineBuiltinTarget('cedar', function emit(policy, options) {
     try {
       const artifacts = compileCedar(policy);
       const schemaJson = `${JSON.stringify(artifacts.schemaJson, null, 2)}\n`;
@@ -33,5 +31,4 @@ registerTarget('cedar', {
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-  },
-});
+  });

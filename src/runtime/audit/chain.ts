@@ -1,16 +1,24 @@
-/** The hash chain of a JSONL audit log: each line carries seq, the previous line's hash and its own hash. */
+/** The hash chain of a JSONL audit log: each line carries seq, the previous line's hash and its own hash over the line's exact bytes. */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { canonicalJson } from '../../compiler/hash.js';
 import type { JsonObject } from '../../compiler/ir.js';
 
 /** The `prev` of the first line. */
 export const GENESIS = `sha256:${'0'.repeat(64)}`;
 
-/** The hash of a line's content (everything but `hash`, which includes `seq` and `prev`). */
-export function lineHash(content: JsonObject): string {
-  return `sha256:${createHash('sha256').update(canonicalJson(content)).digest('hex')}`;
+/** The hash of a line's body: the exact UTF-8 bytes of the JSON text of everything but `hash` (which includes `seq` and `prev`). */
+export function lineHash(body: string): string {
+  return `sha256:${createHash('sha256').update(body, 'utf8').digest('hex')}`;
 }
+
+/** The line for a content object: its JSON text with `"hash"` appended as the last member, hashed over the text before it. */
+export function chainLine(content: JsonObject): { line: string; hash: string } {
+  const body = JSON.stringify(content);
+  const hash = lineHash(body);
+  return { line: `${body.slice(0, -1)},"hash":"${hash}"}`, hash };
+}
+
+const HASH_SUFFIX = /,"hash":"(sha256:[0-9a-f]{64})"\}$/;
 
 /** The outcome of verifying a log. */
 export type VerifyResult =
@@ -18,9 +26,11 @@ export type VerifyResult =
   | { ok: false; lines: number; line: number; reason: string };
 
 /**
- * Verifies a hash-chained JSONL log: every line parses, `seq` counts up from 0, `prev` is the
- * previous line's hash and `hash` matches the content. A deleted, edited, inserted or reordered line
- * breaks the chain. Truncation at the end is caught only against a known head (`expectHead`).
+ * Verifies a hash-chained JSONL log: every line ends with its `"hash"` member, that hash is the
+ * SHA-256 of the exact bytes before it (closed with `}`), the body parses, `seq` counts up from 0 and
+ * `prev` is the previous line's hash. Any byte changed, a duplicate key added, a line deleted,
+ * inserted or reordered breaks the chain. Truncation at the end is caught only against a known head
+ * (`expectHead`).
  */
 export function verifyChain(text: string, expectHead?: string): VerifyResult {
   const lines = text.split('\n');
@@ -28,17 +38,21 @@ export function verifyChain(text: string, expectHead?: string): VerifyResult {
   let prev = GENESIS;
   for (const [i, raw] of lines.entries()) {
     const fail = (reason: string): VerifyResult => ({ ok: false, lines: lines.length, line: i + 1, reason });
+    const match = HASH_SUFFIX.exec(raw);
+    if (!match) return fail('no "hash" member at the end of the line (not a chained line)');
+    const hash = match[1] as string;
+    const body = `${raw.slice(0, match.index)}}`;
+    if (hash !== lineHash(body)) return fail('hash does not match the line bytes (the line was edited)');
     let parsed: unknown;
     try {
-      parsed = JSON.parse(raw);
+      parsed = JSON.parse(body);
     } catch {
       return fail('not valid JSON');
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return fail('not a JSON object');
-    const { hash, ...content } = parsed as JsonObject;
+    const content = parsed as JsonObject;
     if (content['seq'] !== i) return fail(`seq is ${JSON.stringify(content['seq'])}, expected ${i} (a line was deleted, inserted or moved)`);
     if (content['prev'] !== prev) return fail('prev does not match the previous line (a line was deleted, inserted or moved)');
-    if (hash !== lineHash(content)) return fail('hash does not match the content (the line was edited)');
     prev = hash;
   }
   if (expectHead !== undefined && prev !== expectHead) {

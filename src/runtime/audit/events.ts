@@ -1,7 +1,7 @@
 /** Audit events and the auditor that stamps, redacts and delivers them to every sink. */
 import type { JsonObject, JsonValue } from '../../compiler/ir.js';
 import { AuditError } from '../errors.js';
-import { DEFAULT_SENSITIVE, redactor } from './redact.js';
+import { DEFAULT_SENSITIVE, reasonScrubber, redactor } from './redact.js';
 
 /** The kinds of audit events. */
 export type AuditEventType =
@@ -18,6 +18,7 @@ export type AuditEventType =
   | 'token.consumed'
   | 'token.refused'
   | 'token.revoked'
+  | 'input.refused'
   | 'approval.requested'
   | 'approval.granted'
   | 'approval.denied'
@@ -55,12 +56,19 @@ export interface AuditSink {
 export class Auditor {
   readonly #sinks: AuditSink[];
   readonly #redact: (value: JsonValue) => JsonValue;
+  readonly #scrub: (reasons: readonly string[], params: JsonValue) => string[];
   readonly #now: () => number;
 
   constructor(sinks: readonly AuditSink[], sensitive: readonly string[], now: () => number) {
     this.#sinks = [...sinks];
     this.#redact = redactor([...DEFAULT_SENSITIVE, ...sensitive]);
+    this.#scrub = reasonScrubber([...DEFAULT_SENSITIVE, ...sensitive]);
     this.#now = now;
+  }
+
+  /** Decision reasons with every quoted value of a redacted parameter replaced (for events and errors alike). */
+  redactReasons(reasons: readonly string[], params: JsonValue): string[] {
+    return this.#scrub(reasons, params);
   }
 
   /** Whether any sink listens (events are not built when none does). */

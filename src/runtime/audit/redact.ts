@@ -7,6 +7,31 @@ export const DEFAULT_SENSITIVE = ['password', 'passwd', 'secret', 'token', 'api_
 /** The text that replaces a redacted value. */
 export const REDACTED = '[REDACTED]';
 
+/**
+ * Builds a reason scrubber: every string (or number) found under a redacted key of `params` is
+ * replaced by `[REDACTED]` wherever a reason quotes it (engines quote values in their reasons).
+ */
+export function reasonScrubber(names: readonly string[]): (reasons: readonly string[], params: JsonValue) => string[] {
+  const keys = new Set(names.filter((n) => !n.includes('.')).map((n) => n.toLowerCase()));
+  const paths = new Set(names.filter((n) => n.includes('.')));
+  return (reasons, params) => {
+    const secrets: string[] = [];
+    const collect = (node: JsonValue, path: string, hidden: boolean): void => {
+      if (Array.isArray(node)) node.forEach((item, i) => collect(item, path ? `${path}.${i}` : String(i), hidden));
+      else if (node !== null && typeof node === 'object') {
+        for (const [key, child] of Object.entries(node)) {
+          const childPath = path ? `${path}.${key}` : key;
+          collect(child, childPath, hidden || keys.has(key.toLowerCase()) || paths.has(childPath));
+        }
+      } else if (hidden && (typeof node === 'string' || typeof node === 'number') && String(node).length > 0) secrets.push(String(node));
+    };
+    collect(params, '', false);
+    if (secrets.length === 0 || reasons.length === 0) return [...reasons];
+    const pattern = new RegExp(secrets.sort((a, b) => b.length - a.length).map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+    return reasons.map((r) => r.replace(pattern, REDACTED));
+  };
+}
+
 /** Builds a redactor: keys named in `names` (any depth) or dotted `paths` (from the root) are replaced. */
 export function redactor(names: readonly string[]): (value: JsonValue) => JsonValue {
   const keys = new Set(names.filter((n) => !n.includes('.')).map((n) => n.toLowerCase()));

@@ -2,7 +2,7 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import type { JsonObject } from '../../compiler/ir.js';
 import { RuntimeConfigError } from '../errors.js';
-import { GENESIS, lineHash, verifyChain } from './chain.js';
+import { GENESIS, chainLine, verifyChain } from './chain.js';
 import type { AuditEvent, AuditSink } from './events.js';
 
 /** Keeps events in an array. */
@@ -54,8 +54,8 @@ export class JsonlSink implements AuditSink {
 
   write(event: AuditEvent): void {
     const content = { ...(JSON.parse(JSON.stringify(event)) as JsonObject), seq: this.#seq, prev: this.#prev };
-    const hash = lineHash(content);
-    appendFileSync(this.file, `${JSON.stringify({ ...content, hash })}\n`);
+    const { line, hash } = chainLine(content);
+    appendFileSync(this.file, `${line}\n`);
     this.#seq += 1;
     this.#prev = hash;
   }

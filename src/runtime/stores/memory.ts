@@ -4,6 +4,8 @@ import type {
   CounterResult,
   CounterStore,
   RecordScope,
+  Reservation,
+  ReserveResult,
   RevokeFilter,
   SessionEntry,
   SessionRecord,
@@ -144,7 +146,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   create(record: SessionRecord): void {
-    this.#sessions.set(record.id, { ...record, counts: { ...record.counts }, history: [...record.history] });
+    this.#sessions.set(record.id, { ...record, counts: { ...record.counts }, history: [...record.history], version: record.version ?? 0 });
   }
 
   get(id: string): SessionRecord | undefined {
@@ -160,6 +162,27 @@ export class MemorySessionStore implements SessionStore {
     s.counts[entry.action] = (s.counts[entry.action] ?? 0) + 1;
     s.lastAction = entry.action;
     s.cumulativeRisk += entry.risk;
+    s.version = (s.version ?? 0) + 1;
+    return this.complete(id, entry);
+  }
+
+  reserve(id: string, version: number, reservation: Reservation, now: number): ReserveResult {
+    const s = this.#sessions.get(id);
+    if (!s) return { status: 'unknown' };
+    if (s.revoked) return { status: 'revoked' };
+    if (now >= s.expiresAt) return { status: 'expired' };
+    if ((s.version ?? 0) !== version) return { status: 'conflict', record: { ...s } };
+    s.actionsRun += 1;
+    s.counts[reservation.action] = (s.counts[reservation.action] ?? 0) + 1;
+    s.lastAction = reservation.action;
+    s.cumulativeRisk += reservation.risk;
+    s.version = version + 1;
+    return { status: 'ok', record: { ...s } };
+  }
+
+  complete(id: string, entry: SessionEntry): SessionRecord | undefined {
+    const s = this.#sessions.get(id);
+    if (!s) return undefined;
     s.history.push(entry);
     if (s.history.length > this.#historyLimit) s.history.shift();
     return { ...s };

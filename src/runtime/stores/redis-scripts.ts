@@ -175,26 +175,26 @@ JSON array text (one bulk string to transfer and one JSON.parse instead of one p
 const SESSION_HELPERS = `
 local function fmt(n) return string.format('%.17g', n) end
 local function read()
-  local h = redis.call('HMGET', KEYS[1], 'meta', 'revoked', 'n', 'risk', 'last')
+  local h = redis.call('HMGET', KEYS[1], 'meta', 'revoked', 'n', 'risk', 'last', 'ver')
   if not h[1] then return false end
   local hasLast = '0'
   if h[5] then hasLast = '1' end
   local history = '[' .. table.concat(redis.call('LRANGE', KEYS[3], 0, -1), ',') .. ']'
-  return {h[1], h[2], h[3], h[4], hasLast, h[5] or '', redis.call('HGETALL', KEYS[2]), history}
+  return {h[1], h[2], h[3], h[4], hasLast, h[5] or '', redis.call('HGETALL', KEYS[2]), history, h[6] or '0'}
 end
 `;
 
 /**
  * session create. KEYS: hash, counts, history; ARGV: ttlMs, historyLimit, meta JSON, revoked, actionsRun,
- * cumulativeRisk, hasLast, lastAction, number of count pairs, the pairs, then the history entries.
+ * cumulativeRisk, hasLast, lastAction, version, number of count pairs, the pairs, then the history entries.
  */
 export const SESSION_CREATE = script('session_create', `
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-redis.call('HSET', KEYS[1], 'meta', ARGV[3], 'revoked', ARGV[4], 'n', ARGV[5], 'risk', ARGV[6])
+redis.call('HSET', KEYS[1], 'meta', ARGV[3], 'revoked', ARGV[4], 'n', ARGV[5], 'risk', ARGV[6], 'ver', ARGV[9])
 if ARGV[7] == '1' then redis.call('HSET', KEYS[1], 'last', ARGV[8]) end
-local np = tonumber(ARGV[9])
-for i = 1, np do redis.call('HSET', KEYS[2], ARGV[8 + 2 * i], ARGV[9 + 2 * i]) end
-for i = 10 + 2 * np, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+local np = tonumber(ARGV[10])
+for i = 1, np do redis.call('HSET', KEYS[2], ARGV[9 + 2 * i], ARGV[10 + 2 * i]) end
+for i = 11 + 2 * np, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
 redis.call('LTRIM', KEYS[3], -tonumber(ARGV[2]), -1)
 for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
 return 1
@@ -214,7 +214,8 @@ export const SESSION_RECORD = script('session_record', `${SESSION_HELPERS}
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local h = redis.call('HMGET', KEYS[1], 'n', 'risk')
 local count = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
-redis.call('HSET', KEYS[1], 'n', fmt(tonumber(h[1]) + 1), 'risk', fmt(tonumber(h[2]) + tonumber(ARGV[4])), 'last', ARGV[2])
+local ver = tonumber(redis.call('HGET', KEYS[1], 'ver') or '0')
+redis.call('HSET', KEYS[1], 'n', fmt(tonumber(h[1]) + 1), 'risk', fmt(tonumber(h[2]) + tonumber(ARGV[4])), 'last', ARGV[2], 'ver', fmt(ver + 1))
 redis.call('HSET', KEYS[2], ARGV[2], fmt(count + 1))
 redis.call('RPUSH', KEYS[3], ARGV[3])
 redis.call('LTRIM', KEYS[3], -tonumber(ARGV[1]), -1)
@@ -223,6 +224,40 @@ if ttl > 0 then
   redis.call('PEXPIRE', KEYS[2], ttl)
   redis.call('PEXPIRE', KEYS[3], ttl)
 end
+return read()
+`);
+
+/**
+ * session reserve. KEYS: hash, counts, history; ARGV: expected version, action, risk, now.
+ * Answers {'unknown'}, {'revoked'}, {'expired'}, {'conflict', session} when the version moved, or
+ * {'ok', session} after counting one run of the action, adding its risk, setting the last action
+ * and bumping the version: one step, so concurrent decisions on the same facts cannot all pass.
+ */
+export const SESSION_RESERVE = script('session_reserve', `${SESSION_HELPERS}
+local h = redis.call('HMGET', KEYS[1], 'meta', 'revoked', 'n', 'risk', 'ver')
+if not h[1] then return {'unknown'} end
+if h[2] == '1' then return {'revoked'} end
+if tonumber(ARGV[4]) >= tonumber(cjson.decode(h[1])['expiresAt']) then return {'expired'} end
+local ver = tonumber(h[5] or '0')
+if ver ~= tonumber(ARGV[1]) then return {'conflict', read()} end
+local count = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
+redis.call('HSET', KEYS[1], 'n', fmt(tonumber(h[3]) + 1), 'risk', fmt(tonumber(h[4]) + tonumber(ARGV[3])), 'last', ARGV[2], 'ver', fmt(ver + 1))
+redis.call('HSET', KEYS[2], ARGV[2], fmt(count + 1))
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+return {'ok', read()}
+`);
+
+/**
+ * session complete. KEYS: hash, counts, history; ARGV: historyLimit, entry JSON.
+ * Appends the outcome entry (keeping the last historyLimit); answers the session, or nil for an unknown one.
+ */
+export const SESSION_COMPLETE = script('session_complete', `${SESSION_HELPERS}
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+redis.call('RPUSH', KEYS[3], ARGV[2])
+redis.call('LTRIM', KEYS[3], -tonumber(ARGV[1]), -1)
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[3], ttl) end
 return read()
 `);
 

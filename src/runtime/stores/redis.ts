@@ -18,12 +18,16 @@ import { RuntimeConfigError } from '../errors.js';
 import type { RuntimeStores } from '../runtime.js';
 import type { TokenClaims } from '../tokens.js';
 import { ScriptRunner, StoreUnavailableError, type RedisScriptClient } from './redis-client.js';
-import { CONSUME, PUT, REVOKE, SCOPE_FIELDS, SESSION_CREATE, SESSION_GET, SESSION_RECORD, SESSION_REVOKE, TAKE, VALUE } from './redis-scripts.js';
+import {
+  CONSUME, PUT, REVOKE, SCOPE_FIELDS, SESSION_COMPLETE, SESSION_CREATE, SESSION_GET, SESSION_RECORD, SESSION_RESERVE, SESSION_REVOKE, TAKE, VALUE,
+} from './redis-scripts.js';
 import type {
   CounterCheck,
   CounterResult,
   CounterStore,
   RecordScope,
+  Reservation,
+  ReserveResult,
   RevokeFilter,
   SessionEntry,
   SessionRecord,
@@ -234,6 +238,7 @@ export class RedisSessionStore implements SessionStore {
       String(record.cumulativeRisk),
       record.lastAction === undefined ? '0' : '1',
       record.lastAction ?? '',
+      String(record.version ?? 0),
       String(counts.length),
       ...counts.flatMap(([action, n]) => [action, String(n)]),
       ...record.history.map((e) => JSON.stringify(e)),
@@ -251,6 +256,20 @@ export class RedisSessionStore implements SessionStore {
     return decodeSession(reply);
   }
 
+  async reserve(id: string, version: number, reservation: Reservation, now: number): Promise<ReserveResult> {
+    const reply = (await this.#runner.run('sessions.reserve', SESSION_RESERVE, this.#keys(id), [
+      String(version), reservation.action, String(reservation.risk), String(now),
+    ])) as [string, unknown?];
+    const status = reply[0];
+    if (status === 'ok' || status === 'conflict') return { status, record: decodeSession(reply[1]) as SessionRecord };
+    if (status === 'unknown' || status === 'revoked' || status === 'expired') return { status };
+    throw new StoreUnavailableError('sessions.reserve', 'failed', new Error(`unexpected reply '${String(status)}'`));
+  }
+
+  async complete(id: string, entry: SessionEntry): Promise<SessionRecord | undefined> {
+    return decodeSession(await this.#runner.run('sessions.complete', SESSION_COMPLETE, this.#keys(id), [String(this.#historyLimit), JSON.stringify(entry)]));
+  }
+
   async revoke(id: string): Promise<boolean> {
     return Number(await this.#runner.run('sessions.revoke', SESSION_REVOKE, [this.#keys(id)[0] as string], [])) === 1;
   }
@@ -264,7 +283,7 @@ export class RedisSessionStore implements SessionStore {
 /** A session from the reply of the `read` helper (nil: unknown). */
 function decodeSession(reply: unknown): SessionRecord | undefined {
   if (reply === null || reply === undefined) return undefined;
-  const [meta, revoked, n, risk, hasLast, last, counts, history] = reply as [string, string, string, string, string, string, string[], string];
+  const [meta, revoked, n, risk, hasLast, last, counts, history, version] = reply as [string, string, string, string, string, string, string[], string, string?];
   const m = JSON.parse(meta) as SessionMeta;
   const record: SessionRecord = {
     id: m.id,
@@ -277,6 +296,7 @@ function decodeSession(reply: unknown): SessionRecord | undefined {
     cumulativeRisk: Number(risk),
     history: JSON.parse(history) as SessionEntry[],
     metadata: m.metadata,
+    version: Number(version ?? '0'),
   };
   for (let i = 0; i + 1 < counts.length; i += 2) {
     Object.defineProperty(record.counts, counts[i] as string, { value: Number(counts[i + 1]), enumerable: true, writable: true, configurable: true });

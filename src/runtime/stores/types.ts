@@ -89,7 +89,24 @@ export interface SessionRecord {
   history: SessionEntry[];
   /** Free JSON the application attaches (user id, channel...). */
   metadata: { [key: string]: JsonValue };
+  /** Counts every change of the facts a decision reads (actions run, counts, last action, risk); stores that support `reserve` keep it. */
+  version?: number;
 }
+
+/** What a call reserves in its session before its tool runs. */
+export interface Reservation {
+  action: string;
+  risk: number;
+}
+
+/**
+ * The outcome of a reservation: applied (`ok`, the updated record), refused because the session
+ * changed since the decision read it (`conflict`, the current record: decide again), or the
+ * session is gone.
+ */
+export type ReserveResult =
+  | { status: 'ok' | 'conflict'; record: SessionRecord }
+  | { status: 'unknown' | 'revoked' | 'expired' };
 
 /** Sessions. */
 export interface SessionStore {
@@ -98,4 +115,13 @@ export interface SessionStore {
   /** Appends an entry and adds its risk, atomically; returns the updated record. */
   record(id: string, entry: SessionEntry): Awaitable<SessionRecord | undefined>;
   revoke(id: string): Awaitable<boolean>;
+  /**
+   * Atomically, only if the session is live at `now` and its `version` is still `version`: counts
+   * one run of the action, adds its risk, sets the last action and bumps the version. The runtime
+   * calls it between the decision and the tool, so concurrent calls cannot all pass a check on
+   * `context.session.*` that only some of them should.
+   */
+  reserve(id: string, version: number, reservation: Reservation, now: number): Awaitable<ReserveResult>;
+  /** Appends the outcome of a call whose action was reserved (history only; counts and risk are already in); returns the updated record. */
+  complete(id: string, entry: SessionEntry): Awaitable<SessionRecord | undefined>;
 }

@@ -1,6 +1,6 @@
 /** Escalation: approval requests, the application's async approval handler, and single-use approvals bound to one exact call. */
 import type { JsonObject, JsonValue } from '../compiler/ir.js';
-import { EscalationDeniedError } from './errors.js';
+import { EscalationDeniedError, EscalationRequiredError } from './errors.js';
 
 /** What an approver is asked. `kind: 'call'` approves one exact call; `declassify` vouches for untrusted data. */
 export interface ApprovalRequest {
@@ -27,7 +27,10 @@ export type ApprovalResponse =
   | { approved: true; approver: string; params?: JsonObject; note?: string }
   | { approved: false; approver?: string; reason?: string };
 
-/** Asks a person or a system (CLI prompt, web hook, queue) to approve a request. */
+/**
+ * Asks a person or a system (CLI prompt, web hook, queue) to approve a request. A handler that has
+ * nobody to ask may throw `EscalationRequiredError`: the request stays pending, as without a handler.
+ */
 export type ApprovalHandler = (request: ApprovalRequest) => Promise<ApprovalResponse>;
 
 /** A stored approval: pending until answered, then bound to the exact call it approves. */
@@ -62,7 +65,7 @@ export async function askApprover(handler: ApprovalHandler, request: ApprovalReq
     }
     return answer;
   } catch (error) {
-    if (error instanceof EscalationDeniedError) throw error;
+    if (error instanceof EscalationDeniedError || error instanceof EscalationRequiredError) throw error;
     throw new EscalationDeniedError(label, request.id, 'handler_failed', error instanceof Error ? error.message : String(error));
   } finally {
     clearTimeout(timer);

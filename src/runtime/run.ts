@@ -224,7 +224,8 @@ export class Run implements GateRun {
         checkPolicy: async (step, index) => {
           const labels = unwrap(step.parameters, source).labels;
           const { decision } = await promised(this.#decide({ step, index, params: step.parameters as JsonObject, labels, callId: `${this.id}:plan:${index}` }, {}));
-          if (decision.decision === 'deny') {
+          // Disabled mode never blocks; observe mode audits the plan-stage refusal through `observe` below and keeps the step.
+          if (decision.decision === 'deny' && this.#core.mode !== 'disabled') {
             throw new PlanValidationError(index, 'policy', `action '${step.action}' is denied${decision.rule ? ` by rule '${decision.rule}'` : ' by default'}`);
           }
         },

@@ -1,0 +1,367 @@
+/** The agent facade: `Ape.fromPolicy` builds a runtime on a policy; `guard`/`call` run one tool call through its gate. */
+import type { CompiledPolicy, DecisionRequest, DecisionResult, JsonObject } from '../compiler/index.js';
+import { createEvaluator, type EngineOptions, type Evaluator } from '../index.js';
+import {
+  ApeRuntime,
+  EscalationRequiredError,
+  PlanValidationError,
+  PolicyDenyError,
+  SessionExpiredError,
+  unwrap,
+  type ApprovalHandler,
+  type ApprovalRequest,
+  type ApprovalResponse,
+  type IntentInput,
+  type PlanStepInput,
+  type AuditSink,
+  type GateMode,
+  type RateLimitsIR,
+  type Run,
+  type RuntimeStores,
+  type Session,
+} from '../runtime/index.js';
+import { ParameterValidationError } from '../errors.js';
+import { AgentClosedError, AgentConfigError } from './errors.js';
+import { plainObject } from './json-copy.js';
+import { loadPolicy, type PolicyInput } from './policy-source.js';
+import { AgentSession, type AgentSessionOptions } from './session.js';
+import { SessionKeeper } from './session-keeper.js';
+
+/** Options of `Ape.fromPolicy`. */
+export interface ApeOptions {
+  /** Engine name (default `native`); any engine `createEvaluator` knows. */
+  engine?: string;
+  /** Engine options, e.g. `{ opaUrl }`. */
+  engineOptions?: EngineOptions;
+  /** Default approver for escalated calls; a call's own `approve` overrides it. */
+  approvals?: ApprovalHandler;
+  /** Audit sinks. */
+  audit?: AuditSink[];
+  /** State stores (tokens, approvals, counters, sessions); in-memory by default. */
+  stores?: RuntimeStores;
+  /** Tenant of every call (default `default`). */
+  tenant?: string;
+  /** Gate mode: `enforce` (default), `observe` or `disabled`. */
+  mode?: GateMode;
+  /** HMAC key for tokens (>= 32 bytes); random per process when omitted. */
+  signingKey?: string | Uint8Array;
+  /** Clock in epoch milliseconds (tests pass a fake one). */
+  now?: () => number;
+  /** Lifetime of the Ape's default session (default one hour); it is renewed before it runs out. */
+  sessionTtlMs?: number;
+  /** How long an approver may take (default 5 minutes). */
+  approvalTimeoutMs?: number;
+  /** Rate limits in code, besides the policy's. */
+  rateLimits?: RateLimitsIR;
+  /** Parameter names or dotted paths redacted in audit events, besides the default secret names. */
+  sensitiveParams?: string[];
+}
+
+/** Options of one guarded call. */
+export interface CallOptions {
+  /** Tool name in the audit trail (default: the action id). */
+  tool?: string;
+  /** Request context for the policy (`context.*`). */
+  context?: JsonObject;
+  /**
+   * Approver of this call, overriding `ApeOptions.approvals`. It gets the request with the canonical
+   * parameters; an answer with edited parameters is decided again by the runtime.
+   */
+  approve?: ApprovalHandler;
+  /** Run inside this session instead of the Ape's default one. */
+  session?: AgentSession;
+}
+
+/** Options of `Ape.check`. */
+export interface CheckOptions {
+  context?: JsonObject;
+  /** Decide with the facts of this session (default: the Ape's default session). */
+  session?: AgentSession;
+}
+
+/** A tool function: the parameters (a frozen canonical copy) in, the result out. */
+export type ToolFunction<P, R> = (params: P) => R | Promise<R>;
+
+/** A guarded tool: same parameters, always asynchronous. */
+export type GuardedTool<P, R> = (params: P) => Promise<R>;
+
+/** What a run of this Ape binds: its approver and, for a guarded call, the function of its one tool. */
+interface RunBinding {
+  approve?: ApprovalHandler | undefined;
+  tool?: { name: string; fn: (params: Readonly<JsonObject>) => unknown } | undefined;
+}
+
+/** Options of `Ape.runSteps` (used by the orchestrator): a run with its own approver. */
+export interface RunBindingOptions {
+  approve?: ApprovalHandler | undefined;
+}
+
+const DEFAULT_SESSION_TTL_MS = 3_600_000;
+
+/** APE for an agent developer: one object holding the policy, the runtime, the tools and a default session. */
+export class Ape {
+  /** The runtime underneath: tools run only through its gate. */
+  readonly runtime: ApeRuntime;
+  /** The tenant of every call. */
+  readonly tenant: string;
+  readonly #evaluator: Evaluator;
+  readonly #now: () => number;
+  readonly #defaultApprover: ApprovalHandler | undefined;
+  readonly #runs = new Map<string, RunBinding>();
+  /** Tool name -> action, for the dispatchers registered in the runtime. */
+  readonly #toolActions = new Map<string, string>();
+  /** Tool name -> function of tools registered once with `tool()` (the orchestrator's tools). */
+  readonly #toolFns = new Map<string, (params: Readonly<JsonObject>) => unknown>();
+  readonly #keeper: SessionKeeper;
+  #closed = false;
+
+  private constructor(evaluator: Evaluator, options: ApeOptions) {
+    const tenant = options.tenant ?? 'default';
+    if (typeof tenant !== 'string' || tenant.length === 0) throw new AgentConfigError('tenant must be a non-empty string');
+    if (options.approvals !== undefined && typeof options.approvals !== 'function') throw new AgentConfigError('approvals must be a function');
+    this.tenant = tenant;
+    this.#evaluator = evaluator;
+    this.#now = options.now ?? Date.now;
+    this.#defaultApprover = options.approvals;
+    const sessionTtlMs = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
+    this.runtime = new ApeRuntime({
+      evaluator,
+      approvalHandler: (request) => this.#approve(request),
+      sessionTtlMs,
+      ...(options.audit !== undefined ? { audit: options.audit } : {}),
+      ...(options.stores !== undefined ? { stores: options.stores } : {}),
+      ...(options.mode !== undefined ? { mode: options.mode } : {}),
+      ...(options.signingKey !== undefined ? { signingKey: options.signingKey } : {}),
+      ...(options.now !== undefined ? { now: options.now } : {}),
+      ...(options.approvalTimeoutMs !== undefined ? { approvalTimeoutMs: options.approvalTimeoutMs } : {}),
+      ...(options.rateLimits !== undefined ? { rateLimits: options.rateLimits } : {}),
+      ...(options.sensitiveParams !== undefined ? { sensitiveParams: options.sensitiveParams } : {}),
+    });
+    this.#keeper = new SessionKeeper(this.runtime, tenant, sessionTtlMs, this.#now);
+  }
+
+  /**
+   * Builds an Ape on a policy: a file path (an existing file, or a name ending in `.yaml`/`.yml`),
+   * YAML text, or a compiled policy. Throws `PolicyLoadError`, `PolicyCompileError`,
+   * `UnknownEngineError` or `RuntimeConfigError`.
+   */
+  static async fromPolicy(policy: PolicyInput, options: ApeOptions = {}): Promise<Ape> {
+    const compiled = loadPolicy(policy);
+    const evaluator = await createEvaluator(compiled, options.engine ?? 'native', options.engineOptions ?? {});
+    try {
+      return new Ape(evaluator, options);
+    } catch (error) {
+      await evaluator.close();
+      throw error;
+    }
+  }
+
+  /** The policy every call is decided on. */
+  get policy(): CompiledPolicy {
+    return this.#evaluator.policy;
+  }
+
+  /** The evaluator (engine) deciding calls. */
+  get evaluator(): Evaluator {
+    return this.#evaluator;
+  }
+
+  /** The clock of this Ape. */
+  now(): number {
+    return this.#now();
+  }
+
+  /**
+   * Guards one tool: the returned function decides each exact call, issues a single-use authority
+   * bound to it, runs `fn` through the gate and audits. Deny throws `PolicyDenyError`, an escalation
+   * without an approver `EscalationRequiredError`, a refusal `EscalationDeniedError`: `fn` never runs then.
+   * A failure of `fn` is a `ToolExecutionError` carrying it as `cause`.
+   */
+  guard<P extends object = JsonObject, R = unknown>(action: string, fn: ToolFunction<P, R>, options: CallOptions = {}): GuardedTool<P, R> {
+    if (typeof action !== 'string' || action.length === 0) throw new AgentConfigError('guard needs an action id');
+    if (typeof fn !== 'function') throw new AgentConfigError(`guard('${action}'): the tool must be a function`);
+    const fixed = { ...options };
+    this.#ensureTool(fixed.tool ?? action, action);
+    return (params: P) => this.call<R, P>(action, params, fn, fixed);
+  }
+
+  /** Runs one guarded call without keeping a wrapper (dynamic tools: MCP, frameworks). See `guard`. */
+  async call<R, P extends object = JsonObject>(action: string, params: P, fn: ToolFunction<P, R>, options: CallOptions = {}): Promise<R> {
+    this.#open();
+    if (typeof fn !== 'function') throw new AgentConfigError(`call('${action}'): the tool must be a function`);
+    const tool = options.tool ?? action;
+    const plain = plainObject(params, action, '');
+    const context = options.context === undefined ? undefined : plainObject(options.context, action, '/context');
+    this.#ensureTool(tool, action);
+    const binding: RunBinding = { approve: options.approve, tool: { name: tool, fn: fn as unknown as (params: Readonly<JsonObject>) => unknown } };
+    const result = await this.#runSteps(
+      { allowed_actions: [action], description: `guarded call of ${action}` },
+      [{ action, tool, parameters: plain }],
+      binding,
+      options.session,
+      async (run) => run.executeStep(0, context === undefined ? {} : { context }),
+    );
+    return result.output.value as R;
+  }
+
+  /** Decides a call only: nothing runs, no token, no approval is asked. */
+  async check(action: string, params: object, options: CheckOptions = {}): Promise<DecisionResult> {
+    this.#open();
+    const plain = plainObject(params, action, '');
+    const context = options.context === undefined ? {} : plainObject(options.context, action, '/context');
+    const session = options.session ? await options.session.runtimeSession() : await this.#keeper.current();
+    const facts = await this.sessionFacts(session);
+    const request: DecisionRequest = { action, params: plain, context: { ...context, session: facts.context }, provenance: unwrap(plain, 'user').labels };
+    if (facts.lastAction !== undefined) request.previous_action = facts.lastAction;
+    return this.#evaluator.decide(request);
+  }
+
+  /** Opens a session (its own TTL, usage and risk) to run calls and prompts in. */
+  createSession(options: AgentSessionOptions = {}): AgentSession {
+    this.#open();
+    return new AgentSession(this, options);
+  }
+
+  /** The Ape's default session (opened on first use, renewed before it runs out). */
+  defaultSession(): Promise<Session> {
+    this.#open();
+    return this.#keeper.current();
+  }
+
+  /** Registers a tool once for the orchestrator (`execute`, `executePlan`): it runs only through the gate. */
+  tool<P extends object = JsonObject, R = unknown>(action: string, fn: ToolFunction<P, R>, options: { name?: string } = {}): void {
+    this.#open();
+    const name = options.name ?? action;
+    if (typeof fn !== 'function') throw new AgentConfigError(`tool '${name}': must be a function`);
+    if (this.#toolFns.has(name)) throw new AgentConfigError(`tool '${name}' is already registered`);
+    this.#ensureTool(name, action);
+    this.#toolFns.set(name, fn as unknown as (params: Readonly<JsonObject>) => unknown);
+  }
+
+  /** The registered tool names serving an action. */
+  toolsFor(action: string): string[] {
+    return [...this.#toolActions].filter(([name, a]) => a === action && this.#toolFns.has(name)).map(([name]) => name);
+  }
+
+  /**
+   * Runs steps in a fresh run of a session: intent, plan, start, then `body`; the run is terminated
+   * afterwards and its bindings dropped. The building block of guarded calls and the orchestrator.
+   */
+  runSteps<T>(intent: IntentInput, steps: PlanStepInput[], options: RunBindingOptions & { session?: AgentSession }, body: (run: Run) => Promise<T>): Promise<T> {
+    return this.#runSteps(intent, steps, { approve: options.approve }, options.session, body);
+  }
+
+  async #runSteps<T>(intent: IntentInput, steps: PlanStepInput[], binding: RunBinding, session: AgentSession | undefined, body: (run: Run) => Promise<T>): Promise<T> {
+    this.#open();
+    const handle = session ? await session.runtimeSession() : await this.#keeper.current();
+    const run = await this.runtime.createRun(handle);
+    this.#runs.set(run.id, binding);
+    try {
+      await run.setIntent(intent);
+      try {
+        await run.approvePlan({ steps });
+      } catch (error) {
+        if (binding.tool && error instanceof PlanValidationError && error.reason === 'parameters') {
+          // A guarded call has no plan of its own: bad parameters are the caller's.
+          throw new ParameterValidationError(steps[0]?.action ?? '?', '', error.message.replace(/^plan step \d+: parameters ?/, ''));
+        }
+        throw await this.#asDeny(error, steps, session);
+      }
+      run.start();
+      return await body(run);
+    } finally {
+      this.#runs.delete(run.id);
+      await run.terminate();
+      if (session) await session.refresh().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Binds an approver to a run the caller manages itself (the orchestrator's long-lived runs).
+   * Returns the function that unbinds it.
+   */
+  bindRun(run: Run, binding: RunBindingOptions): () => void {
+    this.#runs.set(run.id, binding);
+    return () => this.#runs.delete(run.id);
+  }
+
+  /** The session facts the policy sees as `context.session`, and the last action. */
+  async sessionFacts(session: Session): Promise<{ context: JsonObject; lastAction?: string }> {
+    const s = await this.runtime.sessionSummary(session);
+    if (s.state !== 'active') throw new SessionExpiredError(s.id, s.state);
+    const context: JsonObject = {
+      id: s.id,
+      actions_run: s.actionsRun,
+      cumulative_risk: s.cumulativeRisk,
+      counts: s.counts,
+      last_action: s.lastAction ?? null,
+      age_seconds: Math.floor((this.#now() - s.createdAt) / 1000),
+    };
+    return s.lastAction === undefined ? { context } : { context, lastAction: s.lastAction };
+  }
+
+  /** Closes the Ape: the default session is revoked (outstanding tokens with it) and the engine released. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.#keeper.close();
+    } finally {
+      await this.#evaluator.close();
+    }
+  }
+
+  /** Whether `close` was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  // ---- internals ----
+
+  #open(): void {
+    if (this.#closed) throw new AgentClosedError();
+  }
+
+  /** Registers the dispatcher of a tool name in the runtime once; the function is chosen per run. */
+  #ensureTool(name: string, action: string): void {
+    if (typeof name !== 'string' || name.length === 0) throw new AgentConfigError('a tool needs a name');
+    const known = this.#toolActions.get(name);
+    if (known !== undefined) {
+      if (known !== action) throw new AgentConfigError(`tool '${name}' serves action '${known}', not '${action}'`);
+      return;
+    }
+    this.runtime.registerTool({
+      name,
+      action,
+      run: (params, ctx) => {
+        const bound = this.#runs.get(ctx.run)?.tool;
+        const fn = bound && bound.name === name ? bound.fn : this.#toolFns.get(name);
+        if (!fn) throw new AgentConfigError(`tool '${name}' has no function in this run`);
+        return fn(params);
+      },
+    });
+    this.#toolActions.set(name, action);
+  }
+
+  /** The runtime's approval handler: the run's own approver, else the Ape's default, else the request stays pending. */
+  #approve(request: ApprovalRequest): Promise<ApprovalResponse> {
+    const handler = this.#runs.get(request.run)?.approve ?? this.#defaultApprover;
+    if (!handler) throw new EscalationRequiredError(request.action ?? request.kind, request.rule ?? null, request.id);
+    return handler(request);
+  }
+
+  /** A plan refused by the policy is a `PolicyDenyError` with the rule and reasons of the decision. */
+  async #asDeny(error: unknown, steps: PlanStepInput[], session: AgentSession | undefined): Promise<unknown> {
+    if (!(error instanceof PlanValidationError) || error.reason !== 'policy') return error;
+    const step = steps[error.step];
+    if (!step) return error;
+    try {
+      const decision = await this.check(step.action, step.parameters ?? {}, session ? { session } : {});
+      if (decision.decision === 'deny') return new PolicyDenyError(step.action, decision.rule, decision.reasons);
+    } catch {
+      // the decision failed again: report the plan error
+    }
+    return new PolicyDenyError(step.action, null, [error.message]);
+  }
+}
+

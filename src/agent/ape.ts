@@ -20,7 +20,8 @@ import {
   type RuntimeStores,
   type Session,
 } from '../runtime/index.js';
-import { ParameterValidationError } from '../errors.js';
+import { ApeError, ParameterValidationError } from '../errors.js';
+import { LivePolicy, type LivePolicyOptions, type PolicySource, type PolicyStatus } from '../distribution/index.js';
 import { AgentClosedError, AgentConfigError } from './errors.js';
 import { plainObject } from './json-copy.js';
 import { loadPolicy, type PolicyInput } from './policy-source.js';
@@ -55,6 +56,10 @@ export interface ApeOptions {
   rateLimits?: RateLimitsIR;
   /** Parameter names or dotted paths redacted in audit events, besides the default secret names. */
   sensitiveParams?: string[];
+  /** Live reload: watch this source from the start (see `Ape.watch`). */
+  source?: PolicySource;
+  /** Options of the live reload (format, pinned verification keys, rollback). */
+  reload?: LivePolicyOptions;
 }
 
 /** Options of one guarded call. */
@@ -104,7 +109,11 @@ export class Ape {
   readonly runtime: ApeRuntime;
   /** The tenant of every call. */
   readonly tenant: string;
-  readonly #evaluator: Evaluator;
+  #evaluator: Evaluator;
+  readonly #engine: string;
+  readonly #engineOptions: EngineOptions;
+  readonly #createdAt: number;
+  #live: LivePolicy | undefined;
   readonly #now: () => number;
   readonly #defaultApprover: ApprovalHandler | undefined;
   readonly #runs = new Map<string, RunBinding>();
@@ -121,7 +130,10 @@ export class Ape {
     if (options.approvals !== undefined && typeof options.approvals !== 'function') throw new AgentConfigError('approvals must be a function');
     this.tenant = tenant;
     this.#evaluator = evaluator;
+    this.#engine = options.engine ?? 'native';
+    this.#engineOptions = { ...(options.engineOptions ?? {}) };
     this.#now = options.now ?? Date.now;
+    this.#createdAt = this.#now();
     this.#defaultApprover = options.approvals;
     const sessionTtlMs = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
     this.runtime = new ApeRuntime({
@@ -148,12 +160,58 @@ export class Ape {
   static async fromPolicy(policy: PolicyInput, options: ApeOptions = {}): Promise<Ape> {
     const compiled = loadPolicy(policy);
     const evaluator = await createEvaluator(compiled, options.engine ?? 'native', options.engineOptions ?? {});
+    let ape: Ape;
     try {
-      return new Ape(evaluator, options);
+      ape = new Ape(evaluator, options);
     } catch (error) {
       await evaluator.close();
       throw error;
     }
+    if (options.source !== undefined) ape.watch(options.source, options.reload ?? {});
+    return ape;
+  }
+
+  /**
+   * Live reload: watches `source` and swaps each newer valid policy into the runtime (a new evaluator on the same engine);
+   * decisions in flight finish on their version, tokens and approvals of the old version are refused. A refused update
+   * (fetch, compile, signature, rollback, engine) keeps the current policy and is audited as `policy.refused`.
+   * Returns the live policy: `refresh()` checks now (hand it to `webhookHandler`), `status()` is `policyStatus()`.
+   */
+  watch(source: PolicySource, options: LivePolicyOptions = {}): LivePolicy {
+    if (this.#closed) throw new AgentClosedError();
+    if (this.#live) throw new AgentConfigError('this Ape already watches a policy source');
+    const live = LivePolicy.watch(this.policy, source, options);
+    live.bind(async (next) => {
+      const evaluator = await createEvaluator(next, this.#engine, this.#engineOptions);
+      let swapped: { previous: Evaluator; drained: Promise<void> };
+      try {
+        if (this.#closed) throw new AgentClosedError();
+        swapped = this.runtime.swapPolicy(evaluator, { source: source.description });
+      } catch (error) {
+        await evaluator.close();
+        throw error;
+      }
+      this.#evaluator = evaluator;
+      void swapped.drained.then(() => swapped.previous.close()).catch(() => undefined);
+    });
+    live.on((event) => {
+      if (event.type !== 'policy.refused') return;
+      try {
+        this.runtime.reportPolicyRefusal({ code: event.code, message: event.message, source: event.source, ...(event.offeredHash ? { offered: event.offeredHash } : {}) });
+      } catch (error) {
+        if (!(error instanceof ApeError)) throw error;
+      }
+    });
+    this.#live = live;
+    live.start();
+    return live;
+  }
+
+  /** The current policy's version, hash and source, the last reload attempt and the last error. */
+  policyStatus(): PolicyStatus {
+    if (this.#live) return this.#live.status();
+    const policy = this.policy;
+    return { name: policy.ir.name, version: policy.ir.version, hash: policy.hash, source: policy.file, loadedAt: this.#createdAt, swaps: 0 };
   }
 
   /** The policy every call is decided on. */
@@ -304,6 +362,11 @@ export class Ape {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    try {
+      await this.#live?.close();
+    } catch {
+      // stopping the watch cannot fail the close
+    }
     try {
       await this.#keeper.close();
     } finally {

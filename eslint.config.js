@@ -1,7 +1,8 @@
-// ESLint flat config: typescript-eslint recommended rules on src, test and bench.
+// ESLint flat config: typescript-eslint recommended rules on src, test and bench, and the layer rules on src.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import ape from './eslint/layers.js';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tools/**', 'coverage/**', 'bench/results/**'] },
@@ -15,4 +16,7 @@ export default tseslint.config(
       'no-control-regex': 'off',
     },
   },
+  // The layer rules of STYLE.md (eslint/layers.js): compiler < adapters < evaluator < runtime < verify
+  // < agent < mcp < integrations < distribution < cli, imports pointing down only, through public barrels.
+  { files: ['src/**/*.ts'], plugins: { ape }, rules: { 'ape/layers': 'error' } },
 );

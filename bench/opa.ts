@@ -9,7 +9,7 @@ import { buildWasmBundle } from '../src/adapters/opa/wasm.js';
 import { compilePolicyFile, compilePolicySource, type CompiledPolicy } from '../src/compiler/compile.js';
 import { RequestPreparer, type DecisionRequest } from '../src/compiler/engine-input.js';
 import type { EngineInput } from '../src/compiler/ir.js';
-import { decisionPath } from '../src/compiler/rego/index.js';
+import { factsDecisionPath } from '../src/compiler/rego/index.js';
 import { largePolicyYaml } from './generate.js';
 import { fmt, machine, measure, writeResults, type Timing } from './lib.js';
 
@@ -25,7 +25,7 @@ async function pair(policy: CompiledPolicy, inputs: EngineInput[]): Promise<{ na
   const started = process.hrtime.bigint();
   const bundle = await buildWasmBundle(policy);
   const build_ms = Number(process.hrtime.bigint() - started) / 1e6;
-  const wasm = await OpaWasmEngine.load(bundle, decisionPath(policy.ir.name), policy.hash);
+  const wasm = await OpaWasmEngine.load(bundle, factsDecisionPath(policy.ir.name), policy.hash);
   // Same answers before timing anything.
   for (const input of inputs) {
     const { engine: _a, ...a } = native.decideSync(input);

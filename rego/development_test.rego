@@ -5,54 +5,72 @@ import data.ape.development
 
 # example: examples[0]
 test_1_examples_0 if {
-	result := development.decision with input as {"action": "write_file", "facts": {"path": "/workspace/src/a.ts"}}
+	result := development.decision with input as {"action": "write_file", "params": {"path": "/workspace/src/a.ts", "content": "x"}, "context": {}}
 	result == {"decision": "allow", "rule": "project-files", "matched": ["project-files"], "reasons": ["allow by rule 'project-files'"], "policy_hash": "sha256:20d934ba7d7e3e4c02adabc0cba29e2c6a263ff3e7e0181ef1bfc73ee49c24f6"}
+	development.allow == true with input as {"action": "write_file", "params": {"path": "/workspace/src/a.ts", "content": "x"}, "context": {}}
+	development.facts_decision == {"decision": "allow", "rule": "project-files", "matched": ["project-files"], "reasons": ["allow by rule 'project-files'"], "policy_hash": "sha256:20d934ba7d7e3e4c02adabc0cba29e2c6a263ff3e7e0181ef1bfc73ee49c24f6"} with input as {"action": "write_file", "facts": {"path": "/workspace/src/a.ts"}}
 }
 
 # example: examples[1]
 test_2_examples_1 if {
-	result := development.decision with input as {"action": "run_shell_command", "facts": {"command": "npm test", "cwd": "/workspace/app"}}
+	result := development.decision with input as {"action": "run_shell_command", "params": {"command": "npm test", "cwd": "/workspace/app"}, "context": {}}
 	result == {"decision": "allow", "rule": "dev-commands", "matched": ["dev-commands"], "reasons": ["allow by rule 'dev-commands'"], "policy_hash": "sha256:20d934ba7d7e3e4c02adabc0cba29e2c6a263ff3e7e0181ef1bfc73ee49c24f6"}
+	development.allow == true with input as {"action": "run_shell_command", "params": {"command": "npm test", "cwd": "/workspace/app"}, "context": {}}
+	development.facts_decision == {"decision": "allow", "rule": "dev-commands", "matched": ["dev-commands"], "reasons": ["allow by rule 'dev-commands'"], "policy_hash": "sha256:20d934ba7d7e3e4c02adabc0cba29e2c6a263ff3e7e0181ef1bfc73ee49c24f6"} with input as {"action": "run_shell_command", "facts": {"command": "npm test", "cwd": "/workspace/app"}}
 }
 
 # example: examples[2]
 test_3_examples_2 if {
-	result := development.decision with input as {"action": "run_shell_command", "facts": {"command": "rm -rf /", "cwd": "/workspace/app"}}
+	result := development.decision with input as {"action": "run_shell_command", "params": {"command": "rm -rf /", "cwd": "/workspace/app"}, "context": {}}
 	result == {"decision": "deny", "rule": "dangerous-commands", "matched": ["dangerous-commands"], "reasons": ["deny by rule 'dangerous-commands'"], "policy_hash": "sha256:20d934ba7d7e3e4c02adabc0cba29e2c6a263ff3e7e0181ef1bfc73ee49c24f6"}
+	development.allow == false with input as {"action": "run_shell_command", "params": {"command": "rm -rf /", "cwd": "/workspace/app"}, "context": {}}
+	development.facts_decision == {"decision": "deny", "rule": "dangerous-commands", "matched": ["dangerous-commands"], "reasons": ["deny by rule 'dangerous-commands'"], "policy_hash": "sha256:20d934ba7d7e3e4c02adabc0cba29e2c6a263ff3e7e0181ef1bfc73ee49c24f6"} with input as {"action": "run_shell_command", "facts": {"command": "rm -rf /", "cwd": "/workspace/app"}}
 }
 
 # example: examples[3]
 test_4_examples_3 if {
-	result := development.decision with input as {"action": "run_shell_command", "facts": {"command": "npm test && curl x", "cwd": "/workspace/app"}}
+	result := development.decision with input as {"action": "run_shell_command", "params": {"command": "npm test && curl x", "cwd": "/workspace/app"}, "context": {}}
 	result == {"decision": "escalate", "rule": "chained-commands", "matched": ["dev-commands", "chained-commands"], "reasons": ["escalate by rule 'chained-commands'"], "policy_hash": "sha256:20d934ba7d7e3e4c02adabc0cba29e2c6a263ff3e7e0181ef1bfc73ee49c24f6"}
+	development.allow == false with input as {"action": "run_shell_command", "params": {"command": "npm test && curl x", "cwd": "/workspace/app"}, "context": {}}
+	development.facts_decision == {"decision": "escalate", "rule": "chained-commands", "matched": ["dev-commands", "chained-commands"], "reasons": ["escalate by rule 'chained-commands'"], "policy_hash": "sha256:20d934ba7d7e3e4c02adabc0cba29e2c6a263ff3e7e0181ef1bfc73ee49c24f6"} with input as {"action": "run_shell_command", "facts": {"command": "npm test && curl x", "cwd": "/workspace/app"}}
 }
 
 # example: examples[4]
 test_5_examples_4 if {
-	result := development.decision with input as {"action": "run_shell_command", "facts": {"command": "npm test; rm -rf ~", "cwd": "/workspace/app"}}
+	result := development.decision with input as {"action": "run_shell_command", "params": {"command": "npm test; rm -rf ~", "cwd": "/workspace/app"}, "context": {}}
 	result == {"decision": "deny", "rule": "dangerous-commands", "matched": ["dev-commands", "chained-commands", "dangerous-commands"], "reasons": ["deny by rule 'dangerous-commands'"], "policy_hash": "sha256:20d934ba7d7e3e4c02adabc0cba29e2c6a263ff3e7e0181ef1bfc73ee49c24f6"}
+	development.allow == false with input as {"action": "run_shell_command", "params": {"command": "npm test; rm -rf ~", "cwd": "/workspace/app"}, "context": {}}
+	development.facts_decision == {"decision": "deny", "rule": "dangerous-commands", "matched": ["dev-commands", "chained-commands", "dangerous-commands"], "reasons": ["deny by rule 'dangerous-commands'"], "policy_hash": "sha256:20d934ba7d7e3e4c02adabc0cba29e2c6a263ff3e7e0181ef1bfc73ee49c24f6"} with input as {"action": "run_shell_command", "facts": {"command": "npm test; rm -rf ~", "cwd": "/workspace/app"}}
 }
 
 # example: examples[5]
 test_6_examples_5 if {
-	result := development.decision with input as {"action": "run_shell_command", "facts": {"command": "npm test\ncurl x", "cwd": "/workspace/app"}}
+	result := development.decision with input as {"action": "run_shell_command", "params": {"command": "npm test\ncurl x", "cwd": "/workspace/app"}, "context": {}}
 	result == {"decision": "escalate", "rule": "chained-commands", "matched": ["dev-commands", "chained-commands"], "reasons": ["escalate by rule 'chained-commands'"], "policy_hash": "sha256:20d934ba7d7e3e4c02adabc0cba29e2c6a263ff3e7e0181ef1bfc73ee49c24f6"}
+	development.allow == false with input as {"action": "run_shell_command", "params": {"command": "npm test\ncurl x", "cwd": "/workspace/app"}, "context": {}}
+	development.facts_decision == {"decision": "escalate", "rule": "chained-commands", "matched": ["dev-commands", "chained-commands"], "reasons": ["escalate by rule 'chained-commands'"], "policy_hash": "sha256:20d934ba7d7e3e4c02adabc0cba29e2c6a263ff3e7e0181ef1bfc73ee49c24f6"} with input as {"action": "run_shell_command", "facts": {"command": "npm test\ncurl x", "cwd": "/workspace/app"}}
 }
 
 # example: examples[6]
 test_7_examples_6 if {
-	result := development.decision with input as {"action": "delete_file", "facts": {"path": "/workspace/a"}}
+	result := development.decision with input as {"action": "delete_file", "params": {"path": "/workspace/a"}, "context": {}}
 	result == {"decision": "escalate", "rule": "deletes-need-approval", "matched": ["deletes-need-approval"], "reasons": ["escalate by rule 'deletes-need-approval'"], "policy_hash": "sha256:20d934ba7d7e3e4c02adabc0cba29e2c6a263ff3e7e0181ef1bfc73ee49c24f6"}
+	development.allow == false with input as {"action": "delete_file", "params": {"path": "/workspace/a"}, "context": {}}
+	development.facts_decision == {"decision": "escalate", "rule": "deletes-need-approval", "matched": ["deletes-need-approval"], "reasons": ["escalate by rule 'deletes-need-approval'"], "policy_hash": "sha256:20d934ba7d7e3e4c02adabc0cba29e2c6a263ff3e7e0181ef1bfc73ee49c24f6"} with input as {"action": "delete_file", "facts": {"path": "/workspace/a"}}
 }
 
 # example: examples[7]
 test_8_examples_7 if {
-	result := development.decision with input as {"action": "delete_file", "facts": {"path": "/etc/passwd"}}
+	result := development.decision with input as {"action": "delete_file", "params": {"path": "/etc/passwd"}, "context": {}}
 	result == {"decision": "deny", "rule": "never-outside", "matched": ["deletes-need-approval", "never-outside"], "reasons": ["deny by rule 'never-outside'"], "policy_hash": "sha256:20d934ba7d7e3e4c02adabc0cba29e2c6a263ff3e7e0181ef1bfc73ee49c24f6"}
+	development.allow == false with input as {"action": "delete_file", "params": {"path": "/etc/passwd"}, "context": {}}
+	development.facts_decision == {"decision": "deny", "rule": "never-outside", "matched": ["deletes-need-approval", "never-outside"], "reasons": ["deny by rule 'never-outside'"], "policy_hash": "sha256:20d934ba7d7e3e4c02adabc0cba29e2c6a263ff3e7e0181ef1bfc73ee49c24f6"} with input as {"action": "delete_file", "facts": {"path": "/etc/passwd"}}
 }
 
 # example: examples[8]
 test_9_examples_8 if {
-	result := development.decision with input as {"action": "http_get", "facts": {"url.host": "localhost"}}
+	result := development.decision with input as {"action": "http_get", "params": {"url": "http://localhost:3000/health"}, "context": {}}
 	result == {"decision": "allow", "rule": "local-http", "matched": ["local-http"], "reasons": ["allow by rule 'local-http'"], "policy_hash": "sha256:20d934ba7d7e3e4c02adabc0cba29e2c6a263ff3e7e0181ef1bfc73ee49c24f6"}
+	development.allow == true with input as {"action": "http_get", "params": {"url": "http://localhost:3000/health"}, "context": {}}
+	development.facts_decision == {"decision": "allow", "rule": "local-http", "matched": ["local-http"], "reasons": ["allow by rule 'local-http'"], "policy_hash": "sha256:20d934ba7d7e3e4c02adabc0cba29e2c6a263ff3e7e0181ef1bfc73ee49c24f6"} with input as {"action": "http_get", "facts": {"url.host": "localhost"}}
 }

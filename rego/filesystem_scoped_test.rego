@@ -5,30 +5,40 @@ import data.ape.filesystem_scoped
 
 # example: examples[0]
 test_1_examples_0 if {
-	result := filesystem_scoped.decision with input as {"action": "read_file", "facts": {"path": "/srv/app/config.yaml"}}
+	result := filesystem_scoped.decision with input as {"action": "read_file", "params": {"path": "/srv/app/config.yaml"}, "context": {}}
 	result == {"decision": "allow", "rule": "read-scope", "matched": ["read-scope"], "reasons": ["allow by rule 'read-scope'"], "policy_hash": "sha256:aee24bdcff125149ac893ea62b6eef54e670e22d9467d63d75de3b79fd6c15a1"}
+	filesystem_scoped.allow == true with input as {"action": "read_file", "params": {"path": "/srv/app/config.yaml"}, "context": {}}
+	filesystem_scoped.facts_decision == {"decision": "allow", "rule": "read-scope", "matched": ["read-scope"], "reasons": ["allow by rule 'read-scope'"], "policy_hash": "sha256:aee24bdcff125149ac893ea62b6eef54e670e22d9467d63d75de3b79fd6c15a1"} with input as {"action": "read_file", "facts": {"path": "/srv/app/config.yaml"}}
 }
 
 # example: examples[1]
 test_2_examples_1 if {
-	result := filesystem_scoped.decision with input as {"action": "read_file", "facts": {"path": "/etc/passwd"}}
+	result := filesystem_scoped.decision with input as {"action": "read_file", "params": {"path": "/srv/app/../../etc/passwd"}, "context": {}}
 	result == {"decision": "deny", "rule": null, "matched": [], "reasons": ["rule 'read-scope': path '/etc/passwd' does not start with any of '/srv/app/', '/tmp/build/'"], "policy_hash": "sha256:aee24bdcff125149ac893ea62b6eef54e670e22d9467d63d75de3b79fd6c15a1"}
+	filesystem_scoped.allow == false with input as {"action": "read_file", "params": {"path": "/srv/app/../../etc/passwd"}, "context": {}}
+	filesystem_scoped.facts_decision == {"decision": "deny", "rule": null, "matched": [], "reasons": ["rule 'read-scope': path '/etc/passwd' does not start with any of '/srv/app/', '/tmp/build/'"], "policy_hash": "sha256:aee24bdcff125149ac893ea62b6eef54e670e22d9467d63d75de3b79fd6c15a1"} with input as {"action": "read_file", "facts": {"path": "/etc/passwd"}}
 }
 
 # example: examples[2]
 test_3_examples_2 if {
-	result := filesystem_scoped.decision with input as {"action": "read_file", "facts": {"path": "/srv/app/secrets/db.txt"}}
+	result := filesystem_scoped.decision with input as {"action": "read_file", "params": {"path": "/srv/app/secrets/db.txt"}, "context": {}}
 	result == {"decision": "deny", "rule": "secrets", "matched": ["read-scope", "secrets"], "reasons": ["deny by rule 'secrets'"], "policy_hash": "sha256:aee24bdcff125149ac893ea62b6eef54e670e22d9467d63d75de3b79fd6c15a1"}
+	filesystem_scoped.allow == false with input as {"action": "read_file", "params": {"path": "/srv/app/secrets/db.txt"}, "context": {}}
+	filesystem_scoped.facts_decision == {"decision": "deny", "rule": "secrets", "matched": ["read-scope", "secrets"], "reasons": ["deny by rule 'secrets'"], "policy_hash": "sha256:aee24bdcff125149ac893ea62b6eef54e670e22d9467d63d75de3b79fd6c15a1"} with input as {"action": "read_file", "facts": {"path": "/srv/app/secrets/db.txt"}}
 }
 
 # example: examples[3]
 test_4_examples_3 if {
-	result := filesystem_scoped.decision with input as {"action": "delete_file", "facts": {"path": "/tmp/build/out.o"}}
+	result := filesystem_scoped.decision with input as {"action": "delete_file", "params": {"path": "/tmp/build/out.o"}, "context": {}}
 	result == {"decision": "escalate", "rule": "delete-in-scope", "matched": ["delete-in-scope"], "reasons": ["escalate by rule 'delete-in-scope'"], "policy_hash": "sha256:aee24bdcff125149ac893ea62b6eef54e670e22d9467d63d75de3b79fd6c15a1"}
+	filesystem_scoped.allow == false with input as {"action": "delete_file", "params": {"path": "/tmp/build/out.o"}, "context": {}}
+	filesystem_scoped.facts_decision == {"decision": "escalate", "rule": "delete-in-scope", "matched": ["delete-in-scope"], "reasons": ["escalate by rule 'delete-in-scope'"], "policy_hash": "sha256:aee24bdcff125149ac893ea62b6eef54e670e22d9467d63d75de3b79fd6c15a1"} with input as {"action": "delete_file", "facts": {"path": "/tmp/build/out.o"}}
 }
 
 # example: examples[4]
 test_5_examples_4 if {
-	result := filesystem_scoped.decision with input as {"action": "delete_file", "facts": {"path": "/home/u/x"}}
+	result := filesystem_scoped.decision with input as {"action": "delete_file", "params": {"path": "/home/u/x"}, "context": {}}
 	result == {"decision": "deny", "rule": null, "matched": [], "reasons": ["no rule matches action 'delete_file'; the default decision is deny"], "policy_hash": "sha256:aee24bdcff125149ac893ea62b6eef54e670e22d9467d63d75de3b79fd6c15a1"}
+	filesystem_scoped.allow == false with input as {"action": "delete_file", "params": {"path": "/home/u/x"}, "context": {}}
+	filesystem_scoped.facts_decision == {"decision": "deny", "rule": null, "matched": [], "reasons": ["no rule matches action 'delete_file'; the default decision is deny"], "policy_hash": "sha256:aee24bdcff125149ac893ea62b6eef54e670e22d9467d63d75de3b79fd6c15a1"} with input as {"action": "delete_file", "facts": {"path": "/home/u/x"}}
 }

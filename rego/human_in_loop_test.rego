@@ -5,24 +5,32 @@ import data.ape.human_in_loop
 
 # example: examples[0]
 test_1_examples_0 if {
-	result := human_in_loop.decision with input as {"action": "read_file", "facts": {}}
+	result := human_in_loop.decision with input as {"action": "read_file", "params": {"path": "/any/file"}, "context": {}}
 	result == {"decision": "allow", "rule": "reads", "matched": ["reads"], "reasons": ["allow by rule 'reads'"], "policy_hash": "sha256:0b43b3514744e3fa6facd0189dfbdee1b54aba25849335a9ed485146a3386f58"}
+	human_in_loop.allow == true with input as {"action": "read_file", "params": {"path": "/any/file"}, "context": {}}
+	human_in_loop.facts_decision == {"decision": "allow", "rule": "reads", "matched": ["reads"], "reasons": ["allow by rule 'reads'"], "policy_hash": "sha256:0b43b3514744e3fa6facd0189dfbdee1b54aba25849335a9ed485146a3386f58"} with input as {"action": "read_file", "facts": {}}
 }
 
 # example: examples[1]
 test_2_examples_1 if {
-	result := human_in_loop.decision with input as {"action": "write_file", "facts": {}}
+	result := human_in_loop.decision with input as {"action": "write_file", "params": {"path": "/any/file", "content": "x"}, "context": {}}
 	result == {"decision": "escalate", "rule": null, "matched": [], "reasons": ["no rule matches action 'write_file'; the default decision is escalate"], "policy_hash": "sha256:0b43b3514744e3fa6facd0189dfbdee1b54aba25849335a9ed485146a3386f58"}
+	human_in_loop.allow == false with input as {"action": "write_file", "params": {"path": "/any/file", "content": "x"}, "context": {}}
+	human_in_loop.facts_decision == {"decision": "escalate", "rule": null, "matched": [], "reasons": ["no rule matches action 'write_file'; the default decision is escalate"], "policy_hash": "sha256:0b43b3514744e3fa6facd0189dfbdee1b54aba25849335a9ed485146a3386f58"} with input as {"action": "write_file", "facts": {}}
 }
 
 # example: examples[2]
 test_3_examples_2 if {
-	result := human_in_loop.decision with input as {"action": "delete_file", "facts": {}}
+	result := human_in_loop.decision with input as {"action": "delete_file", "params": {"path": "/any/file"}, "context": {}}
 	result == {"decision": "deny", "rule": "destructive", "matched": ["destructive"], "reasons": ["deny by rule 'destructive'"], "policy_hash": "sha256:0b43b3514744e3fa6facd0189dfbdee1b54aba25849335a9ed485146a3386f58"}
+	human_in_loop.allow == false with input as {"action": "delete_file", "params": {"path": "/any/file"}, "context": {}}
+	human_in_loop.facts_decision == {"decision": "deny", "rule": "destructive", "matched": ["destructive"], "reasons": ["deny by rule 'destructive'"], "policy_hash": "sha256:0b43b3514744e3fa6facd0189dfbdee1b54aba25849335a9ed485146a3386f58"} with input as {"action": "delete_file", "facts": {}}
 }
 
 # example: examples[3]
 test_4_examples_3 if {
-	result := human_in_loop.decision with input as {"action": "send_email", "facts": {}}
+	result := human_in_loop.decision with input as {"action": "send_email", "params": {"to": "a@b.example", "subject": "s", "body": "b"}, "context": {}}
 	result == {"decision": "escalate", "rule": null, "matched": [], "reasons": ["no rule matches action 'send_email'; the default decision is escalate"], "policy_hash": "sha256:0b43b3514744e3fa6facd0189dfbdee1b54aba25849335a9ed485146a3386f58"}
+	human_in_loop.allow == false with input as {"action": "send_email", "params": {"to": "a@b.example", "subject": "s", "body": "b"}, "context": {}}
+	human_in_loop.facts_decision == {"decision": "escalate", "rule": null, "matched": [], "reasons": ["no rule matches action 'send_email'; the default decision is escalate"], "policy_hash": "sha256:0b43b3514744e3fa6facd0189dfbdee1b54aba25849335a9ed485146a3386f58"} with input as {"action": "send_email", "facts": {}}
 }

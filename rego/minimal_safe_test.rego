@@ -5,42 +5,56 @@ import data.ape.minimal_safe
 
 # example: examples[0]
 test_1_examples_0 if {
-	result := minimal_safe.decision with input as {"action": "read_file", "facts": {"path": "/workspace/notes.md"}}
+	result := minimal_safe.decision with input as {"action": "read_file", "params": {"path": "/workspace/notes.md"}, "context": {}}
 	result == {"decision": "allow", "rule": "read-workspace", "matched": ["read-workspace"], "reasons": ["allow by rule 'read-workspace'"], "policy_hash": "sha256:04ba6545f1d761b8e544b54282a8a16e0e6704fde41d6501011385de4880664c"}
+	minimal_safe.allow == true with input as {"action": "read_file", "params": {"path": "/workspace/notes.md"}, "context": {}}
+	minimal_safe.facts_decision == {"decision": "allow", "rule": "read-workspace", "matched": ["read-workspace"], "reasons": ["allow by rule 'read-workspace'"], "policy_hash": "sha256:04ba6545f1d761b8e544b54282a8a16e0e6704fde41d6501011385de4880664c"} with input as {"action": "read_file", "facts": {"path": "/workspace/notes.md"}}
 }
 
 # example: examples[1]
 test_2_examples_1 if {
-	result := minimal_safe.decision with input as {"action": "read_file", "facts": {"path": "/etc/passwd"}}
+	result := minimal_safe.decision with input as {"action": "read_file", "params": {"path": "/workspace/../etc/passwd"}, "context": {}}
 	result == {"decision": "deny", "rule": null, "matched": [], "reasons": ["rule 'read-workspace': path '/etc/passwd' does not start with any of '/workspace/'"], "policy_hash": "sha256:04ba6545f1d761b8e544b54282a8a16e0e6704fde41d6501011385de4880664c"}
+	minimal_safe.allow == false with input as {"action": "read_file", "params": {"path": "/workspace/../etc/passwd"}, "context": {}}
+	minimal_safe.facts_decision == {"decision": "deny", "rule": null, "matched": [], "reasons": ["rule 'read-workspace': path '/etc/passwd' does not start with any of '/workspace/'"], "policy_hash": "sha256:04ba6545f1d761b8e544b54282a8a16e0e6704fde41d6501011385de4880664c"} with input as {"action": "read_file", "facts": {"path": "/etc/passwd"}}
 }
 
 # example: examples[2]
 test_3_examples_2 if {
-	result := minimal_safe.decision with input as {"action": "query_data", "facts": {"query": "SELECT * FROM t"}}
+	result := minimal_safe.decision with input as {"action": "query_data", "params": {"query": "SELECT * FROM t"}, "context": {}}
 	result == {"decision": "allow", "rule": "query-readonly", "matched": ["query-readonly"], "reasons": ["allow by rule 'query-readonly'"], "policy_hash": "sha256:04ba6545f1d761b8e544b54282a8a16e0e6704fde41d6501011385de4880664c"}
+	minimal_safe.allow == true with input as {"action": "query_data", "params": {"query": "SELECT * FROM t"}, "context": {}}
+	minimal_safe.facts_decision == {"decision": "allow", "rule": "query-readonly", "matched": ["query-readonly"], "reasons": ["allow by rule 'query-readonly'"], "policy_hash": "sha256:04ba6545f1d761b8e544b54282a8a16e0e6704fde41d6501011385de4880664c"} with input as {"action": "query_data", "facts": {"query": "SELECT * FROM t"}}
 }
 
 # example: examples[3]
 test_4_examples_3 if {
-	result := minimal_safe.decision with input as {"action": "query_data", "facts": {"query": "DROP TABLE t"}}
+	result := minimal_safe.decision with input as {"action": "query_data", "params": {"query": "DROP TABLE t"}, "context": {}}
 	result == {"decision": "deny", "rule": null, "matched": [], "reasons": ["rule 'query-readonly': query 'DROP TABLE t' does not start with any of 'SELECT ', 'select '"], "policy_hash": "sha256:04ba6545f1d761b8e544b54282a8a16e0e6704fde41d6501011385de4880664c"}
+	minimal_safe.allow == false with input as {"action": "query_data", "params": {"query": "DROP TABLE t"}, "context": {}}
+	minimal_safe.facts_decision == {"decision": "deny", "rule": null, "matched": [], "reasons": ["rule 'query-readonly': query 'DROP TABLE t' does not start with any of 'SELECT ', 'select '"], "policy_hash": "sha256:04ba6545f1d761b8e544b54282a8a16e0e6704fde41d6501011385de4880664c"} with input as {"action": "query_data", "facts": {"query": "DROP TABLE t"}}
 }
 
 # example: examples[4]
 test_5_examples_4 if {
-	result := minimal_safe.decision with input as {"action": "query_data", "facts": {"query": "SELECT 1; DROP TABLE t"}}
+	result := minimal_safe.decision with input as {"action": "query_data", "params": {"query": "SELECT 1; DROP TABLE t"}, "context": {}}
 	result == {"decision": "deny", "rule": "one-statement", "matched": ["query-readonly", "one-statement"], "reasons": ["deny by rule 'one-statement'"], "policy_hash": "sha256:04ba6545f1d761b8e544b54282a8a16e0e6704fde41d6501011385de4880664c"}
+	minimal_safe.allow == false with input as {"action": "query_data", "params": {"query": "SELECT 1; DROP TABLE t"}, "context": {}}
+	minimal_safe.facts_decision == {"decision": "deny", "rule": "one-statement", "matched": ["query-readonly", "one-statement"], "reasons": ["deny by rule 'one-statement'"], "policy_hash": "sha256:04ba6545f1d761b8e544b54282a8a16e0e6704fde41d6501011385de4880664c"} with input as {"action": "query_data", "facts": {"query": "SELECT 1; DROP TABLE t"}}
 }
 
 # example: examples[5]
 test_6_examples_5 if {
-	result := minimal_safe.decision with input as {"action": "write_file", "facts": {}}
+	result := minimal_safe.decision with input as {"action": "write_file", "params": {"path": "/workspace/a.txt", "content": "hi"}, "context": {}}
 	result == {"decision": "escalate", "rule": "write-needs-approval", "matched": ["write-needs-approval"], "reasons": ["escalate by rule 'write-needs-approval'"], "policy_hash": "sha256:04ba6545f1d761b8e544b54282a8a16e0e6704fde41d6501011385de4880664c"}
+	minimal_safe.allow == false with input as {"action": "write_file", "params": {"path": "/workspace/a.txt", "content": "hi"}, "context": {}}
+	minimal_safe.facts_decision == {"decision": "escalate", "rule": "write-needs-approval", "matched": ["write-needs-approval"], "reasons": ["escalate by rule 'write-needs-approval'"], "policy_hash": "sha256:04ba6545f1d761b8e544b54282a8a16e0e6704fde41d6501011385de4880664c"} with input as {"action": "write_file", "facts": {}}
 }
 
 # example: examples[6]
 test_7_examples_6 if {
-	result := minimal_safe.decision with input as {"action": "delete_file", "facts": {}}
+	result := minimal_safe.decision with input as {"action": "delete_file", "params": {"path": "/workspace/a.txt"}, "context": {}}
 	result == {"decision": "deny", "rule": "no-destruction", "matched": ["no-destruction"], "reasons": ["deny by rule 'no-destruction'"], "policy_hash": "sha256:04ba6545f1d761b8e544b54282a8a16e0e6704fde41d6501011385de4880664c"}
+	minimal_safe.allow == false with input as {"action": "delete_file", "params": {"path": "/workspace/a.txt"}, "context": {}}
+	minimal_safe.facts_decision == {"decision": "deny", "rule": "no-destruction", "matched": ["no-destruction"], "reasons": ["deny by rule 'no-destruction'"], "policy_hash": "sha256:04ba6545f1d761b8e544b54282a8a16e0e6704fde41d6501011385de4880664c"} with input as {"action": "delete_file", "facts": {}}
 }

@@ -5,30 +5,40 @@ import data.ape.read_only
 
 # example: examples[0]
 test_1_examples_0 if {
-	result := read_only.decision with input as {"action": "read_file", "facts": {"path": "/data/report.csv"}}
+	result := read_only.decision with input as {"action": "read_file", "params": {"path": "/data/report.csv"}, "context": {}}
 	result == {"decision": "allow", "rule": "read-files", "matched": ["read-files"], "reasons": ["allow by rule 'read-files'"], "policy_hash": "sha256:7f124b5c5309e2b88adab064aa74cdf737e721142e281a009d4ad7e2093c40ca"}
+	read_only.allow == true with input as {"action": "read_file", "params": {"path": "/data/report.csv"}, "context": {}}
+	read_only.facts_decision == {"decision": "allow", "rule": "read-files", "matched": ["read-files"], "reasons": ["allow by rule 'read-files'"], "policy_hash": "sha256:7f124b5c5309e2b88adab064aa74cdf737e721142e281a009d4ad7e2093c40ca"} with input as {"action": "read_file", "facts": {"path": "/data/report.csv"}}
 }
 
 # example: examples[1]
 test_2_examples_1 if {
-	result := read_only.decision with input as {"action": "read_file", "facts": {"path": "/data/app/.env"}}
+	result := read_only.decision with input as {"action": "read_file", "params": {"path": "/data/app/.env"}, "context": {}}
 	result == {"decision": "deny", "rule": null, "matched": [], "reasons": ["rule 'read-files': path '/data/app/.env' matches a denied pattern of '*/.env', '*/.ssh/*', '*.pem', '*.key'"], "policy_hash": "sha256:7f124b5c5309e2b88adab064aa74cdf737e721142e281a009d4ad7e2093c40ca"}
+	read_only.allow == false with input as {"action": "read_file", "params": {"path": "/data/app/.env"}, "context": {}}
+	read_only.facts_decision == {"decision": "deny", "rule": null, "matched": [], "reasons": ["rule 'read-files': path '/data/app/.env' matches a denied pattern of '*/.env', '*/.ssh/*', '*.pem', '*.key'"], "policy_hash": "sha256:7f124b5c5309e2b88adab064aa74cdf737e721142e281a009d4ad7e2093c40ca"} with input as {"action": "read_file", "facts": {"path": "/data/app/.env"}}
 }
 
 # example: examples[2]
 test_3_examples_2 if {
-	result := read_only.decision with input as {"action": "http_get", "facts": {"url.scheme": "https"}}
+	result := read_only.decision with input as {"action": "http_get", "params": {"url": "https://example.com/"}, "context": {}}
 	result == {"decision": "allow", "rule": "fetch-https", "matched": ["fetch-https"], "reasons": ["allow by rule 'fetch-https'"], "policy_hash": "sha256:7f124b5c5309e2b88adab064aa74cdf737e721142e281a009d4ad7e2093c40ca"}
+	read_only.allow == true with input as {"action": "http_get", "params": {"url": "https://example.com/"}, "context": {}}
+	read_only.facts_decision == {"decision": "allow", "rule": "fetch-https", "matched": ["fetch-https"], "reasons": ["allow by rule 'fetch-https'"], "policy_hash": "sha256:7f124b5c5309e2b88adab064aa74cdf737e721142e281a009d4ad7e2093c40ca"} with input as {"action": "http_get", "facts": {"url.scheme": "https"}}
 }
 
 # example: examples[3]
 test_4_examples_3 if {
-	result := read_only.decision with input as {"action": "http_get", "facts": {"url.scheme": "http"}}
+	result := read_only.decision with input as {"action": "http_get", "params": {"url": "http://example.com/"}, "context": {}}
 	result == {"decision": "deny", "rule": null, "matched": [], "reasons": ["rule 'fetch-https': url.scheme does not equal 'https'"], "policy_hash": "sha256:7f124b5c5309e2b88adab064aa74cdf737e721142e281a009d4ad7e2093c40ca"}
+	read_only.allow == false with input as {"action": "http_get", "params": {"url": "http://example.com/"}, "context": {}}
+	read_only.facts_decision == {"decision": "deny", "rule": null, "matched": [], "reasons": ["rule 'fetch-https': url.scheme does not equal 'https'"], "policy_hash": "sha256:7f124b5c5309e2b88adab064aa74cdf737e721142e281a009d4ad7e2093c40ca"} with input as {"action": "http_get", "facts": {"url.scheme": "http"}}
 }
 
 # example: examples[4]
 test_5_examples_4 if {
-	result := read_only.decision with input as {"action": "write_file", "facts": {}}
+	result := read_only.decision with input as {"action": "write_file", "params": {"path": "/data/x", "content": "y"}, "context": {}}
 	result == {"decision": "deny", "rule": "no-writes", "matched": ["no-writes"], "reasons": ["deny by rule 'no-writes'"], "policy_hash": "sha256:7f124b5c5309e2b88adab064aa74cdf737e721142e281a009d4ad7e2093c40ca"}
+	read_only.allow == false with input as {"action": "write_file", "params": {"path": "/data/x", "content": "y"}, "context": {}}
+	read_only.facts_decision == {"decision": "deny", "rule": "no-writes", "matched": ["no-writes"], "reasons": ["deny by rule 'no-writes'"], "policy_hash": "sha256:7f124b5c5309e2b88adab064aa74cdf737e721142e281a009d4ad7e2093c40ca"} with input as {"action": "write_file", "facts": {}}
 }

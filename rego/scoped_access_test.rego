@@ -5,66 +5,88 @@ import data.ape.scoped_access
 
 # example: examples[0]
 test_1_examples_0 if {
-	result := scoped_access.decision with input as {"action": "read_file", "facts": {"path": "/workspace/README.md"}}
+	result := scoped_access.decision with input as {"action": "read_file", "params": {"path": "/workspace/README.md"}, "context": {}}
 	result == {"decision": "allow", "rule": "workspace-read", "matched": ["workspace-read"], "reasons": ["allow by rule 'workspace-read'"], "policy_hash": "sha256:6510ca66e69f4df9c55303e265ada2e45f9e05221e488f78d4835352684d6723"}
+	scoped_access.allow == true with input as {"action": "read_file", "params": {"path": "/workspace/README.md"}, "context": {}}
+	scoped_access.facts_decision == {"decision": "allow", "rule": "workspace-read", "matched": ["workspace-read"], "reasons": ["allow by rule 'workspace-read'"], "policy_hash": "sha256:6510ca66e69f4df9c55303e265ada2e45f9e05221e488f78d4835352684d6723"} with input as {"action": "read_file", "facts": {"path": "/workspace/README.md"}}
 }
 
 # example: examples[1]
 test_2_examples_1 if {
-	result := scoped_access.decision with input as {"action": "read_file", "facts": {"path": "/etc/passwd"}}
+	result := scoped_access.decision with input as {"action": "read_file", "params": {"path": "/workspace/../etc/passwd"}, "context": {}}
 	result == {"decision": "deny", "rule": null, "matched": [], "reasons": ["rule 'workspace-read': path '/etc/passwd' does not start with any of '/workspace/'"], "policy_hash": "sha256:6510ca66e69f4df9c55303e265ada2e45f9e05221e488f78d4835352684d6723"}
+	scoped_access.allow == false with input as {"action": "read_file", "params": {"path": "/workspace/../etc/passwd"}, "context": {}}
+	scoped_access.facts_decision == {"decision": "deny", "rule": null, "matched": [], "reasons": ["rule 'workspace-read': path '/etc/passwd' does not start with any of '/workspace/'"], "policy_hash": "sha256:6510ca66e69f4df9c55303e265ada2e45f9e05221e488f78d4835352684d6723"} with input as {"action": "read_file", "facts": {"path": "/etc/passwd"}}
 }
 
 # example: examples[2]
 test_3_examples_2 if {
-	result := scoped_access.decision with input as {"action": "write_file", "facts": {"path": "/workspace/a.txt", "size": 2}}
+	result := scoped_access.decision with input as {"action": "write_file", "params": {"path": "/workspace/a.txt", "content": "hi", "size": 2}, "context": {}}
 	result == {"decision": "allow", "rule": "workspace-write", "matched": ["workspace-write"], "reasons": ["allow by rule 'workspace-write'"], "policy_hash": "sha256:6510ca66e69f4df9c55303e265ada2e45f9e05221e488f78d4835352684d6723"}
+	scoped_access.allow == true with input as {"action": "write_file", "params": {"path": "/workspace/a.txt", "content": "hi", "size": 2}, "context": {}}
+	scoped_access.facts_decision == {"decision": "allow", "rule": "workspace-write", "matched": ["workspace-write"], "reasons": ["allow by rule 'workspace-write'"], "policy_hash": "sha256:6510ca66e69f4df9c55303e265ada2e45f9e05221e488f78d4835352684d6723"} with input as {"action": "write_file", "facts": {"path": "/workspace/a.txt", "size": 2}}
 }
 
 # example: examples[3]
 test_4_examples_3 if {
-	result := scoped_access.decision with input as {"action": "write_file", "facts": {"path": "/workspace/big.bin", "size": 2000000}}
+	result := scoped_access.decision with input as {"action": "write_file", "params": {"path": "/workspace/big.bin", "content": "x", "size": 2000000}, "context": {}}
 	result == {"decision": "deny", "rule": null, "matched": [], "reasons": ["rule 'workspace-write': size is greater than 1048576"], "policy_hash": "sha256:6510ca66e69f4df9c55303e265ada2e45f9e05221e488f78d4835352684d6723"}
+	scoped_access.allow == false with input as {"action": "write_file", "params": {"path": "/workspace/big.bin", "content": "x", "size": 2000000}, "context": {}}
+	scoped_access.facts_decision == {"decision": "deny", "rule": null, "matched": [], "reasons": ["rule 'workspace-write': size is greater than 1048576"], "policy_hash": "sha256:6510ca66e69f4df9c55303e265ada2e45f9e05221e488f78d4835352684d6723"} with input as {"action": "write_file", "facts": {"path": "/workspace/big.bin", "size": 2000000}}
 }
 
 # example: examples[4]
 test_5_examples_4 if {
-	result := scoped_access.decision with input as {"action": "write_file", "facts": {"path": "/workspace/.env", "size": 3}}
+	result := scoped_access.decision with input as {"action": "write_file", "params": {"path": "/workspace/.env", "content": "K=V", "size": 3}, "context": {}}
 	result == {"decision": "deny", "rule": "no-secrets", "matched": ["workspace-write", "no-secrets"], "reasons": ["deny by rule 'no-secrets'"], "policy_hash": "sha256:6510ca66e69f4df9c55303e265ada2e45f9e05221e488f78d4835352684d6723"}
+	scoped_access.allow == false with input as {"action": "write_file", "params": {"path": "/workspace/.env", "content": "K=V", "size": 3}, "context": {}}
+	scoped_access.facts_decision == {"decision": "deny", "rule": "no-secrets", "matched": ["workspace-write", "no-secrets"], "reasons": ["deny by rule 'no-secrets'"], "policy_hash": "sha256:6510ca66e69f4df9c55303e265ada2e45f9e05221e488f78d4835352684d6723"} with input as {"action": "write_file", "facts": {"path": "/workspace/.env", "size": 3}}
 }
 
 # example: examples[5]
 test_6_examples_5 if {
-	result := scoped_access.decision with input as {"action": "http_get", "facts": {"url.scheme": "https", "url.host": "api.github.com"}}
+	result := scoped_access.decision with input as {"action": "http_get", "params": {"url": "https://api.github.com/repos"}, "context": {}}
 	result == {"decision": "allow", "rule": "api-domains", "matched": ["api-domains"], "reasons": ["allow by rule 'api-domains'"], "policy_hash": "sha256:6510ca66e69f4df9c55303e265ada2e45f9e05221e488f78d4835352684d6723"}
+	scoped_access.allow == true with input as {"action": "http_get", "params": {"url": "https://api.github.com/repos"}, "context": {}}
+	scoped_access.facts_decision == {"decision": "allow", "rule": "api-domains", "matched": ["api-domains"], "reasons": ["allow by rule 'api-domains'"], "policy_hash": "sha256:6510ca66e69f4df9c55303e265ada2e45f9e05221e488f78d4835352684d6723"} with input as {"action": "http_get", "facts": {"url.scheme": "https", "url.host": "api.github.com"}}
 }
 
 # example: examples[6]
 test_7_examples_6 if {
-	result := scoped_access.decision with input as {"action": "http_get", "facts": {"url.scheme": "https", "url.host": "api.example.com"}}
+	result := scoped_access.decision with input as {"action": "http_get", "params": {"url": "https://API.EXAMPLE.COM./v1"}, "context": {}}
 	result == {"decision": "allow", "rule": "api-domains", "matched": ["api-domains"], "reasons": ["allow by rule 'api-domains'"], "policy_hash": "sha256:6510ca66e69f4df9c55303e265ada2e45f9e05221e488f78d4835352684d6723"}
+	scoped_access.allow == true with input as {"action": "http_get", "params": {"url": "https://API.EXAMPLE.COM./v1"}, "context": {}}
+	scoped_access.facts_decision == {"decision": "allow", "rule": "api-domains", "matched": ["api-domains"], "reasons": ["allow by rule 'api-domains'"], "policy_hash": "sha256:6510ca66e69f4df9c55303e265ada2e45f9e05221e488f78d4835352684d6723"} with input as {"action": "http_get", "facts": {"url.scheme": "https", "url.host": "api.example.com"}}
 }
 
 # example: examples[7]
 test_8_examples_7 if {
-	result := scoped_access.decision with input as {"action": "http_get", "facts": {"url.scheme": "https", "url.host": "example.com.evil.io"}}
+	result := scoped_access.decision with input as {"action": "http_get", "params": {"url": "https://example.com.evil.io/"}, "context": {}}
 	result == {"decision": "deny", "rule": null, "matched": [], "reasons": ["rule 'api-domains': url.host 'example.com.evil.io' matches none of 'api.github.com', '*.example.com'"], "policy_hash": "sha256:6510ca66e69f4df9c55303e265ada2e45f9e05221e488f78d4835352684d6723"}
+	scoped_access.allow == false with input as {"action": "http_get", "params": {"url": "https://example.com.evil.io/"}, "context": {}}
+	scoped_access.facts_decision == {"decision": "deny", "rule": null, "matched": [], "reasons": ["rule 'api-domains': url.host 'example.com.evil.io' matches none of 'api.github.com', '*.example.com'"], "policy_hash": "sha256:6510ca66e69f4df9c55303e265ada2e45f9e05221e488f78d4835352684d6723"} with input as {"action": "http_get", "facts": {"url.scheme": "https", "url.host": "example.com.evil.io"}}
 }
 
 # example: examples[8]
 test_9_examples_8 if {
-	result := scoped_access.decision with input as {"action": "http_post", "facts": {"url.scheme": "https", "url.host": "api.example.com", "size": 100000}}
+	result := scoped_access.decision with input as {"action": "http_post", "params": {"url": "https://api.example.com/upload", "size": 100000}, "context": {}}
 	result == {"decision": "escalate", "rule": "post-size", "matched": ["api-domains", "post-size"], "reasons": ["escalate by rule 'post-size'"], "policy_hash": "sha256:6510ca66e69f4df9c55303e265ada2e45f9e05221e488f78d4835352684d6723"}
+	scoped_access.allow == false with input as {"action": "http_post", "params": {"url": "https://api.example.com/upload", "size": 100000}, "context": {}}
+	scoped_access.facts_decision == {"decision": "escalate", "rule": "post-size", "matched": ["api-domains", "post-size"], "reasons": ["escalate by rule 'post-size'"], "policy_hash": "sha256:6510ca66e69f4df9c55303e265ada2e45f9e05221e488f78d4835352684d6723"} with input as {"action": "http_post", "facts": {"url.scheme": "https", "url.host": "api.example.com", "size": 100000}}
 }
 
 # example: examples[9]
 test_10_examples_9 if {
-	result := scoped_access.decision with input as {"action": "send_email", "facts": {"to.domain": "mail.example.com"}}
+	result := scoped_access.decision with input as {"action": "send_email", "params": {"to": "bob@Mail.Example.com", "subject": "s", "body": "b"}, "context": {}}
 	result == {"decision": "allow", "rule": "internal-email", "matched": ["internal-email"], "reasons": ["allow by rule 'internal-email'"], "policy_hash": "sha256:6510ca66e69f4df9c55303e265ada2e45f9e05221e488f78d4835352684d6723"}
+	scoped_access.allow == true with input as {"action": "send_email", "params": {"to": "bob@Mail.Example.com", "subject": "s", "body": "b"}, "context": {}}
+	scoped_access.facts_decision == {"decision": "allow", "rule": "internal-email", "matched": ["internal-email"], "reasons": ["allow by rule 'internal-email'"], "policy_hash": "sha256:6510ca66e69f4df9c55303e265ada2e45f9e05221e488f78d4835352684d6723"} with input as {"action": "send_email", "facts": {"to.domain": "mail.example.com"}}
 }
 
 # example: examples[10]
 test_11_examples_10 if {
-	result := scoped_access.decision with input as {"action": "send_email", "facts": {"to.domain": "evil.io"}}
+	result := scoped_access.decision with input as {"action": "send_email", "params": {"to": "eve@evil.io", "subject": "s", "body": "b"}, "context": {}}
 	result == {"decision": "deny", "rule": null, "matched": [], "reasons": ["rule 'internal-email': to.domain 'evil.io' matches none of 'example.com', '*.example.com'"], "policy_hash": "sha256:6510ca66e69f4df9c55303e265ada2e45f9e05221e488f78d4835352684d6723"}
+	scoped_access.allow == false with input as {"action": "send_email", "params": {"to": "eve@evil.io", "subject": "s", "body": "b"}, "context": {}}
+	scoped_access.facts_decision == {"decision": "deny", "rule": null, "matched": [], "reasons": ["rule 'internal-email': to.domain 'evil.io' matches none of 'example.com', '*.example.com'"], "policy_hash": "sha256:6510ca66e69f4df9c55303e265ada2e45f9e05221e488f78d4835352684d6723"} with input as {"action": "send_email", "facts": {"to.domain": "evil.io"}}
 }

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { isMain, syncGenerated } from './generated.js';
 import { compilePolicyFile } from '../src/compiler/compile.js';
 import { emitRego, emitRegoTests } from '../src/compiler/rego/index.js';
+import { nativeDecide } from '../src/adapters/native/index.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 
@@ -14,7 +15,7 @@ export function generatedRego(): Map<string, string> {
   for (const file of readdirSync(join(root, 'policies')).filter((f) => f.endsWith('.yaml')).sort()) {
     const policy = compilePolicyFile(join(root, 'policies', file));
     out.set(join('rego', `${policy.ir.name}.rego`), emitRego(policy));
-    out.set(join('rego', `${policy.ir.name}_test.rego`), emitRegoTests(policy));
+    out.set(join('rego', `${policy.ir.name}_test.rego`), emitRegoTests(policy, nativeDecide(policy)));
   }
   return out;
 }

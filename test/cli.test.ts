@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,9 +16,9 @@ async function ape(...args: string[]) {
 
 describe('ape validate', () => {
   it('exits 0 on valid policies (warnings allowed) and prints each warning as file:line:col code message', async () => {
-    const r = await ape('validate', 'policies/minimal_safe.yaml', '../shared/reference/seed-policies/read_only.yaml');
+    const r = await ape('validate', 'policies/minimal_safe.yaml', 'test/compat/policies/support_triage.yaml');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^\.\.\/shared\/reference\/seed-policies\/read_only\.yaml:\d+:\d+ unknown-action /m);
+    expect(r.stdout).toMatch(/^test\/compat\/policies\/support_triage\.yaml:17:5 unknown-action /m);
   });
   it('exits 1 and prints every error as file:line:col code message', async () => {
     const file = join(tmp, 'bad.yaml');
@@ -135,12 +135,22 @@ describe('other commands', () => {
     const text = await ape('actions', '--by-category');
     expect(text.stdout).toMatch(/^file_read$/m);
   });
-  it('diff shows the actions that change decision, rule by rule; exit 2 when they differ', async () => {
+  it('diff prints one row per action whose decision or deciding rule differs (as the README says); exit 2 when they differ', async () => {
     const r = await ape('diff', 'policies/minimal_safe.yaml', 'policies/read_only.yaml', '--json');
     expect(r.code).toBe(2);
-    const out = JSON.parse(r.stdout) as { equivalent: boolean; changes: { action: string; a: { decision: string }; b: { decision: string } }[] };
+    const out = JSON.parse(r.stdout) as { equivalent: boolean; changes: { action: string; a: { decision: string; rule: string | null }; b: { decision: string; rule: string | null } }[] };
     expect(out.equivalent).toBe(false);
     expect(out.changes.find((c) => c.action === 'write_file')).toMatchObject({ a: { decision: 'escalate' }, b: { decision: 'deny' } });
+    // Same decision, another rule: a row. Same decision and rule: none.
+    expect(out.changes.find((c) => c.action === 'delete_file')).toMatchObject({ a: { decision: 'deny', rule: 'no-destruction' }, b: { decision: 'deny', rule: 'no-writes' } });
+    expect(out.changes.find((c) => c.action === 'read_file')).toBeUndefined();
+    const text = await ape('diff', 'policies/minimal_safe.yaml', 'policies/read_only.yaml');
+    const rows = text.stdout.trim().split('\n').slice(2);
+    expect(rows.map((row) => row.split(/\s+/)[0])).toEqual(out.changes.map((c) => c.action));
+    expect(rows.find((row) => row.startsWith('delete_file '))).toMatch(/DENY \(no-destruction\)\s+DENY \(no-writes\)$/);
+    expect(rows.find((row) => row.startsWith('http_get '))).toMatch(/DENY \(default\)\s+CONDITIONAL \(allow\/deny\)$/);
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain('| `ape diff <a> <b> [--json]` | one row per action whose action-level decision or deciding rule differs');
     const same = await ape('diff', SCOPED, SCOPED);
     expect(same.code).toBe(0);
   });

@@ -12,6 +12,7 @@ import {
   type ApprovalRequest,
   type ApprovalResponse,
   type IntentInput,
+  type PlanInput,
   type PlanStepInput,
   type AuditSink,
   type GateMode,
@@ -20,11 +21,12 @@ import {
   type RuntimeStores,
   type Session,
 } from '../runtime/index.js';
-import { ApeError, ParameterValidationError } from '../errors.js';
-import { LivePolicy, type LivePolicyOptions, type PolicySource, type PolicyStatus } from '../distribution/index.js';
+import { ParameterValidationError } from '../index.js';
 import { AgentClosedError, AgentConfigError } from './errors.js';
 import { plainObject } from './json-copy.js';
 import { loadPolicy, type PolicyInput } from './policy-source.js';
+import * as orchestrator from './orchestrator.js';
+import type { Analysis, ExecuteOptions, ExecutionResult } from './orchestrator.js';
 import { AgentSession, type AgentSessionOptions } from './session.js';
 import { SessionKeeper } from './session-keeper.js';
 
@@ -56,10 +58,26 @@ export interface ApeOptions {
   rateLimits?: RateLimitsIR;
   /** Parameter names or dotted paths redacted in audit events, besides the default secret names. */
   sensitiveParams?: string[];
-  /** Live reload: watch this source from the start (see `Ape.watch`). */
-  source?: PolicySource;
-  /** Options of the live reload (format, pinned verification keys, rollback). */
-  reload?: LivePolicyOptions;
+}
+
+/** `policyStatus()`: the current policy and, when a live source feeds this Ape, its last reload attempt and error. */
+export interface ApePolicyStatus {
+  name: string;
+  version: string;
+  hash: string;
+  /** Where the policy comes from: the live source's description, else the policy's file. */
+  source: string;
+  loadedAt: number;
+  swaps: number;
+  signedBy?: string;
+  lastAttempt?: { at: number; outcome: 'swapped' | 'unchanged' | 'refused' };
+  lastError?: { at: number; code: string; message: string };
+}
+
+/** What feeds an Ape new policies (the distribution layer's live policy): its status, and how to stop it. */
+export interface PolicyFeed {
+  status(): ApePolicyStatus;
+  close(): Promise<void>;
 }
 
 /** Options of one guarded call. */
@@ -113,7 +131,7 @@ export class Ape {
   readonly #engine: string;
   readonly #engineOptions: EngineOptions;
   readonly #createdAt: number;
-  #live: LivePolicy | undefined;
+  #feed: PolicyFeed | undefined;
   readonly #now: () => number;
   readonly #defaultApprover: ApprovalHandler | undefined;
   readonly #runs = new Map<string, RunBinding>();
@@ -167,49 +185,40 @@ export class Ape {
       await evaluator.close();
       throw error;
     }
-    if (options.source !== undefined) ape.watch(options.source, options.reload ?? {});
     return ape;
   }
 
   /**
-   * Live reload: watches `source` and swaps each newer valid policy into the runtime (a new evaluator on the same engine);
-   * decisions in flight finish on their version, tokens and approvals of the old version are refused. A refused update
-   * (fetch, compile, signature, rollback, engine) keeps the current policy and is audited as `policy.refused`.
-   * Returns the live policy: `refresh()` checks now (hand it to `webhookHandler`), `status()` is `policyStatus()`.
+   * Installs a new policy: a new evaluator on this Ape's engine, swapped into the runtime in one step (decisions in flight
+   * finish on their version; tokens and approvals of the old version are refused; the old evaluator is closed once its
+   * last decision ended). Throws (nothing changes) when the engine cannot load it. Live sources call this
+   * (`watchApe` in `ape-policy-engine/distribution`).
    */
-  watch(source: PolicySource, options: LivePolicyOptions = {}): LivePolicy {
-    if (this.#closed) throw new AgentClosedError();
-    if (this.#live) throw new AgentConfigError('this Ape already watches a policy source');
-    const live = LivePolicy.watch(this.policy, source, options);
-    live.bind(async (next) => {
-      const evaluator = await createEvaluator(next, this.#engine, this.#engineOptions);
-      let swapped: { previous: Evaluator; drained: Promise<void> };
-      try {
-        if (this.#closed) throw new AgentClosedError();
-        swapped = this.runtime.swapPolicy(evaluator, { source: source.description });
-      } catch (error) {
-        await evaluator.close();
-        throw error;
-      }
-      this.#evaluator = evaluator;
-      void swapped.drained.then(() => swapped.previous.close()).catch(() => undefined);
-    });
-    live.on((event) => {
-      if (event.type !== 'policy.refused') return;
-      try {
-        this.runtime.reportPolicyRefusal({ code: event.code, message: event.message, source: event.source, ...(event.offeredHash ? { offered: event.offeredHash } : {}) });
-      } catch (error) {
-        if (!(error instanceof ApeError)) throw error;
-      }
-    });
-    this.#live = live;
-    live.start();
-    return live;
+  async replacePolicy(next: CompiledPolicy, info: { source?: string } = {}): Promise<void> {
+    this.#open();
+    const evaluator = await createEvaluator(next, this.#engine, this.#engineOptions);
+    let swapped: { previous: Evaluator; drained: Promise<void> };
+    try {
+      this.#open();
+      swapped = this.runtime.swapPolicy(evaluator, info);
+    } catch (error) {
+      await evaluator.close();
+      throw error;
+    }
+    this.#evaluator = evaluator;
+    void swapped.drained.then(() => swapped.previous.close()).catch(() => undefined);
+  }
+
+  /** Attaches the feed of new policies whose status `policyStatus()` reports (one per Ape); `close()` closes it. */
+  attachPolicyFeed(feed: PolicyFeed): void {
+    this.#open();
+    if (this.#feed) throw new AgentConfigError('this Ape already has a policy feed');
+    this.#feed = feed;
   }
 
   /** The current policy's version, hash and source, the last reload attempt and the last error. */
-  policyStatus(): PolicyStatus {
-    if (this.#live) return this.#live.status();
+  policyStatus(): ApePolicyStatus {
+    if (this.#feed) return this.#feed.status();
     const policy = this.policy;
     return { name: policy.ir.name, version: policy.ir.version, hash: policy.hash, source: policy.file, loadedAt: this.#createdAt, swaps: 0 };
   }
@@ -296,6 +305,46 @@ export class Ape {
     this.#toolFns.set(name, fn as unknown as (params: Readonly<JsonObject>) => unknown);
   }
 
+  /** The action a registered tool serves, or undefined. */
+  toolAction(tool: string): string | undefined {
+    return this.#toolFns.has(tool) ? this.#toolActions.get(tool) : undefined;
+  }
+
+  /**
+   * Prompt to execution: the intent (deterministic, narrowed by the policy), the plan, and each step
+   * decided and run through the gate. Never throws for a refused prompt or step: see `status`.
+   */
+  execute(prompt: string, options: ExecuteOptions = {}): Promise<ExecutionResult> {
+    this.#open();
+    return orchestrator.execute(this, prompt, options);
+  }
+
+  /** `execute`, but anything short of `completed` throws the typed error (`PolicyDenyError`, `EscalationRequiredError`, `IntentAmbiguityError`, ...). */
+  async executeOrThrow(prompt: string, options: ExecuteOptions = {}): Promise<ExecutionResult> {
+    const result = await this.execute(prompt, options);
+    const error = orchestrator.errorOf(result);
+    if (error) throw error;
+    return result;
+  }
+
+  /** Executes a plan the caller brings (its own planner), under `options.intent` or the plan's actions narrowed by the policy. */
+  executePlan(plan: PlanInput, options: ExecuteOptions & { intent?: IntentInput } = {}): Promise<ExecutionResult> {
+    this.#open();
+    return orchestrator.executePlan(this, plan, options);
+  }
+
+  /** The intent, the plan and every step's decision, without running anything. Throws `IntentAmbiguityError` and the other typed errors. */
+  analyze(prompt: string, options: ExecuteOptions = {}): Promise<Analysis> {
+    this.#open();
+    return orchestrator.analyze(this, prompt, options);
+  }
+
+  /** Answers pending approvals of an execution (by request id) and runs the approved steps. */
+  resume(result: ExecutionResult, answers: Record<string, ApprovalResponse>): Promise<ExecutionResult> {
+    this.#open();
+    return orchestrator.resume(this, result, answers);
+  }
+
   /** The registered tool names serving an action. */
   toolsFor(action: string): string[] {
     return [...this.#toolActions].filter(([name, a]) => a === action && this.#toolFns.has(name)).map(([name]) => name);
@@ -363,11 +412,12 @@ export class Ape {
     if (this.#closed) return;
     this.#closed = true;
     try {
-      await this.#live?.close();
+      await this.#feed?.close();
     } catch {
       // stopping the watch cannot fail the close
     }
     try {
+      await orchestrator.cancelPending(this);
       await this.#keeper.close();
     } finally {
       await this.#evaluator.close();

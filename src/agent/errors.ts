@@ -1,5 +1,5 @@
 /** Typed errors of the agent layer: ambiguity of a prompt, a closed Ape, a bad option. */
-import { ApeError } from '../errors.js';
+import { ApeError } from '../index.js';
 
 /** One reading of an ambiguous prompt. */
 export interface IntentCandidate {

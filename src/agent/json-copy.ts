@@ -1,6 +1,6 @@
 /** Copies caller data once into plain, frozen-able JSON: every property read exactly once, accessors and non-JSON refused. */
 import { isWellFormed, type JsonObject, type JsonValue } from '../compiler/index.js';
-import { ParameterValidationError } from '../errors.js';
+import { ParameterValidationError } from '../index.js';
 
 const MAX_DEPTH = 64;
 

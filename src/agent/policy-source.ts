@@ -1,7 +1,7 @@
 /** Loads the policy an `Ape` runs on: a file path, YAML text, or an already compiled policy. */
 import { existsSync } from 'node:fs';
 import { compilePolicyFile, compilePolicySource, type CompiledPolicy } from '../compiler/index.js';
-import { PolicyLoadError } from '../errors.js';
+import { PolicyLoadError } from '../index.js';
 
 /** What `Ape.fromPolicy` accepts: a path (an existing file, or a name ending in `.yaml`/`.yml`), YAML text, or a compiled policy. */
 export type PolicyInput = string | CompiledPolicy;

@@ -3,6 +3,7 @@ import type { JsonObject } from '../compiler/index.js';
 import type { Session, SessionSummary } from '../runtime/index.js';
 import { AgentConfigError } from './errors.js';
 import type { Ape } from './ape.js';
+import type { ExecuteOptions, ExecutionResult } from './orchestrator.js';
 import { plainObject } from './json-copy.js';
 
 /** Options of `Ape.createSession`. */
@@ -98,6 +99,16 @@ export class AgentSession {
     const summary = await this.ape.runtime.sessionSummary(await this.#opened);
     this.#summary = summary;
     return summary;
+  }
+
+  /** Runs a prompt in this session (see `Ape.execute`). */
+  execute(prompt: string, options: Omit<ExecuteOptions, 'session'> = {}): Promise<ExecutionResult> {
+    return this.ape.execute(prompt, { ...options, session: this });
+  }
+
+  /** Runs a prompt in this session, throwing the typed error of anything short of `completed`. */
+  executeOrThrow(prompt: string, options: Omit<ExecuteOptions, 'session'> = {}): Promise<ExecutionResult> {
+    return this.ape.executeOrThrow(prompt, { ...options, session: this });
   }
 
   /** Revokes the session: nothing more runs in it. */

@@ -1,14 +1,14 @@
 /** The `ape` command-line program: one file per command, errors as one clear line. */
 import { Command, CommanderError } from 'commander';
 // Compile targets register themselves: rego, bundle, wasm (OPA); cedar; model, smt, tla (verification).
-import '../adapters/opa/targets.js';
-import '../compiler/cedar/target.js';
-import '../verify/targets.js';
+import '../targets.js';
 import { ApeError } from '../errors.js';
 import { register as registerActions } from './commands/actions.js';
+import { register as registerAnalyze } from './commands/analyze.js';
 import { register as registerAudit } from './commands/audit.js';
 import { register as registerBundle } from './commands/bundle.js';
 import { register as registerCompile } from './commands/compile.js';
+import { register as registerDemo } from './commands/demo.js';
 import { register as registerDiff } from './commands/diff.js';
 import { register as registerEval } from './commands/eval.js';
 import { register as registerSimulate } from './commands/simulate.js';
@@ -29,6 +29,8 @@ export const COMMANDS: CommandRegistrar[] = [
   registerCompile,
   registerAudit,
   registerVerify,
+  registerAnalyze,
+  registerDemo,
   registerBundle,
 ];
 

@@ -35,29 +35,29 @@ export class TargetRegistrationError extends ApeError {
 type Emit = CompileTarget['emit'];
 
 /**
- * The built-in targets, present from the start whoever imports this module (no CLI side-effect
- * import needed). Each one's code is loaded on first use from the module that implements it; that
- * module hands its `emit` to `defineBuiltinTarget`.
+ * The built-in targets: their names are reserved from the start (no registration can take them),
+ * whoever imports this module. Their code lives in the layers above the compiler (OPA adapter,
+ * verifier), which hand it over with `defineBuiltinTarget` when `ape-policy-engine/targets` (or the
+ * package root, or the CLI) is imported; the compiler itself imports nothing above it.
  */
-const BUILTIN: Record<string, { description: string; load: () => Promise<unknown> }> = {
-  rego: { description: 'Rego v1 package ape.<policy> (-o <dir>: also <policy>_test.rego from the examples)', load: () => import('../adapters/opa/targets.js') },
-  bundle: { description: 'OPA bundle tar.gz (-o <file>; --signing-key <file> [--signing-alg RS256|HS256|...])', load: () => import('../adapters/opa/targets.js') },
-  wasm: { description: 'OPA WASM bundle tar.gz built by `opa build -t wasm` (-o <file>)', load: () => import('../adapters/opa/targets.js') },
-  cedar: { description: 'Cedar policy set and schema (-o <dir>: <name>.cedar, <name>.cedarschema, <name>.cedarschema.json)', load: () => import('./cedar/target.js') },
-  model: { description: 'the JSON verification model (format ape-verification-model, version 1)', load: () => import('../verify/targets.js') },
-  smt: { description: 'the decision function as SMT-LIB 2.6 (z3, cvc5)', load: () => import('../verify/targets.js') },
-  tla: { description: 'TLA+ spec of the token protocol with its invariants; -o <dir> writes ApeTokens.tla, MCApeTokens.tla and .cfg', load: () => import('../verify/targets.js') },
+const BUILTIN: Record<string, string> = {
+  rego: 'Rego v1 package ape.<policy> (-o <dir>: also <policy>_test.rego from the examples)',
+  bundle: 'OPA bundle tar.gz (-o <file>; --signing-key <file> [--signing-alg RS256|HS256|...])',
+  wasm: 'OPA WASM bundle tar.gz built by `opa build -t wasm` (-o <file>)',
+  cedar: 'Cedar policy set and schema (-o <dir>: <name>.cedar, <name>.cedarschema, <name>.cedarschema.json)',
+  model: 'the JSON verification model (format ape-verification-model, version 1)',
+  smt: 'the decision function as SMT-LIB 2.6 (z3, cvc5)',
+  tla: 'TLA+ spec of the token protocol with its invariants; -o <dir> writes ApeTokens.tla, MCApeTokens.tla and .cfg',
 };
 
 const builtinEmit = new Map<string, Emit>();
 const targets = new Map<string, CompileTarget>();
-for (const [name, { description, load }] of Object.entries(BUILTIN)) {
+for (const [name, description] of Object.entries(BUILTIN)) {
   targets.set(name, Object.freeze({
     description,
-    async emit(policy: CompiledPolicy, options: TargetOptions): Promise<TargetResult> {
-      if (!builtinEmit.has(name)) await load();
+    emit(policy: CompiledPolicy, options: TargetOptions): Promise<TargetResult> {
       const emit = builtinEmit.get(name);
-      if (!emit) throw new TargetRegistrationError(name, 'did not load');
+      if (!emit) throw new TargetRegistrationError(name, "is built in but its code is not loaded: import 'ape-policy-engine/targets' first");
       return emit(policy, options);
     },
   }));

@@ -10,3 +10,4 @@ export { compareVersions } from './revision.js';
 export { webhookHandler, startWebhookServer, type Refreshable, type WebhookOptions } from './webhook.js';
 export { BundleServer, bundlePath, type BundleServerOptions, type BundleServerEvent, type ServedBundle } from './server.js';
 export { buildBundles, type BuiltBundle } from './build.js';
+export { watchApe, liveApe } from './ape.js';

@@ -63,7 +63,7 @@ export function applyAnswer(core: RuntimeCore, record: BoundApproval, answer: Ap
  * `ApprovalError`; an approval is stored under a fresh id. Returns the approval id.
  */
 export async function settleApproval(core: RuntimeCore, answered: BoundApproval, scope: RecordScope): Promise<string> {
-  const taken = await core.approvals.take(answered.id, core.now());
+  const taken = await core.approvals.take(answered.id, core.now(), answered.tenant);
   if (taken.status !== 'ok') throw new ApprovalError(answered.id, taken.status === 'used' ? 'used' : taken.status === 'expired' ? 'expired' : taken.status === 'revoked' ? 'revoked' : 'unknown');
   if (answered.status !== 'approved') return answered.id;
   const id = `${answered.id}.ok`;

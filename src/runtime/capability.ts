@@ -15,22 +15,26 @@ export interface Grant {
   used: boolean;
 }
 
-const grants = new WeakMap<Capability, Grant>();
-
 /** An unforgeable, single-use, in-process authority for one call. Pass it to `Run.execute` like a token. */
 export class Capability {
   /** The token id (the same id the signed form carries). */
   readonly id: string;
-  private constructor(id: string) {
-    this.id = id;
+  /** The grant, in a private field: unreadable from outside, absent from look-alike objects. */
+  readonly #grant: Grant;
+  private constructor(grant: Grant) {
+    this.id = grant.claims.id;
+    this.#grant = grant;
     Object.freeze(this);
   }
 
   /** @internal Mints a capability for a grant (runtime only). */
   static mint(grant: Grant): Capability {
-    const cap = new Capability(grant.claims.id);
-    grants.set(cap, grant);
-    return cap;
+    return new Capability(grant);
+  }
+
+  /** @internal The grant of a capability the runtime minted (a private-field check: no getter or proxy trap runs). */
+  static grantOf(value: unknown): Grant | undefined {
+    return typeof value === 'object' && value !== null && #grant in value ? (value as Capability).#grant : undefined;
   }
 
   /** The text form is never the authority: a capability does not serialize. */
@@ -41,6 +45,5 @@ export class Capability {
 
 /** The grant of a capability the runtime minted, or undefined for anything else. */
 export function grantOf(value: unknown): Grant | undefined {
-  // A WeakMap lookup runs no caller code (no getter, no proxy trap).
-  return typeof value === 'object' && value !== null ? grants.get(value as Capability) : undefined;
+  return Capability.grantOf(value);
 }

@@ -26,6 +26,8 @@ export interface RuntimeCore {
   now: () => number;
   mode: GateMode;
   tokenTtlMs: number;
+  /** How far a token's issue time may lie ahead of this runtime's clock (another process's clock, or this one set back). */
+  clockSkewMs: number;
   approvalTtlMs: number;
   approvalTimeoutMs: number;
   handler: ApprovalHandler | undefined;

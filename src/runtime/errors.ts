@@ -102,7 +102,7 @@ export class TokenReplayError extends ApeError {
 
 /** A token is malformed, forged, edited, expired, revoked or unknown. */
 export class TokenInvalidError extends ApeError {
-  readonly reason: 'malformed' | 'signature' | 'expired' | 'revoked' | 'unknown';
+  readonly reason: 'malformed' | 'signature' | 'expired' | 'revoked' | 'unknown' | 'not_yet_valid';
   constructor(reason: TokenInvalidError['reason'], detail = '') {
     super(reason === 'expired' ? 'APE_TOKEN_EXPIRED' : reason === 'revoked' ? 'APE_TOKEN_REVOKED' : 'APE_TOKEN_INVALID', `token is ${reason === 'signature' ? 'not signed by this runtime' : reason}${detail ? `: ${detail}` : ''}`);
     this.reason = reason;
@@ -230,5 +230,18 @@ export class SessionContentionError extends ApeError {
   constructor(session: string, attempts: number) {
     super('APE_SESSION_CONTENDED', `session ${session} changed under ${attempts} decisions in a row; the call was not authorized`);
     this.session = session;
+  }
+}
+
+/**
+ * A run cannot be resumed by id: its state machine, intent and plan live in the process that made
+ * it. Another process continues the work with a new run in the same session (session facts, counters,
+ * quotas, approvals and replays are shared through the stores) and can revoke the old run's tokens.
+ */
+export class RunNotResumableError extends ApeError {
+  readonly run: string;
+  constructor(run: string) {
+    super('APE_RUN_NOT_RESUMABLE', `run ${run} cannot be resumed here: a run lives in the process that created it; create a new run in the session (and revoke the old run's tokens with revokeTokens({ run }))`);
+    this.run = run;
   }
 }

@@ -9,7 +9,7 @@ import type { RuntimeCore } from './core.js';
 import { InputError, TenantMismatchError, TokenInvalidError, TokenMismatchError, TokenReplayError, ToolExecutionError, ToolRegistrationError } from './errors.js';
 import { grantOf, type Grant } from './capability.js';
 import { plainCopy, readFields } from './plain.js';
-import { promised, wait, type Flow } from './awaitable.js';
+import { isThenable, promised, wait, type Flow } from './awaitable.js';
 import type { AuditEvent, AuditEventType } from './audit/events.js';
 import { sha256Hex } from './hmac.js';
 import type { Intent } from './intent.js';
@@ -123,6 +123,8 @@ export interface GateCall {
   decided?: boolean;
   /** The capability was minted in this same flow right after the session reservation (its liveness check stands). */
   fresh?: boolean;
+  /** @internal The grant itself, from the runtime's own flow (`executeStep`): no capability object is made. */
+  grant?: Grant;
 }
 
 /** Holds the registered tools and runs them only for a call that carries a valid, unused token. */
@@ -176,7 +178,7 @@ export class Gate {
   *flow(run: GateRun, request: GateCall): Flow<StepResult> {
     const core = this.#core;
     run.requireExecuting('run a tool');
-    const grant = grantOf(request.token);
+    const grant = request.grant ?? grantOf(request.token);
     let callId = request.callId;
     let call: Call;
     let hash: string;
@@ -195,14 +197,18 @@ export class Gate {
     }
     if (core.mode === 'enforce') {
       try {
-        const claims = yield* this.#check(run, request.token, grant, call, hash, request.fresh === true);
+        const claims = this.#check(run, request.token, grant, call, hash);
+        if (request.fresh !== true) {
+          const live = core.sessions.check(run.session.id, run.tenant);
+          if (isThenable(live)) yield live;
+        }
         callId = claims.call;
         if (grant) {
           if (grant.used) throw new TokenReplayError(claims.id);
           grant.used = true;
         }
         if (!grant || grant.stored) {
-          const taken = yield* wait(core.tokens.take(claims.id, core.now()));
+          const taken = yield* wait(core.tokens.take(claims.id, core.now(), claims.tenant));
           if (taken.status === 'used') throw new TokenReplayError(claims.id);
           if (taken.status !== 'ok') throw new TokenInvalidError(taken.status === 'revoked' ? 'revoked' : taken.status === 'expired' ? 'expired' : 'unknown');
         }
@@ -213,7 +219,9 @@ export class Gate {
       }
     } else if (core.mode === 'observe' && request.decided !== true) {
       try {
-        const claims = yield* this.#check(run, request.token, grant, call, hash, false);
+        const claims = this.#check(run, request.token, grant, call, hash);
+        const live = core.sessions.check(run.session.id, run.tenant);
+        if (isThenable(live)) yield live;
         callId = claims.call;
       } catch (error) {
         this.#audit('gate.observed', run, call, callId, { mode: 'observe', would_block: errorData(error) });
@@ -222,7 +230,8 @@ export class Gate {
     return yield* this.#run(run, call, callId);
   }
 
-  *#check(run: GateRun, token: unknown, grant: Grant | undefined, call: Call, paramsHash: string, fresh: boolean): Flow<Readonly<TokenClaims>> {
+  /** Checks a token or grant against the run and the exact call (the session's liveness is checked by the caller). */
+  #check(run: GateRun, token: unknown, grant: Grant | undefined, call: Call, paramsHash: string): Readonly<TokenClaims> {
     const core = this.#core;
     const claims = grant ? grant.claims : core.signer.verify(token);
     if (claims.tenant !== run.tenant) throw new TenantMismatchError('token', run.tenant, claims.tenant);
@@ -239,8 +248,10 @@ export class Gate {
     expect('plan step tool', step?.tool ?? '', call.tool);
     expect('tool action', this.#tools.get(call.tool)?.action ?? '', call.action);
     expect('params', claims.params, paramsHash);
-    if (core.now() >= claims.exp) throw new TokenInvalidError('expired');
-    if (!fresh) yield* wait(core.sessions.check(run.session.id, run.tenant));
+    const now = core.now();
+    if (now >= claims.exp) throw new TokenInvalidError('expired');
+    // Issued "in the future": the issuer's clock runs ahead, or this one was set back; either would stretch the lifetime.
+    if (claims.iat > now + core.clockSkewMs) throw new TokenInvalidError('not_yet_valid');
     return claims;
   }
 
@@ -252,13 +263,15 @@ export class Gate {
     const risk = core.riskOf(call.action);
     let output: unknown;
     try {
-      output = yield* wait(tool.run(call.params, { tenant: run.tenant, session: run.session.id, run: run.id, step: call.step, action: call.action }));
+      output = tool.run(call.params, { tenant: run.tenant, session: run.session.id, run: run.id, step: call.step, action: call.action });
+      if (isThenable(output)) output = yield output;
     } catch (error) {
       yield* wait(this.#record(run, { action: call.action, tool: call.tool, risk, at: core.now(), outcome: 'error' }));
       this.#audit('execution.failed', run, call, callId, { error: error instanceof Error ? error.message : String(error) });
       throw new ToolExecutionError(call.tool, error);
     }
-    yield* wait(this.#record(run, { action: call.action, tool: call.tool, risk, at: core.now(), outcome: 'ok' }));
+    const recorded = this.#record(run, { action: call.action, tool: call.tool, risk, at: core.now(), outcome: 'ok' });
+    if (isThenable(recorded)) yield recorded;
     if (core.auditor.active) core.auditor.write(this.#event('execution.completed', run, call, callId, { trust: tool.trust ?? 'external' }));
     return { call: callId, step: call.step, action: call.action, tool: call.tool, output: new Labeled(output, tool.trust ?? 'external') };
   }

@@ -28,6 +28,7 @@ export {
   StoreUnavailableError,
   connectRedisStores,
   redisStores,
+  redisClusterStores,
   type ConnectRedisOptions,
   type RedisScriptClient,
   type RedisStoreOptions,

@@ -3,7 +3,7 @@ import { Ajv } from 'ajv';
 import { canonicalPath } from '../compiler/canonical.js';
 import { canonicalJson, hashJson } from '../compiler/hash.js';
 import type { ActionIR, JsonObject, JsonValue } from '../compiler/ir.js';
-import { globToRegExp } from '../adapters/native/conditions.js';
+import { globToRegExp } from '../compiler/glob.js';
 import { ACTION_ID_PATTERN } from '../compiler/policy-schema.js';
 import { callTargets } from './call-targets.js';
 import { IntentValidationError } from './errors.js';

@@ -82,7 +82,7 @@ function copy(value: unknown, where: string, pointer: string, depth: number, sta
     stack.add(value);
     const inner = copy(value.value, where, pointer, depth + 1, stack, budget, labeled);
     stack.delete(value);
-    return Object.freeze(new Labeled(inner, value.label));
+    return new Labeled(inner, value.label);
   }
   const proto = Object.getPrototypeOf(value) as unknown;
   const isArray = Array.isArray(value);

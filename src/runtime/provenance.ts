@@ -6,19 +6,23 @@ import { ProvenanceError } from './errors.js';
 export type { ProvenanceLabel };
 
 const TRUST: Record<ProvenanceLabel, number> = { system: 2, user: 1, external: 0 };
-/** Wrappers made by the constructor (not `Object.create(Labeled.prototype)` with getters). */
-const genuine = new WeakSet<object>();
 
 /** A value with the label of where it came from. Immutable. */
 export class Labeled<T = unknown> {
   readonly value: T;
   readonly label: ProvenanceLabel;
+  /** Brand of wrappers made by the constructor (`Object.create(Labeled.prototype)` with getters has none). */
+  readonly #genuine = true;
   constructor(value: T, label: ProvenanceLabel) {
     if (!(PROVENANCE_LABELS as readonly string[]).includes(label)) throw new ProvenanceError('label', '', String(label));
     this.value = value;
     this.label = label;
     Object.freeze(this);
-    genuine.add(this);
+  }
+
+  /** Whether a value is a wrapper the constructor made (a private-field check: no getter or proxy trap runs). */
+  static isGenuine(value: unknown): value is Labeled<unknown> {
+    return typeof value === 'object' && value !== null && #genuine in value;
   }
 
   /** A value derived from this one: it keeps the label (the lowest of all inputs when several are combined). */
@@ -29,7 +33,7 @@ export class Labeled<T = unknown> {
 
 /** Whether a value is a wrapper made by the `Labeled` constructor (frozen, own data properties). */
 export function isGenuineLabeled(value: unknown): value is Labeled<unknown> {
-  return typeof value === 'object' && value !== null && genuine.has(value);
+  return Labeled.isGenuine(value);
 }
 
 /** Labels a value. */

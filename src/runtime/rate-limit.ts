@@ -1,6 +1,6 @@
 /** Rate limits and quotas: the counters one call must fit in, checked and recorded in one atomic store step. */
 import type { LimitIR, RateLimitsIR } from '../compiler/ir.js';
-import { globToRegExp } from '../adapters/native/conditions.js';
+import { globToRegExp } from '../compiler/glob.js';
 import { QuotaExhaustedError, RateLimitExceededError, RuntimeConfigError } from './errors.js';
 import { isThenable } from './awaitable.js';
 import type { Awaitable, CounterCheck, CounterResult, CounterStore } from './stores/types.js';
@@ -16,7 +16,12 @@ export interface LimitedCall {
   targets: readonly string[];
   /** Risk score of the action. */
   risk: number;
+  /** When the session ends (epoch ms): its quotas (per-session count, risk budget) are kept until then and an hour more, not for good. */
+  sessionExpiresAt?: number;
 }
+
+/** How long a per-session quota outlives its session (late calls of the session are still refused). */
+const SESSION_QUOTA_GRACE_MS = 3_600_000;
 
 interface CompiledLimits {
   source: string;
@@ -55,10 +60,15 @@ export class RateLimiter {
   }
 
   /** The counters a call must fit in. */
-  checksFor(call: LimitedCall): CounterCheck[] {
+  checksFor(call: LimitedCall, now = Date.now()): CounterCheck[] {
     const checks: CounterCheck[] = [];
-    const add = (source: string, scope: string, name: string, spec: LimitIR, cost = 1) =>
-      checks.push({ key: `${call.tenant}\u0000${source}\u0000${scope}\u0000${name}`, name, limit: spec.limit, windowMs: (spec.window_seconds ?? 0) * 1000, cost });
+    const retain = call.sessionExpiresAt === undefined ? undefined : Math.max(1, call.sessionExpiresAt - now) + SESSION_QUOTA_GRACE_MS;
+    const add = (source: string, scope: string, name: string, spec: LimitIR, cost = 1) => {
+      const check: CounterCheck = { key: `${call.tenant}\u0000${source}\u0000${scope}\u0000${name}`, name, limit: spec.limit, windowMs: (spec.window_seconds ?? 0) * 1000, cost };
+      // A quota of one session needs to outlive the session only: it then expires instead of piling up.
+      if (scope !== '' && check.windowMs === 0 && retain !== undefined) check.retainMs = retain;
+      checks.push(check);
+    };
     for (const { source, config, targets } of this.#sets) {
       if (config.global) add(source, '', 'global', config.global);
       if (config.per_session) add(source, call.session, 'session', config.per_session);
@@ -75,7 +85,7 @@ export class RateLimiter {
   /** Checks and records a call against every limit in one step. Throws (or rejects with) `RateLimitExceededError` or `QuotaExhaustedError`. */
   consume(call: LimitedCall, now: number): Awaitable<void> {
     if (this.#sets.length === 0) return;
-    const result = this.#store.consume(this.checksFor(call), now);
+    const result = this.#store.consume(this.checksFor(call, now), now);
     return isThenable(result) ? Promise.resolve(result).then(settle) : settle(result);
   }
 }

@@ -2,11 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import { actionDefinition } from '../compiler/engine-input.js';
 import { canonicalJson } from '../compiler/hash.js';
-import { NativeEvaluator, type Evaluator } from '../evaluator.js';
+import type { Evaluator } from '../evaluator.js';
 import type { DecisionRequest } from '../compiler/engine-input.js';
 import type { DecisionResult, JsonObject, JsonValue } from '../compiler/ir.js';
 import { ApeError, ParameterValidationError } from '../errors.js';
-import { Capability } from './capability.js';
+import { Capability, type Grant } from './capability.js';
 import { callTargets } from './call-targets.js';
 import type { RuntimeCore } from './core.js';
 import {
@@ -19,12 +19,13 @@ import {
   ProvenanceError,
   RuntimeStateError,
   SessionContentionError,
+  SessionExpiredError,
   TenantMismatchError,
 } from './errors.js';
 import { applyAnswer, approvalCallHash, readAnswer, settleApproval, type BoundApproval } from './approvals.js';
 import { askApprover, type ApprovalRecord, type ApprovalRequest } from './escalation.js';
 import { deepFreeze } from './freeze.js';
-import { drive, promised, wait, type Flow } from './awaitable.js';
+import { drive, isThenable, promised, wait, type Flow } from './awaitable.js';
 import type { AuditEvent, AuditEventType } from './audit/events.js';
 import { errorData, ownParams, textHash, type Call, type Gate, type GateRun, type StepResult } from './gate.js';
 import { createIntent, intentDecision, isGenuineIntent, scopeViolation, type Intent } from './intent.js';
@@ -32,7 +33,7 @@ import { approvePlan, isGenuinePlan, stepValidator, type Plan, type PlanStep } f
 import { plainCopy, readFields, type PlainValue } from './plain.js';
 import { Labeled, requireTrusted, unwrap, type ProvenanceLabel } from './provenance.js';
 import { sessionContext, type Session } from './session.js';
-import type { SessionRecord } from './stores/types.js';
+import type { ReserveResult, SessionRecord } from './stores/types.js';
 import { StateMachine, type RuntimeState } from './state-machine.js';
 import type { RecordScope } from './stores/types.js';
 import { TokenSigner, type TokenClaims } from './tokens.js';
@@ -60,6 +61,35 @@ export interface Authorization {
   decision: DecisionResult;
   /** The approval that let an escalated call through, if any. */
   approval?: string;
+}
+
+/** What the authorization flow issues: the grant (claims and exact call) before it becomes an `Authorization` or runs. */
+interface Issued {
+  grant: Grant;
+  callId: string;
+  decision: DecisionResult;
+  approval?: string;
+}
+
+/** The caller's view of an issued grant: a capability (minted now) and the signed token text (made when first read). */
+function authorization(issued: Issued, signer: TokenSigner): Authorization {
+  const grant = issued.grant;
+  Object.freeze(grant.claims);
+  const call = Object.freeze(grant.call as Call);
+  const capability = Capability.mint(grant);
+  let text: string | undefined;
+  const auth = {
+    get token(): string {
+      return (text ??= signer.sign(grant.claims));
+    },
+    capability,
+    tokenId: grant.claims.id,
+    callId: issued.callId,
+    call,
+    decision: issued.decision,
+  } as Authorization;
+  if (issued.approval) auth.approval = issued.approval;
+  return auth;
 }
 
 interface Candidate {
@@ -102,6 +132,8 @@ export class Run implements GateRun {
   #scopeCache: RecordScope | undefined;
   /** The session record last seen (a reservation's reply): the next decision reads it instead of the store. */
   #seen: SessionRecord | undefined;
+  /** The session record the last decision read (its version is what the reservation compares). */
+  #decidedOn: SessionRecord | undefined;
 
   /** @internal Use `ApeRuntime.createRun`. */
   constructor(core: RuntimeCore, gate: Gate, session: Session) {
@@ -223,8 +255,8 @@ export class Run implements GateRun {
         toolAction: (tool) => this.#gate.info(tool)?.action,
         checkPolicy: async (step, index) => {
           const labels = unwrap(step.parameters, source).labels;
-          const { decision } = await promised(this.#decide({ step, index, params: step.parameters as JsonObject, labels, callId: `${this.id}:plan:${index}` }, {}));
-          // Disabled mode never blocks; observe mode audits the plan-stage refusal through `observe` below and keeps the step.
+          const decision = await promised(this.#decide({ step, index, params: step.parameters as JsonObject, labels, callId: `${this.id}:plan:${index}` }, {}));
+          // Disabled mode never blocks; observe mode audits the refusal and keeps the step (below).
           if (decision.decision === 'deny' && this.#core.mode !== 'disabled') {
             throw new PlanValidationError(index, 'policy', `action '${step.action}' is denied${decision.rule ? ` by rule '${decision.rule}'` : ' by default'}`);
           }
@@ -263,14 +295,24 @@ export class Run implements GateRun {
    * issues a single-use token bound to it. Throws `PolicyDenyError`, `EscalationRequiredError`,
    * `EscalationDeniedError`, `RateLimitExceededError`, `QuotaExhaustedError`, ... otherwise.
    */
-  authorize(index: number, options: StepOptions = {}): Promise<Authorization> {
-    return promised(this.#authorizeFlow(index, options, true));
+  authorize(index: number, options?: StepOptions): Promise<Authorization> {
+    return promised(this.#authorizeOut(index, options));
   }
 
-  *#authorizeFlow(index: number, raw: StepOptions, stored: boolean): Flow<Authorization> {
+  *#authorizeOut(index: number, options: StepOptions | undefined): Flow<Authorization> {
+    return authorization(yield* this.#authorizeFlow(index, options, true), this.#core.signer);
+  }
+
+  *#authorizeFlow(index: number, raw: StepOptions | undefined, stored: boolean): Flow<Issued> {
     this.#machine.require('authorize a step', 'EXECUTING');
-    const options = this.#stepOptions(raw, index);
-    const candidate = this.#refusing(index, () => this.#candidate(index, options));
+    let options: StepOptions;
+    let candidate: Candidate;
+    try {
+      options = raw === undefined ? NO_OPTIONS : this.#stepOptions(raw);
+      candidate = this.#candidate(index, options);
+    } catch (error) {
+      throw this.#refused(index, error);
+    }
     return yield* this.#authorizeCandidate(candidate, options, stored);
   }
 
@@ -283,26 +325,32 @@ export class Run implements GateRun {
   }
 
   /** Authorizes and executes a step: decide, reserve, mint a capability, check, consume, run, record. */
-  executeStep(index: number, options: StepOptions = {}): Promise<StepResult> {
+  executeStep(index: number, options?: StepOptions): Promise<StepResult> {
     if (this.#core.mode === 'enforce') return promised(this.#executeEnforced(index, options));
     return this.#executeUnenforced(index, options);
   }
 
   /** Enforce mode: authorize, then hand the call and its capability to the gate (synchronous while stores and tool are). */
-  *#executeEnforced(index: number, options: StepOptions): Flow<StepResult> {
-    const auth = yield* this.#authorizeFlow(index, options, false);
-    return yield* this.#gate.flow(this, { token: auth.capability, call: auth.call, callId: auth.callId, fresh: true });
+  *#executeEnforced(index: number, options: StepOptions | undefined): Flow<StepResult> {
+    const issued = yield* this.#authorizeFlow(index, options, false);
+    return yield* this.#gate.flow(this, { token: undefined, grant: issued.grant, call: issued.grant.call, callId: issued.callId, fresh: true });
   }
 
-  async #executeUnenforced(index: number, raw: StepOptions): Promise<StepResult> {
+  async #executeUnenforced(index: number, raw: StepOptions | undefined): Promise<StepResult> {
     const mode = this.#core.mode;
     this.#machine.require('execute a step', 'EXECUTING');
-    const options = this.#stepOptions(raw, index);
-    const candidate = this.#refusing(index, () => this.#candidate(index, options));
+    let options: StepOptions;
+    let candidate: Candidate;
+    try {
+      options = raw === undefined ? NO_OPTIONS : this.#stepOptions(raw);
+      candidate = this.#candidate(index, options);
+    } catch (error) {
+      throw this.#refused(index, error);
+    }
     const call: Call = { step: index, action: candidate.step.action, tool: candidate.step.tool, params: candidate.params };
     if (mode === 'observe') {
       try {
-        const { decision } = await promised(this.#decide(candidate, options));
+        const decision = await promised(this.#decide(candidate, options));
         if (decision.decision !== 'allow') {
           this.#core.auditor.emit({ type: 'gate.observed', ...this.#ids(candidate), data: { mode, would_block: { decision: decision.decision, rule: decision.rule } } });
         }
@@ -351,9 +399,8 @@ export class Run implements GateRun {
   }
 
   /** Step options read once into frozen plain data (inputs and context may carry provenance wrappers). */
-  #stepOptions(raw: unknown, index: number): StepOptions {
-    return this.#refusing(index, () => {
-      if (raw === undefined) return {};
+  #stepOptions(raw: unknown): StepOptions {
+    {
       const f = readFields(raw, 'options', ['inputs', 'context', 'approval']);
       const out: StepOptions = {};
       if (f.inputs !== undefined) {
@@ -367,7 +414,7 @@ export class Run implements GateRun {
         out.approval = f.approval;
       }
       return out;
-    });
+    }
   }
 
   /** Audits a candidate call refused for its input; returns the error to throw. */
@@ -376,18 +423,16 @@ export class Run implements GateRun {
     return error;
   }
 
-  /** Runs a step's input handling; a refused input is audited (`input.refused`) before the error goes up. */
-  #refusing<T>(index: number, fn: () => T): T {
-    try {
-      return fn();
-    } catch (error) {
+  /** Audits a step's refused input (`input.refused`); returns the error to throw. */
+  #refused(index: number, error: unknown): unknown {
+    {
       if (error instanceof ApeError && this.#core.auditor.active) {
         const step = this.#plan?.steps[index];
         this.#core.auditor.emit({
           type: 'input.refused', ...this.#ids(), ...(step ? { step: index, action: step.action, tool: step.tool } : {}), call: this.#nextCallId(), data: errorData(error),
         });
       }
-      throw error;
+      return error;
     }
   }
 
@@ -415,7 +460,7 @@ export class Run implements GateRun {
     return { step, index, params, labels, callId: this.#nextCallId() };
   }
 
-  *#authorizeCandidate(candidate: Candidate, options: StepOptions, stored: boolean): Flow<Authorization> {
+  *#authorizeCandidate(candidate: Candidate, options: StepOptions, stored: boolean): Flow<Issued> {
     const core = this.#core;
     let c = candidate;
     let approval: ApprovalRecord | undefined;
@@ -432,8 +477,8 @@ export class Run implements GateRun {
     let decision: DecisionResult;
     for (let attempt = 0; ; attempt++) {
       if (attempt >= MAX_RESERVE_ATTEMPTS) throw new SessionContentionError(this.session.id, MAX_RESERVE_ATTEMPTS);
-      const decided = yield* this.#decide(c, options, record);
-      decision = decided.decision;
+      decision = yield* this.#decide(c, options, record);
+      const decidedOn = this.#decidedOn as SessionRecord;
       if (decision.decision === 'deny' && record === this.#seen && record !== undefined) {
         // Decided on the cached record: confirm on the store's before refusing.
         this.#seen = undefined;
@@ -444,21 +489,23 @@ export class Run implements GateRun {
       if (decision.decision === 'escalate' && !approval) return yield* wait(this.#escalate(c, options, decision, stored));
       // The policy was swapped between taking the approval and deciding: the approval was for the old version.
       if (approval && (approval as BoundApproval).policy !== decision.policy_hash) throw new ApprovalError(approval.id, 'policy');
-      let conflict: SessionRecord | undefined;
-      const reserved = yield* wait(core.sessions.reserve(this.session.id, decided.record.version ?? 0, { action: c.step.action, risk: core.riskOf(c.step.action) }, (current) => {
-        conflict = current;
-      }));
-      if (reserved) {
-        this.#seen = reserved;
+      const reserving = core.sessions.reserve(this.session.id, decidedOn.version ?? 0, { action: c.step.action, risk: core.riskOf(c.step.action) }, core.now());
+      const reserved = isThenable(reserving) ? ((yield reserving) as ReserveResult) : reserving;
+      if (reserved.status === 'ok') {
+        this.#seen = reserved.record;
         break;
       }
       this.#seen = undefined;
-      record = this.#fresh(conflict);
+      if (reserved.status !== 'conflict') throw new SessionExpiredError(this.session.id, reserved.status);
+      record = this.#fresh(reserved.record);
     }
     if (core.limiter.active) {
       try {
         yield* wait(core.limiter.consume(
-          { tenant: this.tenant, session: this.session.id, action: c.step.action, targets: targetsOf(core, c), risk: core.riskOf(c.step.action) },
+          {
+            tenant: this.tenant, session: this.session.id, action: c.step.action, targets: targetsOf(core, c), risk: core.riskOf(c.step.action),
+            ...(this.#seen ? { sessionExpiresAt: this.#seen.expiresAt } : {}),
+          },
           core.now(),
         ));
       } catch (error) {
@@ -466,7 +513,16 @@ export class Run implements GateRun {
         throw error;
       }
     }
-    return yield* this.#issue(c, decision, approval?.id, stored);
+    const issued = this.#issue(c, decision, approval?.id);
+    if (stored) {
+      // Only an authority handed to the caller is stored (revocable, usable in its signed form elsewhere);
+      // executeStep's grant is consumed in this same flow and never leaves it.
+      const claims = issued.grant.claims;
+      const put = core.tokens.put(claims.id, this.#scope(), claims.exp, claims);
+      if (isThenable(put)) yield put;
+      issued.grant = { ...issued.grant, stored: true };
+    }
+    return issued;
   }
 
   /** A session record usable for a decision without a store read: live now, of this tenant; undefined otherwise. */
@@ -476,13 +532,17 @@ export class Run implements GateRun {
   }
 
   /** Decides a candidate call; audits the decision. Scope and intent are part of the decision. */
-  *#decide(c: Candidate, options: StepOptions, known?: SessionRecord): Flow<{ decision: DecisionResult; record: SessionRecord }> {
+  *#decide(c: Candidate, options: StepOptions, known?: SessionRecord): Flow<DecisionResult> {
     const core = this.#core;
     // One policy version per decision: read once, it decides, and its hash goes into the audit and the token.
     const evaluator = core.evaluator;
     const intent = this.#intent as Intent;
     const action = c.step.action;
-    const record = known ?? (yield* wait(core.sessions.check(this.session.id, this.tenant)));
+    let record = known;
+    if (!record) {
+      const checking = core.sessions.check(this.session.id, this.tenant);
+      record = isThenable(checking) ? ((yield checking) as SessionRecord) : checking;
+    }
     const context = options.context === undefined ? {} : (requireTrusted('context', options.context, 'user') as JsonObject);
     if (context === null || typeof context !== 'object' || Array.isArray(context)) throw this.#inputRefused(c, new ParameterValidationError(action, '/context', 'must be an object'));
     let verdict: PlannedStep['verdict'];
@@ -516,7 +576,8 @@ export class Run implements GateRun {
         provenance: c.labels,
       };
       if (record.lastAction !== undefined) request.previous_action = record.lastAction;
-      result = yield* wait(decideRequest(core, evaluator, request));
+      const deciding = decideRequest(core, evaluator, request);
+      result = isThenable(deciding) ? ((yield deciding) as DecisionResult) : deciding;
       if (result.decision === 'allow' && verdict === 'escalate') {
         result = { ...result, decision: 'escalate', rule: 'intent:escalation_actions', reasons: [`action '${action}' needs approval under the intent`] };
       }
@@ -528,10 +589,12 @@ export class Run implements GateRun {
       const reasons = core.auditor.redactReasons(result.reasons, c.params);
       core.auditor.write(this.#event('decision', c, { decision: result.decision, rule: result.rule, reasons, engine: result.engine, policy: result.policy_hash, params }));
     }
-    return { decision: result, record };
+    this.#decidedOn = record;
+    return result;
   }
 
-  *#issue(c: Candidate, decision: DecisionResult, approval: string | undefined, stored: boolean): Flow<Authorization> {
+  /** The grant for a decided call (claims bound to the exact call; audited). A stored grant is put in the token store by the caller. */
+  #issue(c: Candidate, decision: DecisionResult, approval: string | undefined): Issued {
     const core = this.#core;
     let params = c.params;
     let hash: string;
@@ -544,7 +607,7 @@ export class Run implements GateRun {
       hash = ownParams(params, textHash(text));
     }
     const now = core.now();
-    const claims: TokenClaims = Object.freeze({
+    const claims: TokenClaims = {
       id: TokenSigner.newId(),
       tenant: this.tenant,
       session: this.session.id,
@@ -560,27 +623,12 @@ export class Run implements GateRun {
       iat: now,
       exp: now + core.tokenTtlMs,
       call: c.callId,
-    });
-    // Only an authority handed to the caller is stored (revocable, usable in its signed form elsewhere);
-    // executeStep's capability is consumed in this same flow and never leaves it.
-    if (stored) yield* wait(core.tokens.put(claims.id, this.#scope(), claims.exp, claims));
+    };
     if (core.auditor.active) core.auditor.write(this.#event('token.issued', c, approval ? { token: claims.id, expires: claims.exp, approval } : { token: claims.id, expires: claims.exp }));
-    const call: Call = Object.freeze({ step: c.index, action: c.step.action, tool: c.step.tool, params });
-    const capability = Capability.mint({ claims, call, stored, used: false });
-    const signer = core.signer;
-    let text: string | undefined;
-    const auth = {
-      get token(): string {
-        return (text ??= signer.sign(claims));
-      },
-      capability,
-      tokenId: claims.id,
-      callId: c.callId,
-      call,
-      decision,
-    } as Authorization;
-    if (approval) auth.approval = approval;
-    return auth;
+    const call: Call = { step: c.index, action: c.step.action, tool: c.step.tool, params };
+    const issued: Issued = { grant: { claims, call, stored: false, used: false }, callId: c.callId, decision };
+    if (approval) issued.approval = approval;
+    return issued;
   }
 
   /** The constant parts of a plan step without run-time inputs (see `PlannedStep`). */
@@ -596,7 +644,7 @@ export class Run implements GateRun {
   }
 
   /** An escalated call: ask the handler (or fail with a resolvable request), then authorize the approved call. */
-  async #escalate(c: Candidate, options: StepOptions, decision: DecisionResult, stored: boolean): Promise<Authorization> {
+  async #escalate(c: Candidate, options: StepOptions, decision: DecisionResult, stored: boolean): Promise<Issued> {
     const core = this.#core;
     this.#machine.transition('ESCALATION_REQUIRED', 'escalate a step');
     let approvalId: string;
@@ -635,7 +683,7 @@ export class Run implements GateRun {
   /** Takes an approved approval for exactly this call. Throws `ApprovalError` otherwise. */
   async #takeApproval(id: string, c: Candidate): Promise<ApprovalRecord> {
     const core = this.#core;
-    const peek = await core.approvals.peek(id, core.now());
+    const peek = await core.approvals.peek(id, core.now(), this.tenant);
     const fail = (reason: ApprovalError['reason']) => {
       const error = new ApprovalError(id, reason);
       core.auditor.emit({ type: 'token.refused', ...this.#ids(c), data: errorData(error) });
@@ -650,7 +698,7 @@ export class Run implements GateRun {
     const params = record.edited ? record.params : c.params;
     const bound = { run: this.id, intent: (this.#intent as Intent).version, plan: (this.#plan as Plan).hash, policy, step: c.index, action: c.step.action, tool: c.step.tool };
     if (record.callHash !== approvalCallHash(bound, params)) throw fail('mismatch');
-    const taken = await core.approvals.take(id, core.now());
+    const taken = await core.approvals.take(id, core.now(), this.tenant);
     if (taken.status !== 'ok') throw fail(taken.status === 'used' ? 'used' : taken.status === 'revoked' ? 'revoked' : 'expired');
     core.auditor.emit({ type: 'approval.used', ...this.#ids(c), data: { request: id, approver: record.approver ?? null } });
     return record;
@@ -667,8 +715,8 @@ export class Run implements GateRun {
 
   async #revokeOutstanding(reason: string): Promise<void> {
     const core = this.#core;
-    const tokens = await core.tokens.revoke({ run: this.id });
-    const approvals = await core.approvals.revoke({ run: this.id });
+    const tokens = await core.tokens.revoke({ tenant: this.tenant, run: this.id });
+    const approvals = await core.approvals.revoke({ tenant: this.tenant, run: this.id });
     if (tokens + approvals > 0) core.auditor.emit({ type: 'token.revoked', ...this.#ids(), data: { reason, tokens, approvals } });
   }
 
@@ -718,12 +766,16 @@ function isEmptyRecord(value: unknown): boolean {
   return true;
 }
 
+/** Step options when none are given. */
+const NO_OPTIONS: StepOptions = Object.freeze({});
+
 /** How often a call decides again when concurrent calls keep changing its session before it can reserve. */
 const MAX_RESERVE_ATTEMPTS = 32;
 
 /** Decides a request: synchronously with the native engine, through the engine's promise otherwise (counted in flight). */
 function decideRequest(core: RuntimeCore, evaluator: Evaluator, request: DecisionRequest): DecisionResult | Promise<DecisionResult> {
-  if (evaluator instanceof NativeEvaluator) return evaluator.decideSync(request);
+  const deciding = evaluator.decideNow(request);
+  if (!isThenable(deciding)) return deciding;
   core.inflight.enter(evaluator);
-  return evaluator.decide(request).finally(() => core.inflight.leave(evaluator));
+  return deciding.finally(() => core.inflight.leave(evaluator));
 }

@@ -6,7 +6,7 @@ import type { Evaluator } from '../evaluator.js';
 import { InFlight } from './inflight.js';
 import { Auditor, type AuditSink } from './audit/events.js';
 import type { GateMode, RuntimeCore } from './core.js';
-import { ApprovalError, RuntimeConfigError, TenantMismatchError } from './errors.js';
+import { ApprovalError, RunNotResumableError, RuntimeConfigError, TenantMismatchError } from './errors.js';
 import type { ApprovalHandler, ApprovalRecord, ApprovalResponse } from './escalation.js';
 import { Gate, type ToolDefinition, type ToolInfo } from './gate.js';
 import { RateLimiter } from './rate-limit.js';
@@ -19,7 +19,7 @@ import { applyAnswer, readAnswer, settleApproval, type BoundApproval } from './a
 import { plainObject, readFields } from './plain.js';
 
 const OPTION_KEYS = [
-  'evaluator', 'signingKey', 'mode', 'tokenTtlMs', 'sessionTtlMs', 'approvalHandler', 'approvalTimeoutMs', 'approvalTtlMs',
+  'evaluator', 'signingKey', 'mode', 'tokenTtlMs', 'maxClockSkewMs', 'sessionTtlMs', 'approvalHandler', 'approvalTimeoutMs', 'approvalTtlMs',
   'rateLimits', 'audit', 'sensitiveParams', 'stores', 'now',
 ] as const satisfies readonly (keyof RuntimeOptions)[];
 
@@ -68,6 +68,8 @@ export interface RuntimeOptions {
   mode?: GateMode;
   /** Token lifetime in milliseconds (default 60 000). */
   tokenTtlMs?: number;
+  /** How far a token's issue time may lie ahead of this runtime's clock before it is refused (default 30 000 ms). */
+  maxClockSkewMs?: number;
   /** Session lifetime in milliseconds when `openSession` gives none (default one hour). */
   sessionTtlMs?: number;
   /** Asked for every escalated call; without it, escalated calls fail with `EscalationRequiredError`. */
@@ -100,7 +102,14 @@ export class ApeRuntime {
     // Options are read once; nothing below reads the caller's object again.
     const options = readFields(input, 'runtime options', OPTION_KEYS) as RuntimeOptions;
     if (!options.evaluator) throw new RuntimeConfigError('an evaluator is required');
-    const now = options.now ?? Date.now;
+    const clock = options.now ?? Date.now;
+    if (typeof clock !== 'function') throw new RuntimeConfigError('now must be a function answering epoch milliseconds');
+    // A clock answering NaN or Infinity would make every expiry check false: fail closed instead.
+    const now = (): number => {
+      const t = clock();
+      if (typeof t !== 'number' || !Number.isFinite(t)) throw new RuntimeConfigError(`the clock answered ${String(t)}, not a finite time`);
+      return t;
+    };
     const positive = (name: string, v: number | undefined, d: number): number => {
       const value = v ?? d;
       if (!(Number.isFinite(value) && value > 0)) throw new RuntimeConfigError(`${name} must be a positive number of milliseconds`);
@@ -110,6 +119,7 @@ export class ApeRuntime {
     if (!['enforce', 'observe', 'disabled'].includes(mode)) throw new RuntimeConfigError(`unknown gate mode '${String(mode)}'`);
     const stores = options.stores ?? {};
     const ir = options.evaluator.policy.ir;
+    let risks = { ir, scores: new Map<string, number>() };
     this.#sessionTtlMs = positive('sessionTtlMs', options.sessionTtlMs, 3_600_000);
     this.#counters = stores.counters ?? new MemoryCounterStore();
     this.#codeLimits = options.rateLimits;
@@ -128,10 +138,18 @@ export class ApeRuntime {
       now,
       mode,
       tokenTtlMs: positive('tokenTtlMs', options.tokenTtlMs, 60_000),
+      clockSkewMs: positive('maxClockSkewMs', options.maxClockSkewMs, 30_000),
       approvalTtlMs: positive('approvalTtlMs', options.approvalTtlMs, 600_000),
       approvalTimeoutMs: positive('approvalTimeoutMs', options.approvalTimeoutMs, 300_000),
       handler: options.approvalHandler,
-      riskOf: (action) => RISK_SCORES[actionDefinition(core.evaluator.policy.ir, action)?.risk ?? 'critical'],
+      riskOf: (action) => {
+        // Cached per policy version: a swap brings its own action definitions.
+        const current = core.evaluator.policy.ir;
+        if (current !== risks.ir) risks = { ir: current, scores: new Map() };
+        let risk = risks.scores.get(action);
+        if (risk === undefined) risks.scores.set(action, (risk = RISK_SCORES[actionDefinition(current, action)?.risk ?? 'critical']));
+        return risk;
+      },
     };
     this.#core = core;
     this.#gate = new Gate(this.#core);
@@ -211,6 +229,16 @@ export class ApeRuntime {
     const record = await this.#core.sessions.check(s.id, tenant ?? s.tenant);
     if (record.tenant !== s.tenant) throw new TenantMismatchError('session', s.tenant, record.tenant);
     return new Run(this.#core, this.#gate, Object.freeze({ id: record.id, tenant: record.tenant }));
+  }
+
+  /**
+   * Resuming another process's run by id is refused: throws `RunNotResumableError` (after checking
+   * the session, so a dead or foreign session reports that first). See the error for what to do.
+   */
+  async resumeRun(session: Session, runId: string): Promise<never> {
+    const s = this.#session(session);
+    await this.#core.sessions.check(s.id, s.tenant);
+    throw new RunNotResumableError(String(runId));
   }
 
   /** Revokes a session: nothing more is authorized or runs in it; its outstanding tokens and approvals are revoked. */

@@ -66,22 +66,9 @@ export class SessionManager {
     return this.#store.record(id, entry);
   }
 
-  /**
-   * Reserves a call's action and risk if the session is still at `version`. Answers the updated
-   * record, or `undefined` on a conflict (the caller decides again on `conflict.record`). Throws
-   * (or rejects with) `SessionExpiredError` when the session is gone.
-   */
-  reserve(id: string, version: number, reservation: Reservation, onConflict: (current: SessionRecord) => void): Awaitable<SessionRecord | undefined> {
-    const result = this.#store.reserve(id, version, reservation, this.#now());
-    const settle = (r: ReserveResult): SessionRecord | undefined => {
-      if (r.status === 'ok') return r.record;
-      if (r.status === 'conflict') {
-        onConflict(r.record);
-        return undefined;
-      }
-      throw new SessionExpiredError(id, r.status);
-    };
-    return isThenable(result) ? Promise.resolve(result).then(settle) : settle(result);
+  /** Reserves a call's action and risk if the session is still at `version` (see `SessionStore.reserve`). */
+  reserve(id: string, version: number, reservation: Reservation, now: number): Awaitable<ReserveResult> {
+    return this.#store.reserve(id, version, reservation, now);
   }
 
   /** Records the outcome of a reserved call (history). */

@@ -12,7 +12,7 @@ import { CedarEngine } from '../../src/adapters/cedar/index.js';
 import { createEngine } from '../../src/adapters/registry.js';
 import { cedarDiagnostics } from '../../src/compiler/cedar/index.js';
 import { compilePolicySource, type CompiledPolicy } from '../../src/compiler/compile.js';
-import { FIXTURE_DIR, generatedInputs, POLICY_DIR, requestInputs, suitePolicies } from '../conformance/cases.js';
+import { COMPAT_DIR, FIXTURE_DIR, generatedInputs, POLICY_DIR, requestInputs, suitePolicies } from '../conformance/cases.js';
 import { comparable, describeConformance, GENERATED_PER_POLICY } from '../conformance/run.js';
 
 const exclude = (policy: CompiledPolicy) =>
@@ -47,7 +47,7 @@ describe('conformance: cedar on regex-free variants of the excluded policies', (
   });
   for (const { name, policy: original } of excluded) {
     it(`${name} without regex`, async () => {
-      const dir = name.startsWith('fixtures/') ? FIXTURE_DIR : name.startsWith('policies/') ? POLICY_DIR : null;
+      const dir = name.startsWith('fixtures/') ? FIXTURE_DIR : name.startsWith('policies/') ? POLICY_DIR : name.startsWith('compat/') ? COMPAT_DIR : null;
       if (dir === null) throw new Error(`no source folder for ${name}`);
       const policy = compilePolicySource(withoutRegex(readFileSync(join(dir, name.slice(name.indexOf('/') + 1)), 'utf8')), `${name}.no-regex.yaml`);
       expect(cedarDiagnostics(policy)).toEqual([]);

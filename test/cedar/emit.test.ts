@@ -15,6 +15,8 @@ import { compilePolicySource, type CompiledPolicy } from '../../src/compiler/com
 import { CedarLiteralError, ident, likePattern, str, WILDCARD } from '../../src/compiler/cedar/writer.js';
 import { generatedCedar } from '../../scripts/gen-cedar.js';
 import { generatedInputs, requestInputs, suitePolicies } from '../conformance/cases.js';
+import { STANDARD_ACTION_IDS } from '../../src/compiler/repository.js';
+import { policySetTextToParts, policyToJson } from '@cedar-policy/cedar-wasm/nodejs';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const representable = suitePolicies().filter(({ policy }) => cedarDiagnostics(policy).length === 0);
@@ -38,6 +40,12 @@ describe('emitted Cedar is valid, formatted Cedar', () => {
   it('covers at least the representable example and seed policies', () => {
     expect(representable.length).toBeGreaterThanOrEqual(8);
   });
+  it('every schema declares every action of the repository (standard and the policy\'s own)', () => {
+    for (const { policy } of representable) {
+      const declared = Object.keys(compileCedar(policy).schemaJson[''].actions);
+      for (const id of [...STANDARD_ACTION_IDS, ...Object.keys(policy.ir.actions)]) expect(declared, `${policy.ir.name}: ${id}`).toContain(id);
+    }
+  });
   for (const { name, policy } of representable) {
     it(`${name}: strict validation, formatter fixed point, schema forms agree`, () => {
       const cedar = compileCedar(policy);
@@ -59,11 +67,30 @@ describe('emitted Cedar is valid, formatted Cedar', () => {
   }
 });
 
-/** Cedar's own decision on the committed (real-effect) policy set, for an engine input. */
-const compiledCache = new WeakMap<CompiledPolicy, ReturnType<typeof compileCedar>>();
+/** The `@ape_decision` annotation of each policy of a set, by Cedar's policy id, read with Cedar's own API. */
+function decisionAnnotations(text: string): Map<string, string> {
+  const parts = policySetTextToParts(text);
+  if (parts.type !== 'success') throw new Error(JSON.stringify(parts));
+  const out = new Map<string, string>();
+  parts.policies.forEach((policyText, i) => {
+    const json = policyToJson(policyText);
+    if (json.type !== 'success') throw new Error(JSON.stringify(json));
+    out.set(`policy${i}`, (json.json.annotations ?? {})['ape_decision'] ?? '');
+  });
+  return out;
+}
+
+/**
+ * Cedar's own answer on the committed (real-effect) policy set for an engine input, read as the
+ * documentation says: Allow is allow; Deny is escalate when every determining policy is annotated
+ * `@ape_decision("escalate")`, else deny.
+ */
+const compiledCache = new WeakMap<CompiledPolicy, { cedar: ReturnType<typeof compileCedar>; notes: Map<string, string> }>();
 function realDecision(policy: CompiledPolicy, setId: string, input: Parameters<NativeEngine['decideSync']>[0]): string {
-  const cedar = compiledCache.get(policy) ?? compileCedar(policy);
-  compiledCache.set(policy, cedar);
+  const cached = compiledCache.get(policy) ?? { cedar: compileCedar(policy), notes: new Map<string, string>() };
+  if (cached.notes.size === 0) cached.notes = decisionAnnotations(cached.cedar.policies);
+  compiledCache.set(policy, cached);
+  const { cedar, notes } = cached;
   const context: Record<string, ContextValue> = {};
   for (const attrs of cedar.set.layout.byAction.get(input.action) ?? []) encodeFact(context, attrs, input.facts[attrs.fact]);
   if (cedar.set.hasTransitions && input.previous_action !== undefined) context[PREVIOUS_ACTION] = input.previous_action;
@@ -76,23 +103,24 @@ function realDecision(policy: CompiledPolicy, setId: string, input: Parameters<N
     entities: [],
   });
   if (answer.type !== 'success' || answer.response.diagnostics.errors.length) throw new Error(JSON.stringify(answer));
-  return answer.response.decision;
+  if (answer.response.decision === 'allow') return 'allow';
+  const reasons = answer.response.diagnostics.reason;
+  return reasons.length > 0 && reasons.every((id) => notes.get(id) === 'escalate') ? 'escalate' : 'deny';
 }
 
-describe('the committed policy set decides like native (forbid wins, escalate is a permit)', () => {
+describe('the committed policy set, read as documented, gives native\'s three outcomes (escalate never Allow)', () => {
   for (const { name, policy } of representable) {
     it(name, () => {
       const setId = `test-real|${policy.hash}`;
       expect(preparsePolicySet(setId, { staticPolicies: compileCedar(policy).policies }).type).toBe('success');
       const native = new NativeEngine(policy.ir, policy.hash);
-      const rules = new Map(policy.ir.rules.map((r) => [r.id, r.decision]));
       const wrong: unknown[] = [];
-      for (const input of [...requestInputs(policy), ...generatedInputs(policy, 150)]) {
-        const result = native.decideSync(input);
-        const decisions = result.matched.map((id) => rules.get(id) ?? 'deny');
-        const expected = decisions.includes('deny') || decisions.length === 0 ? 'deny' : 'allow';
+      const inputs = [...requestInputs(policy), ...generatedInputs(policy, 150)];
+      for (const action of STANDARD_ACTION_IDS) inputs.push({ action, facts: {} });
+      for (const input of inputs) {
+        const expected = native.decideSync(input).decision;
         const actual = realDecision(policy, setId, input);
-        if (actual !== expected) wrong.push({ input, native: result, cedar: actual });
+        if (actual !== expected) wrong.push({ input, native: expected, cedar: actual });
         if (wrong.length >= 3) break;
       }
       expect(wrong).toEqual([]);
@@ -152,7 +180,8 @@ rules:
 `, 'injection.yaml');
     const cedar = compileCedar(policy);
     expect(strict(cedar.schemaText, cedar.policies)).toEqual({ errors: [], warnings: [] });
-    expect(cedar.policies.match(/^(permit|forbid) \(/gm)).toHaveLength(1);
+    // The rule and the default decision: nothing else.
+    expect(cedar.policies.match(/^(permit|forbid) \(/gm)).toEqual(['permit (', 'forbid (']);
     const native = new NativeEngine(policy.ir, policy.hash);
     const inputs = [{ action: 'a', facts: { p: hostile, q: hostile, r: hostile } }, { action: 'a', facts: { p: 'x', q: hostile, r: hostile } }];
     expect(inputs.map((i) => native.decideSync(i).decision)).toEqual(['allow', 'deny']);

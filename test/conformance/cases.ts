@@ -2,7 +2,7 @@
  * The shared conformance suite: policies and engine inputs that every engine must decide exactly
  * like the native evaluator (decision, rule, matched, reasons, policy hash).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { compilePolicyFile, compilePolicySource, type CompiledPolicy } from '../../src/compiler/compile.js';
@@ -11,8 +11,8 @@ import type { EngineInput, JsonObject, JsonValue } from '../../src/compiler/ir.j
 import { STANDARD_ACTION_IDS } from '../../src/compiler/repository.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-/** Folder of the shared seed policies. */
-export const SEED_DIR = join(ROOT, '../shared/reference/seed-policies');
+/** Folder of the policies in the Python APE 1.0.2's shapes (also decided by the peer itself, test/compat). */
+export const COMPAT_DIR = join(ROOT, 'test/compat/policies');
 /** Folder of the example policies. */
 export const POLICY_DIR = join(ROOT, 'policies');
 /** Folder of the conformance-only policies (hostile strings, every operator). */
@@ -24,12 +24,12 @@ export interface SuitePolicy {
   policy: CompiledPolicy;
 }
 
-/** Every policy of the suite: example policies, seed policies, conformance fixtures. */
+/** Every policy of the suite: example policies, policies in the Python APE's shapes, conformance fixtures. */
 export function suitePolicies(): SuitePolicy[] {
   const out: SuitePolicy[] = [];
   for (const [dir, prefix] of [
     [POLICY_DIR, 'policies'],
-    [SEED_DIR, 'seed'],
+    [COMPAT_DIR, 'compat'],
     [FIXTURE_DIR, 'fixtures'],
   ] as const) {
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()) {
@@ -42,15 +42,6 @@ export function suitePolicies(): SuitePolicy[] {
 /** Compiles inline policy text for a test. */
 export function policyFromText(text: string, name = 'inline.yaml'): CompiledPolicy {
   return compilePolicySource(text, name);
-}
-
-/** The seed decision matrix: for each seed file, action id -> ALLOW | DENY | ESCALATE. */
-export function seedDecisions(): Record<string, Record<string, string>> {
-  const raw = JSON.parse(readFileSync(join(ROOT, '../shared/reference/seed-policy-decisions.json'), 'utf8')) as Record<
-    string,
-    { decisions: Record<string, string> }
-  >;
-  return Object.fromEntries(Object.entries(raw).map(([file, v]) => [file, v.decisions]));
 }
 
 /** Hostile values by kind, for adversarial requests. */

@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { RequestPreparer, compilePolicySource, type CompiledPolicy, type JsonObject } from '../../src/compiler/index.js';
+import { compilePolicySource, type CompiledPolicy, type JsonObject } from '../../src/compiler/index.js';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 export const SCOPED_SOURCE = readFileSync(join(ROOT, 'policies/scoped_access.yaml'), 'utf8');
@@ -29,9 +29,9 @@ export function rsaKeys(): { privateKey: string; publicKey: string } {
   return generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
 }
 
-/** Asks OPA for the decision of `ape.<policy>` on a request; undefined while no bundle is loaded. */
+/** Asks OPA for the decision of `ape.<policy>` on a request as written (the standalone Rego's entry point); undefined while no bundle is loaded. */
 export async function opaDecision(opaUrl: string, policy: CompiledPolicy, request: { action: string; params: JsonObject }): Promise<{ decision: string; policy_hash: string } | undefined> {
-  const input = new RequestPreparer(policy.ir).prepare(request);
+  const input = request;
   const response = await fetch(`${opaUrl}/v1/data/ape/${policy.ir.name}/decision`, { method: 'POST', body: JSON.stringify({ input }), headers: { 'content-type': 'application/json' } });
   const body = (await response.json()) as { result?: { decision: string; policy_hash: string } };
   return body.result;

@@ -1,5 +1,5 @@
 /**
- * Live reload in the agent layer: `Ape.watch` / `Ape.fromPolicy(..., { source })` and `policyStatus()`; reload under load
+ * Live reload in the agent layer: `watchApe(ape, source)` / `liveApe(policy, { source })` and `ape.policyStatus()`; reload under load
  * (many guarded calls while the policy swaps many times: each decision is one version's and its audit names that hash).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Ape } from '../../src/agent/index.js';
 import { compilePolicySource } from '../../src/compiler/index.js';
-import { BundleServer, FilePolicySource, UrlPolicySource } from '../../src/distribution/index.js';
+import { BundleServer, FilePolicySource, UrlPolicySource, liveApe, watchApe } from '../../src/distribution/index.js';
 import { MemorySink, PolicyDenyError, TokenMismatchError } from '../../src/runtime/index.js';
 import { tempDir } from '../opa/helpers.js';
 import { replaceFile, rsaKeys, until } from './helpers.js';
@@ -43,7 +43,7 @@ describe('Ape live reload', () => {
     const audit = new MemorySink();
     const file = policyFile('load.yaml', version(0));
     const ape = await Ape.fromPolicy(file, { audit: [audit] });
-    const live = ape.watch(new FilePolicySource(file));
+    const live = watchApe(ape, new FilePolicySource(file));
     const read = ape.guard<{ path: string }, string>('read_file', async (p) => {
       await tick();
       return readFile(p.path, 'utf8');
@@ -97,10 +97,10 @@ describe('Ape live reload', () => {
     }
   }, 60_000);
 
-  it('Ape.fromPolicy(file, { source }): an edit swaps, a bad edit is refused (audited, typed in policyStatus) and the old policy keeps deciding', async () => {
+  it('liveApe(file, { source }): an edit swaps, a bad edit is refused (audited, typed in policyStatus) and the old policy keeps deciding', async () => {
     const audit = new MemorySink();
     const file = policyFile('watched.yaml', version(0));
-    const ape = await Ape.fromPolicy(file, { audit: [audit], source: new FilePolicySource(file, { debounceMs: 20 }) });
+    const ape = await liveApe(file, { audit: [audit], source: new FilePolicySource(file, { debounceMs: 20 }) });
     const read = ape.guard<{ path: string }, string>('read_file', (p) => readFile(p.path, 'utf8'));
     try {
       expect(ape.policyStatus()).toMatchObject({ version: '1.0.0', swaps: 0, source: `file:${file}` });
@@ -114,7 +114,7 @@ describe('Ape live reload', () => {
       expect(ape.policyStatus()).toMatchObject({ version: '1.1.0', lastAttempt: { outcome: 'refused' }, lastError: { code: 'APE_POLICY_INVALID' } });
       expect(audit.events.find((e) => e.type === 'policy.refused')?.data).toMatchObject({ code: 'APE_POLICY_INVALID', policy: compilePolicySource(version(1)).hash, source: `file:${file}` });
       await expect(read({ path: join(root, 'a.md') })).rejects.toBeInstanceOf(PolicyDenyError);
-      expect(() => ape.watch(new FilePolicySource(file))).toThrow(expect.objectContaining({ code: 'APE_AGENT_CONFIG' }));
+      expect(() => watchApe(ape, new FilePolicySource(file))).toThrow(expect.objectContaining({ code: 'APE_AGENT_CONFIG' }));
     } finally {
       await ape.close();
     }
@@ -124,7 +124,7 @@ describe('Ape live reload', () => {
     const keys = rsaKeys();
     const file = policyFile('served.yaml', version(0));
     const server = await BundleServer.start({ policies: [file], debounceMs: 20, signing: { key: keys.privateKey, algorithm: 'RS256', keyId: 'ops' } });
-    const ape = await Ape.fromPolicy(version(0), {
+    const ape = await liveApe(version(0), {
       source: new UrlPolicySource(`${server.url}/bundles/live_test.tar.gz`, { intervalMs: 600_000, longPollSeconds: 20 }),
       reload: { verification: { ops: { key: keys.publicKey, algorithm: 'RS256' } } },
     });
@@ -138,7 +138,7 @@ describe('Ape live reload', () => {
     }
     const other = rsaKeys();
     const rogue = await BundleServer.start({ policies: [policyFile('rogue.yaml', version(4))], signing: { key: other.privateKey, algorithm: 'RS256', keyId: 'ops' } });
-    const victim = await Ape.fromPolicy(version(0), {
+    const victim = await liveApe(version(0), {
       source: new UrlPolicySource(`${rogue.url}/bundles/live_test.tar.gz`, { intervalMs: 600_000 }),
       reload: { verification: { ops: { key: keys.publicKey, algorithm: 'RS256' } } },
     });

@@ -12,6 +12,7 @@ import { bufferIO } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/program.js';
 import { compilePolicyFile } from '../../src/compiler/compile.js';
 import { RequestPreparer } from '../../src/compiler/engine-input.js';
+import type { EngineInput } from '../../src/compiler/ir.js';
 import { startOpa, tempDir } from './helpers.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -145,12 +146,13 @@ describe('signed bundles (real OPA verification)', () => {
 });
 
 describe('ape compile --target wasm', () => {
-  it('yields a wasm bundle whose decision entrypoint decides like native', async () => {
+  it('yields a wasm bundle whose entrypoints decide like native: facts_decision on engine input, decision on the raw request', async () => {
     const file = join(temp.dir, 'wasm.tar.gz');
     expect(await compile(['--target', 'wasm', '-o', file])).toMatchObject({ code: 0 });
     const files = await readTarGz(readFileSync(file));
     expect(files.has('policy.wasm')).toBe(true);
-    const engine = await OpaWasmEngine.load(readFileSync(file), 'ape/scoped_access/decision', policy.hash);
+    const engine = await OpaWasmEngine.load(readFileSync(file), 'ape/scoped_access/facts_decision', policy.hash);
+    const raw = await OpaWasmEngine.load(readFileSync(file), 'ape/scoped_access/decision', policy.hash);
     const native = new NativeEngine(policy.ir, policy.hash);
     const preparer = new RequestPreparer(policy.ir);
     for (const example of policy.examples) {
@@ -158,6 +160,9 @@ describe('ape compile --target wasm', () => {
       const { engine: _a, ...actual } = engine.decideSync(input);
       const { engine: _b, ...expected } = native.decideSync(input);
       expect(actual).toEqual(expected);
+      const request = { action: example.action, params: example.params, context: example.context } as unknown as EngineInput;
+      const { engine: _c, ...fromRequest } = raw.decideSync(request);
+      expect(fromRequest).toEqual(expected);
     }
   });
 });

@@ -26,7 +26,7 @@ async function batchEngine(policy: CompiledPolicy): Promise<DecisionEngine> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'policy.rego'), emitRego(policy));
   writeFileSync(join(dir, 'inputs.json'), JSON.stringify({ ape_conformance: { inputs: entry.inputs } }));
-  const query = `{i: d | some i, x in data.ape_conformance.inputs; d := data.ape.${policy.ir.name}.decision with input as x}`;
+  const query = `{i: d | some i, x in data.ape_conformance.inputs; d := data.ape.${policy.ir.name}.facts_decision with input as x}`;
   const { stdout } = await runOpa(['eval', '--format', 'json', '-d', join(dir, 'policy.rego'), '-d', join(dir, 'inputs.json'), query]);
   const out = JSON.parse(stdout) as { result?: { expressions: { value: Record<string, unknown> }[] }[] };
   const decisions = out.result?.[0]?.expressions[0]?.value ?? {};
@@ -36,7 +36,7 @@ async function batchEngine(policy: CompiledPolicy): Promise<DecisionEngine> {
     name: 'opa-eval',
     decide(input: EngineInput): Promise<DecisionResult> {
       const value = byInput.get(JSON.stringify(input));
-      if (value === undefined) return Promise.reject(new OpaUndefinedDecisionError('opa-eval', `ape/${policy.ir.name}/decision`));
+      if (value === undefined) return Promise.reject(new OpaUndefinedDecisionError('opa-eval', `ape/${policy.ir.name}/facts_decision`));
       return Promise.resolve(toDecisionResult('opa-eval', value, policy.hash));
     },
     close: () => Promise.resolve(),

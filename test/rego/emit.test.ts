@@ -2,7 +2,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { globToRegExp } from '../../src/adapters/native/conditions.js';
+import { globToRegExp } from '../../src/compiler/glob.js';
 import { NativeEngine } from '../../src/adapters/native/index.js';
 import { runOpa } from '../../src/adapters/opa/cli.js';
 import { OpaCommandError } from '../../src/adapters/opa/errors.js';
@@ -10,6 +10,7 @@ import { compilePolicySource } from '../../src/compiler/compile.js';
 import { RequestPreparer } from '../../src/compiler/engine-input.js';
 import { OPERATOR_NAMES } from '../../src/compiler/operators.js';
 import { CONDITION_EMITTERS, emitRego, emitRegoTests, globToRe2, RegoEmitError } from '../../src/compiler/rego/index.js';
+import { nativeDecide } from '../../src/adapters/native/index.js';
 import { literal, ident, stringLiteral } from '../../src/compiler/rego/writer.js';
 import { generatedRego } from '../../scripts/gen-rego.js';
 import { suitePolicies } from '../conformance/cases.js';
@@ -36,7 +37,7 @@ describe('OPA accepts the emitted Rego of every suite policy', () => {
     if (names.has(policy.ir.name)) continue;
     names.add(policy.ir.name);
     writeFileSync(join(dir, `${policy.ir.name}.rego`), emitRego(policy));
-    writeFileSync(join(dir, `${policy.ir.name}_test.rego`), emitRegoTests(policy));
+    writeFileSync(join(dir, `${policy.ir.name}_test.rego`), emitRegoTests(policy, nativeDecide(policy)));
     void name;
   }
 
@@ -68,7 +69,7 @@ describe('OPA accepts the emitted Rego of every suite policy', () => {
     const policy = suitePolicies().find((p) => p.name === 'fixtures/every_operator.yaml')?.policy;
     if (!policy) throw new Error('fixture missing');
     writeFileSync(join(broken, 'p.rego'), emitRego(policy).replace('default_decision := "escalate"', 'default_decision := "allow"'));
-    writeFileSync(join(broken, 'p_test.rego'), emitRegoTests(policy));
+    writeFileSync(join(broken, 'p_test.rego'), emitRegoTests(policy, nativeDecide(policy)));
     await expect(runOpa(['test', broken])).rejects.toBeInstanceOf(OpaCommandError);
   });
 });
@@ -120,11 +121,14 @@ describe('literals and identifiers', () => {
     await runOpa(['check', '--strict', file]);
     const input = new RequestPreparer(policy.ir).prepare({ action: 'read_file', params: { path: '/etc/passwd' } });
     writeFileSync(join(temp.dir, 'inject-input.json'), JSON.stringify(input));
-    const { stdout } = await runOpa(['eval', '--format', 'json', '-d', file, '-i', join(temp.dir, 'inject-input.json'), 'data.ape.inject.decision']);
-    const decision = (JSON.parse(stdout) as { result: { expressions: { value: { decision: string } }[] }[] }).result[0]?.expressions[0]?.value;
     const native = new NativeEngine(policy.ir, policy.hash).decideSync(input);
-    expect(decision?.decision).toBe('deny');
-    expect(decision).toEqual({ decision: native.decision, rule: native.rule, matched: native.matched, reasons: native.reasons, policy_hash: native.policy_hash });
+    writeFileSync(join(temp.dir, 'inject-request.json'), JSON.stringify({ action: 'read_file', params: { path: '/etc/passwd' } }));
+    for (const [inputFile, rule] of [['inject-input.json', 'facts_decision'], ['inject-request.json', 'decision']] as const) {
+      const { stdout } = await runOpa(['eval', '--format', 'json', '-d', file, '-i', join(temp.dir, inputFile), `data.ape.inject.${rule}`]);
+      const decision = (JSON.parse(stdout) as { result: { expressions: { value: { decision: string } }[] }[] }).result[0]?.expressions[0]?.value;
+      expect(decision?.decision).toBe('deny');
+      expect(decision).toEqual({ decision: native.decision, rule: native.rule, matched: native.matched, reasons: native.reasons, policy_hash: native.policy_hash });
+    }
   });
 });
 

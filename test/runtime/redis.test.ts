@@ -213,7 +213,7 @@ describe('approvals in Redis', () => {
 });
 
 describe('Redis key layout', () => {
-  it('every key carries the prefix; counters are tenant-qualified; used and revoked records leave the indexes', async () => {
+  it('every key carries the prefix and a hash tag (tenant, session or record id); used and revoked records leave the indexes', async () => {
     const own = await startRedis();
     try {
       const p = 'app1:';
@@ -224,22 +224,26 @@ describe('Redis key layout', () => {
       const keys = await A.conn.client.keys('*');
       expect(keys.length).toBeGreaterThan(5);
       expect(keys.filter((k) => !k.startsWith(p))).toEqual([]);
-      expect(keys.some((k) => k.startsWith(`${p}c:acme\u0000`))).toBe(true);
-      expect(keys).toContain(`${p}tokens:r:${dangling.tokenId}`);
-      expect(await A.conn.client.sMembers(`${p}tokens:i:all`)).toEqual([dangling.tokenId]);
+      // Every key but the tenants list carries a {tag}: what one script touches is in one cluster slot.
+      expect(keys.filter((k) => !/\{[^}]+\}/.test(k))).toEqual([`${p}tokens:tenants`]);
+      expect(keys.some((k) => k.startsWith(`${p}c:{acme}:acme\u0000`))).toBe(true);
+      expect(keys).toContain(`${p}s:{${run.session.id}}`);
+      expect(keys).toContain(`${p}tokens:{acme}:r:${dangling.tokenId}`);
+      expect(await A.conn.client.get(`${p}tokens:t:{${dangling.tokenId}}`)).toBe('acme');
+      expect(await A.conn.client.sMembers(`${p}tokens:{acme}:i:all`)).toEqual([dangling.tokenId]);
       await run.terminate();
-      expect(await A.conn.client.sCard(`${p}tokens:i:all`)).toBe(0);
-      expect(await A.conn.client.sCard(`${p}tokens:i:run:${run.id}`)).toBe(0);
+      expect(await A.conn.client.sCard(`${p}tokens:{acme}:i:all`)).toBe(0);
+      expect(await A.conn.client.sCard(`${p}tokens:{acme}:i:run:${run.id}`)).toBe(0);
 
       // Records Redis already forgot are pruned from the indexes by later puts.
       const store = new RedisSingleUseStore<number>(A.conn.client, 'gc', { prefix: p, retainMs: 1 });
       const scope = { tenant: 'acme', session: 's', run: 'r', intent: 'i', plan: 'p' };
       for (let i = 0; i < 300; i++) await store.put(`old${i}`, scope, Date.now() - 1000, i);
-      while ((await A.conn.client.exists(`${p}gc:r:old299`)) === 1) await new Promise((r) => setTimeout(r, 5));
+      while ((await A.conn.client.exists(`${p}gc:{acme}:r:old299`)) === 1) await new Promise((r) => setTimeout(r, 5));
       for (let i = 0; i < 300; i++) await store.put(`new${i}`, scope, Date.now() + 60_000, i);
-      expect(await A.conn.client.sCard(`${p}gc:i:all`)).toBeLessThan(450);
+      expect(await A.conn.client.sCard(`${p}gc:{acme}:i:all`)).toBeLessThan(450);
       expect(await store.revoke({ tenant: 'acme' })).toBe(300);
-      expect(await A.conn.client.sCard(`${p}gc:i:tenant:acme`)).toBe(0);
+      expect(await A.conn.client.sCard(`${p}gc:{acme}:i:tenant:acme`)).toBe(0);
     } finally {
       await own.dispose();
     }

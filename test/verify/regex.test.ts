@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { RE2JS } from 're2js';
 import { describe, expect, it } from 'vitest';
-import { globToRegExp } from '../../src/adapters/native/conditions.js';
+import { globToRegExp } from '../../src/compiler/glob.js';
 import { globRegex, translateRegex } from '../../src/verify/regex.js';
 import { fitsAlphabet, strLit, type Smt } from '../../src/verify/smtlib.js';
 import { checkSmt } from '../../src/verify/solver.js';

@@ -1,5 +1,6 @@
 /** One small compiled predicate per operator: the reference semantics of every condition. */
 import { RE2JS } from 're2js';
+import { globToRegExp } from '../../compiler/glob.js';
 import type { ConditionIR, JsonValue } from '../../compiler/ir.js';
 
 /** A condition compiled once: its type check and its predicate on a value that passed the check. */
@@ -14,15 +15,6 @@ export interface CompiledCondition {
 const isString = (v: JsonValue): boolean => typeof v === 'string';
 const isNumber = (v: JsonValue): boolean => typeof v === 'number';
 const any = (): boolean => true;
-
-/** A glob (`*` = any run of characters, everything else literal) as an anchored regular expression. */
-export function globToRegExp(pattern: string): RegExp {
-  const body = pattern
-    .split('*')
-    .map((part) => part.replace(/[\\^$.|?+()[\]{}]/g, '\\$&'))
-    .join('[\\s\\S]*');
-  return new RegExp(`^${body}$`, 'u');
-}
 
 function typeOf(values: readonly (string | number | boolean)[]): (v: JsonValue) => boolean {
   const types = new Set(values.map((v) => typeof v));

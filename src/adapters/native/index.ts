@@ -97,3 +97,9 @@ export class NativeEngine implements DecisionEngine {
     return Promise.resolve();
   }
 }
+
+/** The native engine's synchronous decision for one compiled policy, as a function (the reference for emitted tests). */
+export function nativeDecide(policy: { ir: PolicyIR; hash: string }): (input: EngineInput) => DecisionResult {
+  const engine = new NativeEngine(policy.ir, policy.hash);
+  return (input) => engine.decideSync(input);
+}

@@ -1,7 +1,7 @@
-/** Engine `opa-server`: asks a running OPA for `POST /v1/data/ape/<policy>/decision`, failing closed on any trouble. */
+/** Engine `opa-server`: asks a running OPA for `POST /v1/data/ape/<policy>/facts_decision` (the engine-input form), failing closed on any trouble. */
 import type { CompiledPolicy } from '../../compiler/compile.js';
 import type { DecisionResult, EngineInput } from '../../compiler/ir.js';
-import { decisionPath } from '../../compiler/rego/index.js';
+import { factsDecisionPath } from '../../compiler/rego/index.js';
 import { EngineError } from '../../errors.js';
 import type { DecisionEngine } from '../engine.js';
 import { OpaUndefinedDecisionError, toDecisionResult } from '../opa/decision.js';
@@ -65,7 +65,7 @@ export class OpaServerEngine implements DecisionEngine {
       throw new EngineError(NAME, `invalid OPA URL '${options.url}'`);
     }
     if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new EngineError(NAME, `OPA URL must be http(s): '${options.url}'`);
-    this.#path = decisionPath(policy.ir.name);
+    this.#path = factsDecisionPath(policy.ir.name);
     this.#url = `${base.origin}${base.pathname.replace(/\/+$/, '')}/v1/data/${this.#path}`;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_OPA_TIMEOUT_MS;
     this.#hash = policy.hash;

@@ -2,7 +2,7 @@
 import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import type { CompiledPolicy } from '../../compiler/compile.js';
 import type { DecisionResult, EngineInput } from '../../compiler/ir.js';
-import { decisionPath } from '../../compiler/rego/index.js';
+import { factsDecisionPath } from '../../compiler/rego/index.js';
 import { EngineError } from '../../errors.js';
 import type { DecisionEngine } from '../engine.js';
 import { OpaUndefinedDecisionError, toDecisionResult } from '../opa/decision.js';
@@ -40,7 +40,7 @@ export class OpaWasmEngine implements DecisionEngine {
     this.#hash = policyHash;
   }
 
-  /** Loads a WASM bundle (or module) whose entrypoint `path` (e.g. `ape/<name>/decision`) returns decisions for `policyHash`. */
+  /** Loads a WASM bundle (or module) whose entrypoint `path` (e.g. `ape/<name>/facts_decision`) returns decisions for `policyHash`. */
   static async load(bytes: Buffer, path: string, policyHash: string): Promise<OpaWasmEngine> {
     const wasm = await wasmFromBundle(bytes);
     let policy: LoadedPolicy;
@@ -85,5 +85,5 @@ export class OpaWasmEngine implements DecisionEngine {
 
 /** The `opa-wasm` engine for a compiled policy: builds (or reuses from the cache) its WASM bundle through the OPA CLI. */
 export async function createOpaWasmEngine(policy: CompiledPolicy): Promise<OpaWasmEngine> {
-  return OpaWasmEngine.load(await cachedWasmBundle(policy), decisionPath(policy.ir.name), policy.hash);
+  return OpaWasmEngine.load(await cachedWasmBundle(policy), factsDecisionPath(policy.ir.name), policy.hash);
 }

@@ -1,6 +1,6 @@
 /** Finds and runs the OPA CLI: `APE_OPA`, then the project's `.tools/bin/opa`, then `PATH`. */
 import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OpaCommandError, OpaNotFoundError } from './errors.js';
@@ -22,7 +22,7 @@ export function findOpa(env: NodeJS.ProcessEnv = process.env): string {
   const explicit = env['APE_OPA'];
   if (explicit) {
     if (executable(explicit)) return explicit;
-    throw new OpaNotFoundError(`APE_OPA=${explicit} is not an executable file`);
+    throw new OpaNotFoundError(`APE_OPA=${explicit} is not an executable file`, checkoutScript());
   }
   for (const candidate of [join(PROJECT_ROOT, '.tools/bin/opa'), join(process.cwd(), '.tools/bin/opa')]) {
     if (executable(candidate)) return candidate;
@@ -30,7 +30,12 @@ export function findOpa(env: NodeJS.ProcessEnv = process.env): string {
   for (const dir of (env['PATH'] ?? '').split(delimiter)) {
     if (dir && executable(join(dir, 'opa'))) return join(dir, 'opa');
   }
-  throw new OpaNotFoundError('not in APE_OPA, .tools/bin or PATH');
+  throw new OpaNotFoundError('not in APE_OPA, .tools/bin or PATH', checkoutScript());
+}
+
+/** The install script of an APE checkout (`scripts/install-opa.sh`), absent from the installed package. */
+function checkoutScript(): string | undefined {
+  return existsSync(join(PROJECT_ROOT, 'scripts/install-opa.sh')) ? 'scripts/install-opa.sh' : undefined;
 }
 
 /** What an OPA command printed. */

@@ -1,13 +1,19 @@
 /** Typed errors of the OPA integration: a missing OPA CLI, a failing OPA command, a bad bundle option. */
 import { ApeError } from '../../errors.js';
 
-/** The command that installs the pinned OPA CLI into the project's tools folder. */
-export const OPA_INSTALL_COMMAND = 'bash scripts/install-opa.sh';
+/** The OPA release APE is tested with. */
+export const OPA_VERSION = 'v1.22.2';
+/** A command that installs that OPA CLI anywhere Go is installed (binaries: https://www.openpolicyagent.org/docs#running-opa). */
+export const OPA_INSTALL_COMMAND = `go install github.com/open-policy-agent/opa@${OPA_VERSION}`;
 
 /** No OPA CLI was found (APE_OPA, the tools folder, PATH). */
 export class OpaNotFoundError extends ApeError {
-  constructor(detail: string) {
-    super('APE_OPA_MISSING', `OPA CLI not found (${detail}); install it with: ${OPA_INSTALL_COMMAND} (or set APE_OPA to its path)`);
+  /** `checkoutScript`: the install script of an APE checkout, when there is one. */
+  constructor(detail: string, checkoutScript?: string) {
+    const how = checkoutScript
+      ? `bash ${checkoutScript}`
+      : `${OPA_INSTALL_COMMAND} (or a binary from https://www.openpolicyagent.org/docs#running-opa) and put opa on PATH`;
+    super('APE_OPA_MISSING', `OPA CLI not found (${detail}); install OPA ${OPA_VERSION}: ${how}, or set APE_OPA to its path`);
   }
 }
 

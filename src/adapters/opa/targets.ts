@@ -8,6 +8,7 @@ import { policyBundle } from './bundle.js';
 import { BundleOptionError } from './errors.js';
 import { signingAlgorithm, type SigningOptions } from './signing.js';
 import { buildWasmBundle } from './wasm.js';
+import { nativeDecide } from '../native/index.js';
 
 function isDirectory(path: string): boolean {
   try {
@@ -52,7 +53,7 @@ async function emitRegoTarget(policy: CompiledPolicy, options: TargetOptions) {
   if (typeof output !== 'string' || output === '') return { stdout: rego, written: [] };
   if (isDirectory(output) || output.endsWith('/')) {
     return {
-      written: [writeFile(join(output, `${policy.ir.name}.rego`), rego), writeFile(join(output, `${policy.ir.name}_test.rego`), emitRegoTests(policy))],
+      written: [writeFile(join(output, `${policy.ir.name}.rego`), rego), writeFile(join(output, `${policy.ir.name}_test.rego`), emitRegoTests(policy, nativeDecide(policy)))],
     };
   }
   return Promise.resolve({ written: [writeFile(output, rego)] });

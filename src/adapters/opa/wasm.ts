@@ -4,20 +4,29 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CompiledPolicy } from '../../compiler/compile.js';
-import { decisionPath, emitRego } from '../../compiler/rego/index.js';
+import { emitRego, entrypoints, packageSegments } from '../../compiler/rego/index.js';
 import { wasmCapabilities } from './capabilities.js';
 import { runOpa } from './cli.js';
 import { OpaCapabilityError, OpaCommandError } from './errors.js';
 
-/** Builds the WASM bundle (tar.gz with `/policy.wasm`) of Rego source whose entrypoint is `entrypoint`. */
-export async function buildWasmBundleFromRego(rego: string, entrypoint: string, revision: string): Promise<Buffer> {
+/**
+ * Builds the WASM bundle (tar.gz with `/policy.wasm`) of Rego source with these entrypoints. The bundle
+ * claims only `root` (a slash path such as `ape/<name>`, or none for the whole tree) and is built from
+ * a directory with relative paths, so two builds of the same source are byte-identical.
+ */
+export async function buildWasmBundleFromRego(rego: string, entrypoint: string | readonly string[], revision: string, root?: string): Promise<Buffer> {
   const dir = mkdtempSync(join(tmpdir(), 'ape-wasm-'));
   try {
-    writeFileSync(join(dir, 'policy.rego'), rego);
+    const source = join(dir, 'bundle');
+    const regoDir = root ? join(source, ...root.split('/')) : source;
+    mkdirSync(regoDir, { recursive: true });
+    writeFileSync(join(regoDir, 'policy.rego'), rego);
+    writeFileSync(join(source, '.manifest'), JSON.stringify({ revision, roots: [root ?? ''], rego_version: 1 }));
     writeFileSync(join(dir, 'capabilities.json'), await wasmCapabilities());
     const out = join(dir, 'bundle.tar.gz');
+    const entries = (typeof entrypoint === 'string' ? [entrypoint] : [...entrypoint]).flatMap((e) => ['-e', e]);
     try {
-      await runOpa(['build', '-t', 'wasm', '-e', entrypoint, '--capabilities', join(dir, 'capabilities.json'), '-r', revision, '-o', out, join(dir, 'policy.rego')]);
+      await runOpa(['build', '-t', 'wasm', ...entries, '--capabilities', '../capabilities.json', '-r', revision, '-o', '../bundle.tar.gz', '-b', '.'], { cwd: source });
     } catch (error) {
       if (error instanceof OpaCommandError && /undefined function|unsupported built-?in/i.test(error.output)) throw new OpaCapabilityError(error.output);
       throw error;
@@ -28,9 +37,9 @@ export async function buildWasmBundleFromRego(rego: string, entrypoint: string, 
   }
 }
 
-/** Builds a compiled policy's WASM bundle (entrypoint `ape/<name>/decision`). */
+/** Builds a compiled policy's WASM bundle: entrypoints `ape/<name>/decision`, `allow` and `facts_decision`, root `ape/<name>`. */
 export function buildWasmBundle(policy: CompiledPolicy): Promise<Buffer> {
-  return buildWasmBundleFromRego(emitRego(policy), decisionPath(policy.ir.name), policy.hash);
+  return buildWasmBundleFromRego(emitRego(policy), entrypoints(policy.ir.name), policy.hash, packageSegments(policy.ir.name).join('/'));
 }
 
 /** Where built WASM bundles are cached: `APE_CACHE_DIR`, else `.cache/ape` under the working directory. */
@@ -51,7 +60,7 @@ export async function cachedWasmBundle(policy: CompiledPolicy, cacheDir = wasmCa
   } catch {
     // Not built yet.
   }
-  const bundle = await buildWasmBundleFromRego(rego, decisionPath(policy.ir.name), policy.hash);
+  const bundle = await buildWasmBundleFromRego(rego, entrypoints(policy.ir.name), policy.hash, packageSegments(policy.ir.name).join('/'));
   try {
     mkdirSync(cacheDir, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;

@@ -1,4 +1,4 @@
-/** `ape diff <a> <b>`: which actions change decision between two policies, rule by rule. */
+/** `ape diff <a> <b>`: the actions whose action-level decision or deciding rule differs between two policies. */
 import type { Command } from 'commander';
 import { diffPolicies } from '../../compiler/diff.js';
 import { semanticDiff } from '../../verify/semantic-diff.js';
@@ -11,7 +11,7 @@ import { table } from '../table.js';
 export function register(program: Command, io: CliIO): void {
   program
     .command('diff')
-    .description('show the actions whose action-level decision differs; exit 0 same, 2 different')
+    .description('show the actions whose action-level decision or deciding rule differs; exit 0 same, 2 different')
     .argument('<a>', 'old policy')
     .argument('<b>', 'new policy')
     .option('--json', 'print {"equivalent", "changes": [{"action", "a", "b"}]} (with --semantic: {"equivalent", "differences": [{"action", "request", "a", "b"}]})')
@@ -37,7 +37,8 @@ export function register(program: Command, io: CliIO): void {
         io.out(`no action changes decision (${a.ir.name} -> ${b.ir.name})`);
         return;
       }
-      const show = (d: { decision: string; rule: string | null }) => `${d.decision.toUpperCase()} ${d.rule ? `(${d.rule})` : '(default)'}`;
+      const show = (d: { decision: string; rule: string | null; possible: string[] }) =>
+        d.decision === 'conditional' ? `CONDITIONAL (${d.possible.join('/')})` : `${d.decision.toUpperCase()} ${d.rule ? `(${d.rule})` : '(default)'}`;
       io.out(table(['ACTION', fileA, fileB], changes.map((c) => [c.action, show(c.a), show(c.b)])));
     });
 }

@@ -1,17 +1,19 @@
 /**
  * APE rules as Cedar policies. Each rule becomes one policy with its real effect (deny -> `forbid`,
- * allow -> `permit`, escalate -> `permit` annotated `@ape_decision("escalate")`), each
- * `tool_transitions` entry a `forbid`. For the adapter, the same conditions are also emitted as
+ * allow -> `permit`, escalate -> `forbid` with id `escalate:<rule>` and `@ape_decision("escalate")`,
+ * so Cedar never allows what APE escalates), each `tool_transitions` entry a `forbid`; the default
+ * decision and the risk escalations are policies too (`default:<decision>`, `risk:...`). For the adapter, the same conditions are also emitted as
  * "evaluation" policies (every rule as a `permit`, so Cedar reports every matched rule) and as one
  * "detector" per condition of an allow rule (satisfied when that condition fails).
  */
 import type { CompiledPolicy } from '../compile.js';
 import { TRANSITION_RULE } from '../explain.js';
 import type { ConditionIR, Decision, PolicyIR } from '../ir.js';
+import { STANDARD_ACTION_IDS } from '../repository.js';
 import type { CedarDiagnostic } from './diagnostics.js';
 import { emitCondition, holds, type ConditionCedar } from './conditions.js';
 import { factLayout, type FactAttributes, type FactLayout } from './encoding.js';
-import { actionScope, and, annotation, CedarLiteralError, ctx, ctxHas, not, op, policy, str, type Cedar } from './writer.js';
+import { actionScope, and, annotation, CedarLiteralError, ctx, ctxHas, not, op, or, policy, str, type Cedar } from './writer.js';
 
 /** The context attribute holding the previous action (for `tool_transitions`). */
 export const PREVIOUS_ACTION = 'previous_action';
@@ -52,15 +54,17 @@ export interface CedarPolicySet {
   /** Every action id the schema declares. */
   actions: string[];
   hasTransitions: boolean;
+  /** The default decision and risk escalations as policies, for the written set (the adapter applies them itself). */
+  outcomes: Cedar[];
 }
 
 function annotations(id: string, rule: string, decision: Decision): Cedar[] {
   return [annotation('id', id), annotation('ape_rule', rule), annotation('ape_decision', decision)];
 }
 
-/** Every action id the policy mentions (rules, declared actions, transitions), sorted. */
+/** Every action id of the policy's repository (standard and declared) and every one it mentions (rules, transitions), sorted. */
 export function policyActions(ir: PolicyIR): string[] {
-  const set = new Set<string>(Object.keys(ir.actions));
+  const set = new Set<string>([...Object.keys(ir.actions), ...STANDARD_ACTION_IDS]);
   for (const rule of ir.rules) for (const a of rule.actions) set.add(a);
   for (const [from, to] of Object.entries(ir.toolTransitions)) {
     set.add(from);
@@ -105,7 +109,7 @@ export function emitPolicySet(compiled: CompiledPolicy): { set: CedarPolicySet; 
     if (conditions.length !== rule.conditions.length) return;
     const scope = actionScope(rule.actions);
     const when = conditions.length ? and(conditions.map((c) => c.holds)) : null;
-    const notes = annotations(rule.id, rule.id, rule.decision);
+    const notes = annotations(rule.decision === 'escalate' ? `escalate:${rule.id}` : rule.id, rule.id, rule.decision);
     policies.push({
       kind: 'rule',
       rule: rule.id,
@@ -113,7 +117,7 @@ export function emitPolicySet(compiled: CompiledPolicy): { set: CedarPolicySet; 
       index: policies.length,
       actions: [...rule.actions],
       conditions,
-      text: policy({ annotations: notes, effect: rule.decision === 'deny' ? 'forbid' : 'permit', action: scope, when }),
+      text: policy({ annotations: notes, effect: rule.decision === 'allow' ? 'permit' : 'forbid', action: scope, when }),
       evaluation: policy({ annotations: notes, effect: 'permit', action: scope, when }),
       detectors:
         rule.decision === 'allow'
@@ -141,5 +145,37 @@ export function emitPolicySet(compiled: CompiledPolicy): { set: CedarPolicySet; 
       detectors: [],
     });
   }
-  return { set: { layout, policies, actions: policyActions(ir), hasTransitions }, diagnostics };
+  return { set: { layout, policies, actions: policyActions(ir), hasTransitions, outcomes: outcomePolicies(ir, policies) }, diagnostics };
+}
+
+/** Whether some rule of these decisions matches: each rule's scope and conditions, or'ed. */
+function anyMatches(policies: readonly CedarPolicy[], decisions: readonly Decision[], action?: string): Cedar | null {
+  const parts: Cedar[] = [];
+  for (const p of policies) {
+    if (p.kind !== 'rule' || !decisions.includes(p.decision) || p.actions === null) continue;
+    if (action !== undefined && !p.actions.includes(action)) continue;
+    const conditions = p.conditions.map((c) => c.holds);
+    parts.push(action !== undefined ? and(conditions) : and([actionScope(p.actions), ...conditions]));
+  }
+  return parts.length ? or(parts) : null;
+}
+
+/**
+ * The default decision and the risk escalations as policies. Default allow: a `permit` of everything.
+ * Default deny or escalate: a `forbid` unless some allow or escalate rule matches. Risk: a `forbid`
+ * (escalate) of the action when its outcome would be allow.
+ */
+function outcomePolicies(ir: PolicyIR, policies: readonly CedarPolicy[]): Cedar[] {
+  const out: Cedar[] = [];
+  const id = `default:${ir.defaultDecision}`;
+  const notes = [annotation('id', id), annotation('ape_rule', 'default'), annotation('ape_decision', ir.defaultDecision)];
+  if (ir.defaultDecision === 'allow') out.push(policy({ annotations: notes, effect: 'permit', action: null, when: null }));
+  else out.push(policy({ annotations: notes, effect: 'forbid', action: null, when: null, unless: anyMatches(policies, ['allow', 'escalate']) }));
+  for (const risk of ir.riskEscalations) {
+    const when = ir.defaultDecision === 'allow' ? null : anyMatches(policies, ['allow'], risk.action);
+    if (ir.defaultDecision !== 'allow' && when === null) continue;
+    const riskNotes = [annotation('id', `${risk.rule}:${risk.action}`), annotation('ape_rule', risk.rule), annotation('ape_decision', 'escalate')];
+    out.push(policy({ annotations: riskNotes, effect: 'forbid', action: actionScope([risk.action]), when }));
+  }
+  return out;
 }

@@ -82,7 +82,7 @@ const PREDICATES: Record<Predicate, PredicateSpec> = {
 
 function writeFunction(w: RegoWriter, name: Code, arg: string, body: readonly string[]): void {
   w.block(code`${name}(k, ${fixed(arg)}) if {`, () => {
-    if (body.some((line) => /\bv\b/.test(line))) w.line(fixed('v := input.facts[k]'));
+    if (body.some((line) => /\bv\b/.test(line))) w.line(fixed('v := _facts[k]'));
     for (const line of body) w.line(fixed(line));
   });
 }
@@ -121,7 +121,7 @@ export function writeLibrary(w: RegoWriter, used: ReadonlySet<Predicate>, presen
   for (const p of used) for (const dep of PREDICATES[p].uses ?? []) all.add(dep);
   if (presence) {
     w.comment('_present(k): the fact k is present, whatever its value.');
-    w.block(fixed('_present(k) if {'), () => w.line(fixed('_ = input.facts[k]')));
+    w.block(fixed('_present(k) if {'), () => w.line(fixed('_ = _facts[k]')));
     w.line();
   }
   if (all.has('glob')) writeGlobMatch(w);

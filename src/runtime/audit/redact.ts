@@ -14,7 +14,14 @@ export const REDACTED = '[REDACTED]';
 export function reasonScrubber(names: readonly string[]): (reasons: readonly string[], params: JsonValue) => string[] {
   const keys = new Set(names.filter((n) => !n.includes('.')).map((n) => n.toLowerCase()));
   const paths = new Set(names.filter((n) => n.includes('.')));
-  return (reasons, params) => {
+  // Frozen parameters (a plan step's) cannot change: their pattern is computed once.
+  const patterns = new WeakMap<object, RegExp | null>();
+  const patternOf = (params: JsonValue): RegExp | null => {
+    const frozen = params !== null && typeof params === 'object' && Object.isFrozen(params);
+    if (frozen) {
+      const known = patterns.get(params);
+      if (known !== undefined) return known;
+    }
     const secrets: string[] = [];
     const collect = (node: JsonValue, path: string, hidden: boolean): void => {
       if (Array.isArray(node)) node.forEach((item, i) => collect(item, path ? `${path}.${i}` : String(i), hidden));
@@ -26,9 +33,14 @@ export function reasonScrubber(names: readonly string[]): (reasons: readonly str
       } else if (hidden && (typeof node === 'string' || typeof node === 'number') && String(node).length > 0) secrets.push(String(node));
     };
     collect(params, '', false);
-    if (secrets.length === 0 || reasons.length === 0) return [...reasons];
-    const pattern = new RegExp(secrets.sort((a, b) => b.length - a.length).map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
-    return reasons.map((r) => r.replace(pattern, REDACTED));
+    const pattern = secrets.length === 0 ? null : new RegExp(secrets.sort((a, b) => b.length - a.length).map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+    if (frozen) patterns.set(params, pattern);
+    return pattern;
+  };
+  return (reasons, params) => {
+    if (reasons.length === 0) return reasons as string[];
+    const pattern = patternOf(params);
+    return pattern ? reasons.map((r) => r.replace(pattern, REDACTED)) : (reasons as string[]);
   };
 }
 

@@ -36,7 +36,7 @@ export class MemorySingleUseStore<T> implements SingleUseStore<T> {
     this.#slots.set(id, { scope, expiresAt, record, state: 'live' });
   }
 
-  take(id: string, now: number): TakeResult<T> {
+  take(id: string, now: number, _tenant?: string): TakeResult<T> {
     const slot = this.#slots.get(id);
     const result = this.#status(slot, now);
     if (result.status === 'ok') {
@@ -47,7 +47,7 @@ export class MemorySingleUseStore<T> implements SingleUseStore<T> {
     return result;
   }
 
-  peek(id: string, now: number): TakeResult<T> {
+  peek(id: string, now: number, _tenant?: string): TakeResult<T> {
     return this.#status(this.#slots.get(id), now);
   }
 
@@ -101,13 +101,22 @@ function matches(id: string, scope: RecordScope, filter: RevokeFilter): boolean 
 interface Counter {
   windowStart: number;
   value: number;
+  /** When a retained quota is forgotten (epoch ms); absent: kept for good (or until its window passes). */
+  expiresAt?: number;
 }
 
 /** Fixed-window counters in a Map. */
 export class MemoryCounterStore implements CounterStore {
   readonly #counters = new Map<string, Counter>();
+  #consumes = 0;
+
+  /** Number of counters held (for tests of the retention). */
+  get size(): number {
+    return this.#counters.size;
+  }
 
   consume(checks: readonly CounterCheck[], now: number): CounterResult {
+    if (++this.#consumes % SWEEP_EVERY === 0) this.#sweep(now);
     for (const check of checks) {
       const used = this.value(check.key, check.windowMs, now);
       if (used + check.cost > check.limit) {
@@ -117,16 +126,25 @@ export class MemoryCounterStore implements CounterStore {
     }
     for (const check of checks) {
       const start = check.windowMs > 0 ? windowStart(now, check.windowMs) : 0;
-      const counter = this.#counters.get(check.key);
-      if (!counter || counter.windowStart !== start) this.#counters.set(check.key, { windowStart: start, value: check.cost });
-      else counter.value += check.cost;
+      let counter = this.#counters.get(check.key);
+      if (!counter || counter.windowStart !== start || (counter.expiresAt !== undefined && now >= counter.expiresAt)) {
+        counter = { windowStart: start, value: check.cost };
+        this.#counters.set(check.key, counter);
+      } else counter.value += check.cost;
+      if (check.windowMs > 0) counter.expiresAt = start + 2 * check.windowMs;
+      else if (check.retainMs !== undefined) counter.expiresAt = now + check.retainMs;
     }
     return { ok: true };
   }
 
+  /** Forgets counters whose window passed or whose retention ran out. */
+  #sweep(now: number): void {
+    for (const [key, counter] of this.#counters) if (counter.expiresAt !== undefined && now >= counter.expiresAt) this.#counters.delete(key);
+  }
+
   value(key: string, windowMs: number, now: number): number {
     const counter = this.#counters.get(key);
-    if (!counter) return 0;
+    if (!counter || (counter.expiresAt !== undefined && now >= counter.expiresAt)) return 0;
     if (windowMs > 0 && counter.windowStart !== windowStart(now, windowMs)) return 0;
     return counter.value;
   }
@@ -151,8 +169,12 @@ export class MemorySessionStore implements SessionStore {
 
   get(id: string): SessionRecord | undefined {
     const s = this.#sessions.get(id);
-    // Snapshot of the scalars; `counts` and `history` are live views the runtime only reads.
-    return s ? { ...s } : undefined;
+    return s ? this.#snapshot(s) : undefined;
+  }
+
+  /** Snapshot of the scalars; `counts` and `history` are live views the runtime only reads. */
+  #snapshot(s: SessionRecord): SessionRecord {
+    return { ...s };
   }
 
   record(id: string, entry: SessionEntry): SessionRecord | undefined {
@@ -171,13 +193,13 @@ export class MemorySessionStore implements SessionStore {
     if (!s) return { status: 'unknown' };
     if (s.revoked) return { status: 'revoked' };
     if (now >= s.expiresAt) return { status: 'expired' };
-    if ((s.version ?? 0) !== version) return { status: 'conflict', record: { ...s } };
+    if ((s.version ?? 0) !== version) return { status: 'conflict', record: this.#snapshot(s) };
     s.actionsRun += 1;
     s.counts[reservation.action] = (s.counts[reservation.action] ?? 0) + 1;
     s.lastAction = reservation.action;
     s.cumulativeRisk += reservation.risk;
     s.version = version + 1;
-    return { status: 'ok', record: { ...s } };
+    return { status: 'ok', record: this.#snapshot(s) };
   }
 
   complete(id: string, entry: SessionEntry): SessionRecord | undefined {
@@ -185,7 +207,7 @@ export class MemorySessionStore implements SessionStore {
     if (!s) return undefined;
     s.history.push(entry);
     if (s.history.length > this.#historyLimit) s.history.shift();
-    return { ...s };
+    return this.#snapshot(s);
   }
 
   revoke(id: string): boolean {

@@ -81,7 +81,8 @@ return {'ok', h[3]}
 `);
 
 /**
- * revoke. ARGV: base, mode ('all' | 'id' | 'filter'), id, mask (five '0'/'1' for tenant, session,
+ * revoke. KEYS[1] the record (mode 'id') or the tenant's `all` index (routes the script to the
+ * tenant's slot; every key it touches shares the tag). ARGV: base, mode ('all' | 'id' | 'filter'), id, mask (five '0'/'1' for tenant, session,
  * run, intent, plan), then the five values. Marks every matching live record revoked (an expired
  * but unused record counts, as in the memory store) and answers how many. Filters walk the index of
  * the most selective field given (run, plan, intent, session, tenant); `all` walks the `all` index.
@@ -125,9 +126,31 @@ for _, m in ipairs(redis.call('SMEMBERS', idx)) do n = n + revokeOne(m, idx) end
 return n
 `);
 
+/** note. KEYS[1] a tenant lookup (string) or the tenants set; ARGV: 'set' | 'add', the tenant, ttlMs (kept at least that long). */
+export const NOTE = script('note', `
+local ttl = tonumber(ARGV[3])
+if ARGV[1] == 'set' then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
+else
+  redis.call('SADD', KEYS[1], ARGV[2])
+  if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+end
+return 1
+`);
+
+/** tenant of. KEYS[1] the lookup key of a record id. Answers the tenant or nil. */
+export const TENANT_OF = script('tenant_of', `
+return redis.call('GET', KEYS[1])
+`);
+
+/** members. KEYS[1] a set. Answers its members. */
+export const MEMBERS = script('members', `
+return redis.call('SMEMBERS', KEYS[1])
+`);
+
 /**
- * consume. KEYS: the counters; ARGV per counter (5 each): windowed ('1' | '0'), window start, limit,
- * cost, ttlMs (windowed only). Checks every counter, then (only if all fit) adds every cost.
+ * consume. KEYS: the counters (one slot: hash-tagged by tenant); ARGV per counter (5 each): windowed
+ * ('1' | '0'), window start, limit, cost, ttlMs (a windowed counter's, or a quota's retention; '0': kept for good). Checks every counter, then (only if all fit) adds every cost.
  * Answers {0} or {index (1-based) of the first counter that did not fit, its usage}.
  * A counter is a hash {w: window start, v: value}; a windowed counter from another window reads 0.
  */
@@ -150,9 +173,10 @@ for i = 1, #KEYS do
   local c = redis.call('HMGET', key, 'w', 'v')
   if (not c[2]) or c[1] ~= ws then
     redis.call('HSET', key, 'w', ws, 'v', fmt(cost))
-    if ARGV[a + 1] == '1' then redis.call('PEXPIRE', key, ARGV[a + 5]) else redis.call('PERSIST', key) end
+    if ARGV[a + 5] ~= '0' then redis.call('PEXPIRE', key, ARGV[a + 5]) else redis.call('PERSIST', key) end
   else
     redis.call('HSET', key, 'v', fmt(tonumber(c[2]) + cost))
+    if ARGV[a + 1] == '0' and ARGV[a + 5] ~= '0' then redis.call('PEXPIRE', key, ARGV[a + 5]) end
   end
 end
 return {0}

@@ -2,14 +2,17 @@
  * Redis state stores: tokens, approvals, counters and sessions shared by several agent processes.
  * Every atomic operation is one Lua script (see `redis-scripts.ts`), so it is one step on the server.
  *
- * Layout (P = the prefix, default `ape:`): a single-use record is the hash `P<store>:r:<id>`,
- * indexed in the sets `P<store>:i:all` and `P<store>:i:<field>:<value>` for tenant, session, run,
- * intent and plan, so revocation by filter is one script that walks one index (the most selective
- * field given) instead of scanning the keyspace. A counter is the hash `P c:<key>` (`key` is the
- * caller's tenant-qualified key). A session is `P s:<id>` (scalars), `P s:<id>:c` (counts) and
- * `P s:<id>:h` (history). Records and sessions expire in Redis `retainMs` after their own expiry
- * (by the wall clock), windowed counters one window after theirs; quotas never expire.
- * Keys are not hash-tagged: a standalone (or Sentinel) Redis, not Redis Cluster.
+ * Layout (P = the prefix, default `ape:`), hash-tagged so that every script touches keys of one
+ * slot and the stores work on Redis Cluster as on a standalone server. Single-use records live per
+ * tenant: the hash `P<store>:{<tenant>}:r:<id>`, indexed in the sets `P<store>:{<tenant>}:i:all` and
+ * `P<store>:{<tenant>}:i:<field>:<value>` (session, run, intent, plan), so revocation by filter is
+ * one script on the tenant's slot walking one index. `P<store>:t:{<id>}` names a record's tenant
+ * (for callers that only know the id) and `P<store>:tenants` lists the tenants (for revocations
+ * without a tenant). A counter is the hash `P c:{<tenant>}:<key>` (every counter of one call shares
+ * the tenant's slot). A session is `P s:{<id>}` (scalars), `P s:{<id>}:c` (counts) and
+ * `P s:{<id>}:h` (history). Records and sessions expire in Redis `retainMs` after their own expiry
+ * (by the wall clock), windowed counters one window after theirs; quotas with a retention that long
+ * after their last use, other quotas never.
  */
 import type { createClient } from 'redis';
 import type { JsonObject } from '../../compiler/ir.js';
@@ -19,7 +22,7 @@ import type { RuntimeStores } from '../runtime.js';
 import type { TokenClaims } from '../tokens.js';
 import { ScriptRunner, StoreUnavailableError, type RedisScriptClient } from './redis-client.js';
 import {
-  CONSUME, PUT, REVOKE, SCOPE_FIELDS, SESSION_COMPLETE, SESSION_CREATE, SESSION_GET, SESSION_RECORD, SESSION_RESERVE, SESSION_REVOKE, TAKE, VALUE,
+  CONSUME, MEMBERS, NOTE, PUT, REVOKE, SCOPE_FIELDS, SESSION_COMPLETE, SESSION_CREATE, SESSION_GET, SESSION_RECORD, SESSION_RESERVE, SESSION_REVOKE, TAKE, TENANT_OF, VALUE,
 } from './redis-scripts.js';
 import type {
   CounterCheck,
@@ -96,7 +99,7 @@ function keyTtl(expiresAt: number, retainMs: number): string {
  */
 export class RedisSingleUseStore<T> implements SingleUseStore<T> {
   readonly #runner: ScriptRunner;
-  readonly #base: string;
+  readonly #prefix: string;
   readonly #retainMs: number;
   readonly #name: string;
 
@@ -104,7 +107,7 @@ export class RedisSingleUseStore<T> implements SingleUseStore<T> {
     const s = settings(options);
     if (typeof name !== 'string' || name.length === 0 || name.includes(':')) throw new RuntimeConfigError('a redis single-use store needs a name without ":"');
     this.#runner = new ScriptRunner(client, s.timeoutMs);
-    this.#base = `${s.prefix}${name}:`;
+    this.#prefix = `${s.prefix}${name}:`;
     this.#retainMs = s.retainMs;
     this.#name = name;
   }
@@ -112,22 +115,29 @@ export class RedisSingleUseStore<T> implements SingleUseStore<T> {
   async put(id: string, scope: RecordScope, expiresAt: number, record: T): Promise<void> {
     const text = JSON.stringify(record);
     if (text === undefined) throw new RuntimeConfigError(`${this.#name}: a record must be a JSON value`);
-    await this.#runner.run(`${this.#name}.put`, PUT, [this.#key(id)], [
-      this.#base, id, String(expiresAt), keyTtl(expiresAt, this.#retainMs), text,
-      ...SCOPE_FIELDS.map((f) => String(scope[f])),
+    const base = this.#base(scope.tenant);
+    const ttl = keyTtl(expiresAt, this.#retainMs);
+    // Three keys in three slots, sent together (one round trip on a pipelining client).
+    await Promise.all([
+      this.#runner.run(`${this.#name}.put`, PUT, [`${base}r:${id}`], [base, id, String(expiresAt), ttl, text, ...SCOPE_FIELDS.map((f) => String(scope[f]))]),
+      this.#runner.run(`${this.#name}.put`, NOTE, [this.#tenantKey(id)], ['set', scope.tenant, ttl]),
+      this.#runner.run(`${this.#name}.put`, NOTE, [`${this.#prefix}tenants`], ['add', scope.tenant, ttl]),
     ]);
   }
 
-  take(id: string, now: number): Promise<TakeResult<T>> {
-    return this.#status(id, now, 'take');
+  take(id: string, now: number, tenant?: string): Promise<TakeResult<T>> {
+    return this.#status(id, now, 'take', tenant);
   }
 
-  peek(id: string, now: number): Promise<TakeResult<T>> {
-    return this.#status(id, now, 'peek');
+  peek(id: string, now: number, tenant?: string): Promise<TakeResult<T>> {
+    return this.#status(id, now, 'peek', tenant);
   }
 
-  async #status(id: string, now: number, mode: 'take' | 'peek'): Promise<TakeResult<T>> {
-    const reply = (await this.#runner.run(`${this.#name}.${mode}`, TAKE, [this.#key(id)], [this.#base, id, String(now), mode])) as [string, string?];
+  async #status(id: string, now: number, mode: 'take' | 'peek', known: string | undefined): Promise<TakeResult<T>> {
+    const tenant = known ?? (await this.#tenantOf(id));
+    if (tenant === undefined) return { status: 'unknown' };
+    const base = this.#base(tenant);
+    const reply = (await this.#runner.run(`${this.#name}.${mode}`, TAKE, [`${base}r:${id}`], [base, id, String(now), mode])) as [string, string?];
     const status = reply[0];
     if (status === 'ok') return { status: 'ok', record: JSON.parse(reply[1] as string) as T };
     if (status === 'used' || status === 'revoked' || status === 'expired' || status === 'unknown') return { status };
@@ -151,13 +161,38 @@ export class RedisSingleUseStore<T> implements SingleUseStore<T> {
     }
     const mask = SCOPE_FIELDS.map((k) => (mode !== 'all' && f[k] !== undefined ? '1' : '0')).join('');
     const values = SCOPE_FIELDS.map((k) => (mode !== 'all' && typeof f[k] === 'string' ? (f[k] as string) : ''));
-    const reply = await this.#runner.run(`${this.#name}.revoke`, REVOKE, [], [this.#base, mode, mode === 'id' ? (f.id as string) : '', mask, ...values]);
-    return Number(reply);
+    let tenants: string[];
+    if (mode !== 'all' && typeof f.tenant === 'string') tenants = [f.tenant];
+    else if (mode === 'id') tenants = [await this.#tenantOf(f.id as string)].filter((t): t is string => t !== undefined);
+    else tenants = (await this.#runner.run(`${this.#name}.revoke`, MEMBERS, [`${this.#prefix}tenants`], [])) as string[];
+    let n = 0;
+    for (const tenant of tenants) {
+      const base = this.#base(tenant);
+      const key = mode === 'id' ? `${base}r:${f.id as string}` : `${base}i:all`;
+      n += Number(await this.#runner.run(`${this.#name}.revoke`, REVOKE, [key], [base, mode, mode === 'id' ? (f.id as string) : '', mask, ...values]));
+    }
+    return n;
   }
 
-  #key(id: string): string {
-    return `${this.#base}r:${id}`;
+  /** The key prefix of a tenant's records (hash-tagged by the tenant: one slot). */
+  #base(tenant: string): string {
+    return `${this.#prefix}{${tenant}}:`;
   }
+
+  #tenantKey(id: string): string {
+    return `${this.#prefix}t:{${id}}`;
+  }
+
+  async #tenantOf(id: string): Promise<string | undefined> {
+    const reply = await this.#runner.run(`${this.#name}.lookup`, TENANT_OF, [this.#tenantKey(id)], []);
+    return typeof reply === 'string' ? reply : undefined;
+  }
+}
+
+/** The tenant of a counter key (`<tenant>\u0000...`, as the rate limiter builds them). */
+function counterTag(key: string): string {
+  const end = key.indexOf('\u0000');
+  return end < 0 ? key : key.slice(0, end);
 }
 
 /** Fixed-window counters and quotas in Redis: a batch is checked and recorded in one script. */
@@ -180,8 +215,9 @@ export class RedisCounterStore implements CounterStore {
       const start = windowed ? windowStart(now, check.windowMs) : 0;
       // A windowed counter lives one window past the end of its own (by the caller's clock, relative).
       const ttl = windowed ? String(Math.max(1, Math.ceil(start + 2 * check.windowMs - now))) : '0';
-      keys.push(this.#prefix + check.key);
-      args.push(windowed ? '1' : '0', String(start), String(check.limit), String(check.cost), ttl);
+      keys.push(this.#key(check.key));
+      const quotaTtl = !windowed && check.retainMs !== undefined && Number.isFinite(check.retainMs) && check.retainMs > 0 ? String(Math.ceil(check.retainMs)) : ttl;
+      args.push(windowed ? '1' : '0', String(start), String(check.limit), String(check.cost), quotaTtl);
     }
     const reply = (await this.#runner.run('counters.consume', CONSUME, keys, args)) as [number, string?];
     const index = Number(reply[0]);
@@ -192,9 +228,14 @@ export class RedisCounterStore implements CounterStore {
     return { ok: false, check, used: Number(reply[1]), resetAt };
   }
 
+  /** A counter's key, hash-tagged by its tenant (every counter of one call in one slot). */
+  #key(key: string): string {
+    return `${this.#prefix}{${counterTag(key)}}:${key}`;
+  }
+
   async value(key: string, windowMs: number, now: number): Promise<number> {
     const windowed = windowMs > 0;
-    const reply = await this.#runner.run('counters.value', VALUE, [this.#prefix + key], [windowed ? '1' : '0', String(windowed ? windowStart(now, windowMs) : 0)]);
+    const reply = await this.#runner.run('counters.value', VALUE, [this.#key(key)], [windowed ? '1' : '0', String(windowed ? windowStart(now, windowMs) : 0)]);
     return Number(reply);
   }
 }
@@ -275,7 +316,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   #keys(id: string): string[] {
-    const key = this.#prefix + id;
+    const key = `${this.#prefix}{${id}}`;
     return [key, `${key}:c`, `${key}:h`];
   }
 }
@@ -313,6 +354,24 @@ export function redisStores(client: RedisScriptClient, options: RedisStoreOption
     counters: new RedisCounterStore(client, options),
     sessions: new RedisSessionStore(client, options),
   };
+}
+
+/**
+ * The four runtime stores on a Redis Cluster client (`createCluster` from the `redis` package): the
+ * keys are hash-tagged, so every script runs on one slot; the cluster client routes it by its first key.
+ */
+export function redisClusterStores(
+  cluster: { readonly isOpen: boolean; eval: RedisScriptClient['eval']; evalSha: RedisScriptClient['evalSha'] },
+  options: RedisStoreOptions = {},
+): Required<RuntimeStores> {
+  const client: RedisScriptClient = {
+    get isReady() {
+      return cluster.isOpen;
+    },
+    eval: (script, o) => cluster.eval(script, o),
+    evalSha: (sha, o) => cluster.evalSha(sha, o),
+  };
+  return redisStores(client, options);
 }
 
 /** Options of `connectRedisStores`. */

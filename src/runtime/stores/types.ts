@@ -28,10 +28,13 @@ export type TakeResult<T> =
 export interface SingleUseStore<T> {
   /** Stores a record under a fresh id. */
   put(id: string, scope: RecordScope, expiresAt: number, record: T): Awaitable<void>;
-  /** Atomically marks the record used and returns it; a second take answers `used`. */
-  take(id: string, now: number): Awaitable<TakeResult<T>>;
+  /**
+   * Atomically marks the record used and returns it; a second take answers `used`. `tenant` (the
+   * record's, when the caller knows it) lets a sharded store go straight to the record's shard.
+   */
+  take(id: string, now: number, tenant?: string): Awaitable<TakeResult<T>>;
   /** Reads a record without using it. */
-  peek(id: string, now: number): Awaitable<TakeResult<T>>;
+  peek(id: string, now: number, tenant?: string): Awaitable<TakeResult<T>>;
   /** Revokes every matching unused record; returns how many. */
   revoke(filter: RevokeFilter): Awaitable<number>;
 }
@@ -46,6 +49,11 @@ export interface CounterCheck {
   /** Window length in milliseconds, or 0 for a quota that never resets. */
   windowMs: number;
   cost: number;
+  /**
+   * A quota (windowMs 0) kept only this long after its last use (a per-session quota dies with its
+   * session instead of piling up); absent: kept for good.
+   */
+  retainMs?: number;
 }
 
 /** The outcome of a counter batch: all recorded, or the first counter that did not fit (nothing recorded). */

@@ -8,6 +8,8 @@ import { NativeEngine } from './native/index.js';
 export interface EngineOptions {
   /** Base URL of a running OPA server, for `opa-server`. */
   opaUrl?: string;
+  /** The XACML PDP endpoint (JSON Profile), for `xacml`. */
+  xacmlUrl?: string;
   /** Milliseconds before a remote engine gives up (fail closed). */
   timeoutMs?: number;
 }
@@ -20,6 +22,7 @@ const factories = new Map<string, EngineFactory>([
   ['opa-wasm', async (policy) => (await import('./opa-wasm/index.js')).createOpaWasmEngine(policy)],
   ['opa-server', async (policy, options) => (await import('./opa-server/index.js')).createOpaServerEngine(policy, options)],
   ['cedar', async (policy) => (await import('./cedar/index.js')).createCedarEngine(policy)],
+  ['xacml', async (policy, options) => (await import('./xacml/index.js')).createXacmlEngine(policy, options)],
 ]);
 
 /** An engine name is taken (built-in or registered before), or the registration is malformed. */

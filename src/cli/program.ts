@@ -1,6 +1,6 @@
 /** The `ape` command-line program: one file per command, errors as one clear line. */
 import { Command, CommanderError } from 'commander';
-// Compile targets register themselves: rego, bundle, wasm (OPA); cedar; model, smt, tla (verification).
+// Compile targets register themselves: rego, bundle, wasm (OPA); cedar; xacml; model, smt, tla (verification).
 import '../targets.js';
 import { ApeError } from '../errors.js';
 import { register as registerActions } from './commands/actions.js';

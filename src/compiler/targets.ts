@@ -45,6 +45,7 @@ const BUILTIN: Record<string, string> = {
   bundle: 'OPA bundle tar.gz (-o <file>; --signing-key <file> [--signing-alg RS256|HS256|...])',
   wasm: 'OPA WASM bundle tar.gz built by `opa build -t wasm` (-o <file>)',
   cedar: 'Cedar policy set and schema (-o <dir>: <name>.cedar, <name>.cedarschema, <name>.cedarschema.json)',
+  xacml: 'XACML 3.0 PolicySet (-o <dir>: <name>.xml)',
   model: 'the JSON verification model (format ape-verification-model, version 1)',
   smt: 'the decision function as SMT-LIB 2.6 (z3, cvc5)',
   tla: 'TLA+ spec of the token protocol with its invariants; -o <dir> writes ApeTokens.tla, MCApeTokens.tla and .cfg',

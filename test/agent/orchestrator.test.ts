@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, unlinkSync, writeFile
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Ape, IntentAmbiguityError, ModelOutputError, type ApeOptions, type ModelHook } from '../../src/agent/index.js';
-import { EscalationRequiredError, MemorySink, PlanValidationError, PolicyDenyError, SessionExpiredError } from '../../src/runtime/index.js';
+import { EscalationRequiredError, MemorySink, PlanValidationError, PolicyDenyError, RateLimitExceededError, SessionExpiredError } from '../../src/runtime/index.js';
 import { agentPolicy, fakeClock, workspace } from './helpers.js';
 
 const { root, cleanup } = workspace();
@@ -219,5 +219,16 @@ describe('policy errors', () => {
     const { ape } = await make();
     const error = await ape.executeOrThrow('Read /etc/passwd').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PolicyDenyError);
+  });
+});
+
+describe('limits', () => {
+  it('a rate limit stops a step with RateLimitExceededError (executeOrThrow) and the tool does not run', async () => {
+    const { ape, runs } = await make({ rateLimits: { per_action: { read_file: { limit: 1, window_seconds: 60 } } } });
+    const r = await ape.execute('Read notes.md and config.json', { workspace: root });
+    expect(r.steps.map((s) => s.status)).toEqual(['completed', 'failed']);
+    expect(r.steps[1]?.error?.code).toBe('APE_RATE_LIMITED');
+    expect(runs).toHaveLength(1);
+    await expect(ape.executeOrThrow('Read notes.md', { workspace: root })).rejects.toBeInstanceOf(RateLimitExceededError);
   });
 });

@@ -17,6 +17,7 @@ interface EvalOptions {
   json?: boolean;
   requests?: string;
   opaUrl?: string;
+  xacmlUrl?: string;
 }
 
 function printDecision(io: CliIO, result: DecisionResult, json: boolean): void {
@@ -77,6 +78,7 @@ export function register(program: Command, io: CliIO): void {
     .option('--previous-action <id>', 'the action that ran before (for tool_transitions)')
     .option('--engine <name>', 'decision engine', 'native')
     .option('--opa-url <url>', 'OPA server base URL (engine opa-server)')
+    .option('--xacml-url <url>', 'XACML PDP endpoint, JSON Profile (engine xacml)')
     .option('--requests <file.jsonl>', 'decide one request per line: {"action", "params", "context"}')
     .option('--json', 'print the decision as one JSON object')
     .addHelpText(
@@ -87,7 +89,7 @@ export function register(program: Command, io: CliIO): void {
       if (!options.requests && !action) throw new CliUsageError('eval needs an action (or --requests <file>)');
       if (options.requests && action) throw new CliUsageError('give either an action or --requests, not both');
       const policy = loadPolicy(file);
-      const engineOptions = options.opaUrl ? { opaUrl: options.opaUrl } : {};
+      const engineOptions = { ...(options.opaUrl ? { opaUrl: options.opaUrl } : {}), ...(options.xacmlUrl ? { xacmlUrl: options.xacmlUrl } : {}) };
       const evaluator = await createEvaluator(policy, options.engine, engineOptions);
       try {
         if (options.requests) {

@@ -29,11 +29,15 @@ const GRACE_MS = 3_600_000;
 /** Single-use records in a Map. Used and revoked ids are remembered until they expire, so replays are named as such. */
 export class MemorySingleUseStore<T> implements SingleUseStore<T> {
   readonly #slots = new Map<string, Slot<T>>();
+  /** The live (unused, unrevoked) slots: revocation scans these, not every remembered id. */
+  readonly #live = new Map<string, Slot<T>>();
   #puts = 0;
 
   put(id: string, scope: RecordScope, expiresAt: number, record: T): void {
     if (++this.#puts % SWEEP_EVERY === 0) this.#sweep(Date.now());
-    this.#slots.set(id, { scope, expiresAt, record, state: 'live' });
+    const slot: Slot<T> = { scope, expiresAt, record, state: 'live' };
+    this.#slots.set(id, slot);
+    this.#live.set(id, slot);
   }
 
   take(id: string, now: number, _tenant?: string): TakeResult<T> {
@@ -43,6 +47,7 @@ export class MemorySingleUseStore<T> implements SingleUseStore<T> {
       const s = slot as Slot<T>;
       s.state = 'used';
       s.record = undefined;
+      this.#live.delete(id);
     }
     return result;
   }
@@ -61,10 +66,11 @@ export class MemorySingleUseStore<T> implements SingleUseStore<T> {
 
   revoke(filter: RevokeFilter): number {
     let n = 0;
-    for (const [id, slot] of this.#slots) {
+    for (const [id, slot] of this.#live) {
       if (slot.state !== 'live' || !matches(id, slot.scope, filter)) continue;
       slot.state = 'revoked';
       slot.record = undefined;
+      this.#live.delete(id);
       n++;
     }
     return n;
@@ -84,6 +90,7 @@ export class MemorySingleUseStore<T> implements SingleUseStore<T> {
     for (const [id, slot] of this.#slots) {
       if (slot.expiresAt + GRACE_MS >= now) break;
       this.#slots.delete(id);
+      this.#live.delete(id);
     }
   }
 }

@@ -1,0 +1,320 @@
+/**
+ * The committed XACML artifacts stand alone: a real AuthzForce PDP serves xacml/*.xml as written,
+ * and is asked with raw requests over HTTP, encoded as a PEP that never ran APE would encode them
+ * (each parameter as it was sent, typed by its JSON type, no `urn:ape:facts-canonical`). Generated
+ * requests (fast-check, hostile and non-canonical values) are never allowed where native does not
+ * allow; requests whose values are canonical and whose rules read no derived fact are decided
+ * exactly as native (decision and rule).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseXacmlResponse } from '../../src/adapters/xacml/index.js';
+import { compilePolicyFile, compilePolicySource, type CompiledPolicy } from '../../src/compiler/compile.js';
+import { actionDefinition, RequestPreparer, type DecisionRequest } from '../../src/compiler/engine-input.js';
+import type { JsonObject, JsonValue } from '../../src/compiler/ir.js';
+import { ATTRIBUTE, CATEGORY, compileXacml, DATATYPE, factAttributeId, PEP, policySetId, type XacmlPolicySet } from '../../src/compiler/xacml/index.js';
+import { xacmlFileName } from '../../src/compiler/xacml/target.js';
+import { NativeEvaluator } from '../../src/evaluator.js';
+import { ADVERSARIAL, actionsOf } from '../conformance/cases.js';
+import { startAuthzforce, type RunningPdp } from '../setup/authzforce.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+/** Markup, entities, CDATA ends, comment ends, quotes, whitespace, bidi and astral characters in ids and operands. */
+const HOSTILE_XML = `
+name: hostile_xml
+version: "1"
+description: "</Description><!-- --> ]]> &amp; \\"quotes\\" 'single'"
+default_decision: deny
+actions:
+  - id: tag_item
+    description: "an action </AttributeValue> with &amp; markup"
+    risk_level: low
+    parameters:
+      type: object
+      properties:
+        label: { type: string }
+        n: { type: number }
+rules:
+  - id: prefix-rule
+    action: tag_item
+    decision: allow
+    conditions:
+      label: { prefix: ["</AttributeValue>", "]]>", "&amp;", "a\\r\\nb", "\\t", " lead", "\\u202e", "😀"] }
+  - id: deny-glob
+    action: tag_item
+    decision: deny
+    conditions:
+      label: { allowlist: ["*<!--*", "*-->*", "*.(x)+[y]?{z}|^$*", "*\\\\*"] }
+  - id: esc
+    action: tag_item
+    decision: escalate
+    conditions:
+      n: { min: 0, max: 0 }
+`;
+
+/** `exists` on values the PolicySet cannot trust: a non-canonical path, a derived URL part. */
+const EXISTS_KINDS = `
+name: exists_kinds
+default_decision: deny
+rules:
+  - id: no-cwd
+    action: run_shell_command
+    decision: allow
+    conditions:
+      cwd: { exists: false }
+  - id: host-given
+    action: http_get
+    decision: deny
+    conditions:
+      url.host: { exists: true }
+  - id: any-get
+    action: http_get
+    decision: allow
+`;
+
+/** A raw JSON Profile request: parameters flattened to dotted keys, each typed by its JSON type; no canonical flag. */
+function rawRequest(request: DecisionRequest, hash: string): unknown {
+  const action: { AttributeId: string; DataType: string; Value: string }[] = [{ AttributeId: ATTRIBUTE.action, DataType: DATATYPE.string, Value: request.action }];
+  if (request.previous_action !== undefined) action.push({ AttributeId: ATTRIBUTE.previousAction, DataType: DATATYPE.string, Value: request.previous_action });
+  const resource: { AttributeId: string; DataType: string; Value: JsonValue }[] = [];
+  const others: string[] = [];
+  const visit = (key: string, value: unknown) => {
+    if (typeof value === 'string') resource.push({ AttributeId: factAttributeId(key, 'string'), DataType: DATATYPE.string, Value: value });
+    else if (typeof value === 'number') resource.push({ AttributeId: factAttributeId(key, 'double'), DataType: DATATYPE.double, Value: String(value) });
+    else if (typeof value === 'boolean') resource.push({ AttributeId: factAttributeId(key, 'boolean'), DataType: DATATYPE.boolean, Value: value });
+    else {
+      others.push(key);
+      if (value !== null && typeof value === 'object' && !Array.isArray(value)) for (const [k, v] of Object.entries(value)) visit(`${key}.${k}`, v);
+    }
+  };
+  for (const [k, v] of Object.entries(request.params ?? {})) visit(k, v);
+  for (const [k, v] of Object.entries(request.context ?? {})) visit(`context.${k}`, v);
+  if (others.length) resource.push({ AttributeId: ATTRIBUTE.otherFacts, DataType: DATATYPE.string, Value: others });
+  return {
+    Request: {
+      Category: [
+        { CategoryId: CATEGORY.action, Attribute: action },
+        { CategoryId: CATEGORY.resource, Attribute: resource },
+        { CategoryId: CATEGORY.environment, Attribute: [{ AttributeId: ATTRIBUTE.policyHash, DataType: DATATYPE.string, Value: hash }] },
+      ],
+    },
+  };
+}
+
+type Outcome = { decision: 'allow' | 'deny' | 'escalate'; rule: string | null } | { decision: 'refused' | 'error'; rule: null };
+
+async function askRaw(pdp: RunningPdp, request: DecisionRequest, hash: string): Promise<Outcome> {
+  const response = await fetch(pdp.url, { method: 'POST', headers: { 'content-type': 'application/xacml+json', accept: 'application/xacml+json' }, body: JSON.stringify(rawRequest(request, hash)) });
+  const text = await response.text();
+  if (response.status !== 200) return { decision: 'error', rule: null };
+  const result = parseXacmlResponse(text, pdp.url);
+  const escalate = result.obligations.find((o) => o.id === PEP.escalate);
+  const advice = result.advice.find((a) => a.id === PEP.decision);
+  if (result.decision === 'Permit' && escalate) return { decision: 'escalate', rule: escalate.values.get(PEP.rule)?.[0] ?? null };
+  if (result.decision === 'Permit') return { decision: 'allow', rule: advice?.values.get(PEP.rule)?.[0] ?? null };
+  if (result.decision === 'Deny') return { decision: 'deny', rule: advice?.values.get(PEP.rule)?.[0] ?? null };
+  return { decision: 'error', rule: null };
+}
+
+function nativeOutcome(policy: CompiledPolicy, request: DecisionRequest): Outcome {
+  try {
+    const d = new NativeEvaluator(policy).decideSync(request);
+    return { decision: d.decision, rule: d.rule };
+  } catch {
+    return { decision: 'refused', rule: null };
+  }
+}
+
+const examples = readdirSync(join(ROOT, 'policies'))
+  .filter((f) => f.endsWith('.yaml'))
+  .sort()
+  .map((file) => ({ file, policy: compilePolicyFile(join(ROOT, 'policies', file)) }));
+const hostile = compilePolicySource(HOSTILE_XML, 'hostile_xml.yaml');
+const existsKinds = compilePolicySource(EXISTS_KINDS, 'exists_kinds.yaml');
+let pdp: RunningPdp | undefined;
+
+beforeAll(async () => {
+  // The committed files, byte for byte (their staleness is tested in emit.test.ts).
+  const committed: { hash: string; set: XacmlPolicySet }[] = examples.map(({ file, policy }) => ({
+    hash: policy.hash,
+    set: { id: policySetId(policy), xml: readFileSync(join(ROOT, 'xacml', xacmlFileName(file)), 'utf8'), rules: [] },
+  }));
+  pdp = await startAuthzforce([...committed, { hash: hostile.hash, set: compileXacml(hostile) }, { hash: existsKinds.hash, set: compileXacml(existsKinds) }], 110_000);
+});
+afterAll(async () => {
+  await pdp?.stop();
+});
+
+/** Values of a schema's kind: canonical ones (from the policy's operands) and hostile, non-canonical ones. */
+function valueFor(schema: JsonObject, operands: string[]): fc.Arbitrary<JsonValue> {
+  const format = schema['format'];
+  const type = schema['type'];
+  const strings = (extra: readonly string[]) =>
+    fc.oneof(fc.constantFrom(...extra, ...operands.map((o) => `${o}x`), ...operands), fc.string({ unit: 'grapheme', maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 8 }));
+  if (format === 'path') {
+    const segment = fc.constantFrom('workspace', 'srv', 'app', 'tmp', 'build', 'data', 'etc', '..', '.', '', '.env', 'secrets', 'a.pem', 'WORKSPACE', 'x\u0000');
+    return fc.oneof(strings(ADVERSARIAL.path as string[]), fc.array(segment, { minLength: 1, maxLength: 5 }).map((s) => `/${s.join('/')}`));
+  }
+  if (format === 'url' || format === 'domain' || format === 'email' || format === 'ip') return strings(ADVERSARIAL[format] as string[]);
+  if (type === 'string') return strings(ADVERSARIAL.string as string[]);
+  if (type === 'integer') return fc.oneof(fc.nat(), fc.constantFrom(0, 1, 65536, 65537, 1048576, 1048577, 2 ** 53));
+  if (type === 'number') return fc.oneof(fc.double({ min: 0, max: 1e9, noNaN: true }), fc.constantFrom(0, 0.5, 1e21));
+  if (type === 'boolean') return fc.boolean();
+  if (type === 'array') return fc.array(fc.constantFrom('bob@example.com', 'eve@evil.io'), { maxLength: 25 });
+  if (type === 'object') return fc.dictionary(fc.constantFrom('host', 'accept'), fc.string({ maxLength: 5 }), { maxKeys: 2 });
+  const untyped: fc.Arbitrary<JsonValue>[] = [fc.string({ maxLength: 5 }), fc.constant({}), fc.constant([1])];
+  return fc.oneof(...untyped);
+}
+
+/** Schema-valid requests with hostile values, for every action of the policy. */
+function rawRequests(policy: CompiledPolicy, count: number, seed: number): DecisionRequest[] {
+  const operands = policy.ir.rules.flatMap((r) =>
+    r.conditions.flatMap((c) => ('values' in c && Array.isArray(c.values) ? (c.values as unknown[]).filter((v): v is string => typeof v === 'string') : 'patterns' in c ? c.patterns.map((p) => p.replace(/\*/g, 'ab')) : [])),
+  );
+  const actions = actionsOf(policy).filter((a) => actionDefinition(policy.ir, a) !== undefined);
+  const request = fc.constantFrom(...actions).chain((action) => {
+    const schema = (actionDefinition(policy.ir, action) as { parameters: JsonObject }).parameters;
+    const properties = (schema['properties'] ?? {}) as Record<string, JsonObject>;
+    const required = (schema['required'] ?? []) as string[];
+    const record = Object.fromEntries(Object.entries(properties).map(([name, s]) => [name, valueFor(s, operands)]));
+    return fc.record(record, { requiredKeys: required }).map((params) => ({ action, params: params as Record<string, unknown> }));
+  });
+  return fc.sample(request, { numRuns: count, seed });
+}
+
+/** Whether every parameter value is already in canonical form (APE's canonicalization would not change it). */
+function canonical(policy: CompiledPolicy, request: DecisionRequest): boolean {
+  const preparer = new RequestPreparer(policy.ir);
+  try {
+    const input = preparer.prepare(request);
+    for (const [fact, value] of Object.entries(input.facts)) {
+      if (fact.includes('#') || fact.includes('.')) return false;
+      if (request.params?.[fact] !== value) return false;
+    }
+    // Every kind-typed parameter must canonicalize to itself (or the rules do not read it).
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('standalone XACML: raw requests to the committed PolicySets', () => {
+  for (const { file, policy } of examples) {
+    it(`${file}: never an allow native does not give; canonical requests decided as native`, async () => {
+      if (!pdp) throw new Error('the PDP did not start');
+      const unsafe: unknown[] = [];
+      const different: unknown[] = [];
+      let exact = 0;
+      for (const request of rawRequests(policy, 250, 7)) {
+        const native = nativeOutcome(policy, request);
+        const xacml = await askRaw(pdp, request, policy.hash);
+        expect(xacml.decision, JSON.stringify(request)).not.toBe('error');
+        if (xacml.decision === 'allow' && native.decision !== 'allow') unsafe.push({ request, native, xacml });
+        if (native.decision !== 'refused' && canonical(policy, request)) {
+          exact++;
+          if (JSON.stringify(xacml) !== JSON.stringify(native)) different.push({ request, native, xacml });
+        }
+      }
+      expect(unsafe).toEqual([]);
+      expect(different.slice(0, 5)).toEqual([]);
+      expect(exact).toBeGreaterThan(20);
+    });
+  }
+
+  it('raw requests that violate the action schema (missing, mistyped, fractional or negative parameters) are never allowed', async () => {
+    if (!pdp) throw new Error('the PDP did not start');
+    const wrong: JsonValue[] = [7, 1.5, -1, 'text', true, { a: 1 }, [1], null];
+    let refused = 0;
+    for (const { policy } of examples) {
+      const unsafe: unknown[] = [];
+      for (const [i, request] of rawRequests(policy, 60, 11).entries()) {
+        const schema = (actionDefinition(policy.ir, request.action) as { parameters: JsonObject }).parameters;
+        const names = Object.keys((schema['properties'] ?? {}) as object);
+        const params = { ...(request.params ?? {}) };
+        const name = names[i % Math.max(names.length, 1)];
+        if (name === undefined) continue;
+        if (i % 3 === 0) delete params[name];
+        else params[name] = wrong[i % wrong.length] as JsonValue;
+        const mutated = { action: request.action, params };
+        const native = nativeOutcome(policy, mutated);
+        if (native.decision === 'refused') refused++;
+        const xacml = await askRaw(pdp, mutated, policy.hash);
+        if (xacml.decision === 'allow' && native.decision !== 'allow') unsafe.push({ mutated, native, xacml });
+      }
+      expect(unsafe.slice(0, 5)).toEqual([]);
+    }
+    expect(refused).toBeGreaterThan(100);
+  });
+
+  it('non-canonical spellings of allowed paths are never allowed (path traversal, dot segments, double slashes)', async () => {
+    if (!pdp) throw new Error('the PDP did not start');
+    const policy = (examples.find((e) => e.file === 'scoped_access.yaml') as { policy: CompiledPolicy }).policy;
+    expect(await askRaw(pdp, { action: 'read_file', params: { path: '/workspace/notes.md' } }, policy.hash)).toEqual({ decision: 'allow', rule: 'workspace-read' });
+    // Native canonicalizes first (allowing the harmless spellings); the PolicySet, without APE, denies every non-canonical one.
+    const spellings: [string, string][] = [
+      ['/workspace/../etc/passwd', 'deny'],
+      ['/workspace/./notes.md', 'allow'],
+      ['/workspace//notes.md', 'allow'],
+      ['/workspace/..', 'deny'],
+      ['/workspace/x\u0000', 'deny'],
+      ['/workspace/a\u0007b', 'allow'],
+    ];
+    for (const [path, native] of spellings) {
+      expect(nativeOutcome(policy, { action: 'read_file', params: { path } }).decision, path).toBe(native);
+      expect((await askRaw(pdp, { action: 'read_file', params: { path } }, policy.hash)).decision, path).toBe('deny');
+    }
+  });
+
+  it('exists on an untrusted value counts against allow rules and for deny rules', async () => {
+    if (!pdp) throw new Error('the PDP did not start');
+    const cases: [DecisionRequest, string, string][] = [
+      [{ action: 'run_shell_command', params: { command: 'ls' } }, 'allow', 'allow'],
+      [{ action: 'run_shell_command', params: { command: 'ls', cwd: '/a/../b' } }, 'deny', 'deny'],
+      [{ action: 'run_shell_command', params: { command: 'ls', cwd: '/a/b' } }, 'deny', 'deny'],
+      [{ action: 'http_get', params: { url: 'https://a.example.com/' } }, 'deny', 'deny'],
+      [{ action: 'http_get', params: { url: 'HTTPS://A.EXAMPLE.COM./' } }, 'deny', 'deny'],
+      [{ action: 'http_get', params: { url: 'not a url' } }, 'allow', 'deny'],
+    ];
+    for (const [request, native, xacml] of cases) {
+      expect(nativeOutcome(existsKinds, request).decision, JSON.stringify(request)).toBe(native);
+      expect((await askRaw(pdp, request, existsKinds.hash)).decision, JSON.stringify(request)).toBe(xacml);
+    }
+  });
+
+  it('raw requests with several values, a missing action or a forged type are denied', async () => {
+    if (!pdp) throw new Error('the PDP did not start');
+    const policy = (examples.find((e) => e.file === 'scoped_access.yaml') as { policy: CompiledPolicy }).policy;
+    const ask = async (body: unknown) => {
+      const response = await fetch((pdp as RunningPdp).url, { method: 'POST', headers: { 'content-type': 'application/xacml+json', accept: 'application/xacml+json' }, body: JSON.stringify(body) });
+      return parseXacmlResponse(await response.text(), 'pdp').decision;
+    };
+    const env = { CategoryId: CATEGORY.environment, Attribute: [{ AttributeId: ATTRIBUTE.policyHash, DataType: DATATYPE.string, Value: policy.hash }] };
+    const act = (...ids: string[]) => ({ CategoryId: CATEGORY.action, Attribute: [{ AttributeId: ATTRIBUTE.action, DataType: DATATYPE.string, Value: ids }] });
+    const path = (...values: string[]) => ({ CategoryId: CATEGORY.resource, Attribute: [{ AttributeId: factAttributeId('path', 'string'), DataType: DATATYPE.string, Value: values }] });
+    expect(await ask({ Request: { Category: [act('read_file'), path('/workspace/a'), env] } })).toBe('Permit');
+    expect(await ask({ Request: { Category: [act('read_file'), path('/workspace/a', '/etc/passwd'), env] } })).toBe('Deny');
+    expect(await ask({ Request: { Category: [act('read_file', 'delete_file'), path('/workspace/a'), env] } })).toBe('Deny');
+    expect(await ask({ Request: { Category: [path('/workspace/a'), env] } })).toBe('Deny');
+    // A PEP cannot claim a path is canonical by typing it otherwise.
+    const typed = { CategoryId: CATEGORY.resource, Attribute: [{ AttributeId: factAttributeId('path', 'string'), DataType: DATATYPE.double, Value: '1' }] };
+    expect(await ask({ Request: { Category: [act('read_file'), typed, env] } })).not.toBe('Permit');
+  });
+
+  it('a policy with markup, entities and control characters in ids and operands loads and decides like native', async () => {
+    if (!pdp) throw new Error('the PDP did not start');
+    const action = 'tag_item';
+    const cases: DecisionRequest[] = [
+      ...['</AttributeValue>x', ']]>', '&amp;;', 'a\r\nb', '\tx', ' lead', '\u202eevil', '😀!', 'plain', 'x<!--y', 'a-->b', 'q.(x)+[y]?{z}|^$q', 'back\\slash', 'A\r\nb', 'a\nb'].map((label) => ({
+        action,
+        params: { label },
+      })),
+      { action, params: { label: 'plain', n: 0 } },
+      { action, params: { label: '😀', n: -0 } },
+      { action, params: { label: '😀', n: 1e-300 } },
+    ];
+    for (const request of cases) expect(await askRaw(pdp, request, hostile.hash), JSON.stringify(request)).toEqual(nativeOutcome(hostile, request));
+  });
+});

@@ -7,7 +7,7 @@
 import { loadavg } from 'node:os';
 import { compilePolicySource } from '../src/compiler/compile.js';
 import { NativeEvaluator } from '../src/evaluator.js';
-import { ApeRuntime, MemorySink, connectRedisStores, type RuntimeOptions, type RuntimeStores, type TokenClaims } from '../src/runtime/index.js';
+import { ApeRuntime, MemorySink, connectRedisStores, redisStores, type RedisScriptClient, type RuntimeOptions, type RuntimeStores, type TokenClaims } from '../src/runtime/index.js';
 import { startRedis } from '../test/setup/redis.js';
 import { machine, writeResults } from './lib.js';
 
@@ -122,6 +122,23 @@ async function fullPath(stores: RuntimeStores | undefined, extra: Partial<Runtim
   return { op: () => run.executeStep(0), between: () => sink.clear(), parallel };
 }
 
+/** Redis round trips (scripts sent) per executeStep once the run is going: 100 calls on a counting client. */
+async function roundTrips(client: RedisScriptClient, extra: Partial<RuntimeOptions> = {}): Promise<number> {
+  let sent = 0;
+  const counting: RedisScriptClient = {
+    get isReady() {
+      return client.isReady;
+    },
+    eval: (s, o) => (sent++, client.eval(s, o)),
+    evalSha: (s, o) => (sent++, client.evalSha(s, o)),
+  };
+  const c = await fullPath(redisStores(counting, { prefix: `rt${Date.now()}:` }), extra);
+  await c.op();
+  sent = 0;
+  for (let i = 0; i < 100; i++) await c.op();
+  return sent / 100;
+}
+
 const loadStart = loadavg();
 const external = process.env['APE_REDIS_URL'];
 const server = external ? undefined : await startRedis();
@@ -158,6 +175,10 @@ try {
         ], Date.now()),
     },
   });
+  const trips = {
+    'executeStep, Redis stores': await roundTrips(conn.client as unknown as RedisScriptClient),
+    'executeStep, Redis stores, 2 rate limits': await roundTrips(conn.client as unknown as RedisScriptClient, limits),
+  };
   const memory = rows['full path, memory stores'] as Row;
   const redis = rows['full path, Redis stores'] as Row;
   const m = machine();
@@ -166,8 +187,9 @@ try {
     ...m,
     load_average: loadStart,
     redis: external ? 'external (APE_REDIS_URL)' : 'redis-server spawned on 127.0.0.1 (--save "" --appendonly no)',
-    method: `median over ${BATCHES} batches of the mean of ${BATCH} calls (sequential unless stated), cases interleaved in ${ROUNDS} rounds; full path = Run.executeStep with the native engine: decide, issue HMAC token, verify, consume, run, session record, audit to a memory sink`,
+    method: `median over ${BATCHES} batches of the mean of ${BATCH} calls (sequential unless stated), cases interleaved in ${ROUNDS} rounds; full path = Run.executeStep with the native engine: decide, reserve (compare-and-set on the session), in-process capability, gate check, run, session record, audit to a memory sink`,
     rows,
+    round_trips_per_call: trips,
     redis_minus_memory_us: round(redis.wall_us - memory.wall_us),
   };
   const table = Object.entries(rows).map(([name, r]) => `| ${name} | ${r.wall_us.toFixed(2)} | ${r.round_range_us.map((v) => v.toFixed(2)).join(' - ')} | ${r.cpu_us.toFixed(2)} | ${r.calls_per_s.toLocaleString('en-US')} |`);
@@ -179,9 +201,17 @@ ${result.method}. Node ${String(m['node'])}, ${String(m['cpu'])}, ${String(m['co
 |---|---|---|---|---|
 ${table.join('\n')}
 
-Redis stores add ${result.redis_minus_memory_us.toFixed(2)} µs per call on the sequential full path. A call makes five Redis round trips
-without limits (session read for the decision, token put, session read and token take at the gate, session record) and a sixth
-with rate limits (the whole counter batch is one script). A script call costs little more than a bare PING (compare the rows):
+Redis stores add ${result.redis_minus_memory_us.toFixed(2)} µs per call on the sequential full path.
+
+| Redis round trips per call (counted, 100 calls after the first) | scripts |
+|---|---|
+${Object.entries(trips).map(([k, v]) => `| ${k} | ${v.toFixed(2)} |`).join('\n')}
+
+A call makes two round trips without limits (the reservation: one compare-and-set script that checks the session is live, that
+the facts the decision read are unchanged, and counts the call; then the outcome record), down from five before issue 10: the
+decision reads the session record the previous reservation answered (a stale one fails the compare-and-set and is decided
+again), and executeStep's authority is an in-process capability that never touches the token store. Rate limits add the counter
+batch (one script). The first call of a run reads the session once more. A script call costs little more than a bare PING (compare the rows):
 the time is the loopback round trip between two processes on a shared 2-core VM and node-redis's own per-command work, not the
 Lua. Calls in flight overlap their round trips, so throughput with several calls in flight is higher than the sequential figure
 suggests. The in-memory path is unchanged by this work: the runtime runs synchronously with in-memory stores and awaits only

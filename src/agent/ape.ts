@@ -256,11 +256,13 @@ export class Ape {
   async call<R, P extends object = JsonObject>(action: string, params: P, fn: ToolFunction<P, R>, options: CallOptions = {}): Promise<R> {
     this.#open();
     if (typeof fn !== 'function') throw new AgentConfigError(`call('${action}'): the tool must be a function`);
+    const approve = options.approve;
+    if (approve !== undefined && typeof approve !== 'function') throw new AgentConfigError(`call('${action}'): approve must be a function`);
     const tool = options.tool ?? action;
     const plain = plainObject(params, action, '');
     const context = options.context === undefined ? undefined : plainObject(options.context, action, '/context');
     this.#ensureTool(tool, action);
-    const binding: RunBinding = { approve: options.approve, tool: { name: tool, fn: fn as unknown as (params: Readonly<JsonObject>) => unknown } };
+    const binding: RunBinding = { approve, tool: { name: tool, fn: fn as unknown as (params: Readonly<JsonObject>) => unknown } };
     const result = await this.#runSteps(
       { allowed_actions: [action], description: `guarded call of ${action}` },
       [{ action, tool, parameters: plain }],

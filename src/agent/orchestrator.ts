@@ -344,7 +344,6 @@ async function runStep(ape: Ape, open: OpenRun, report: StepReport, index: numbe
       report.reasons = auth.decision.reasons;
       const out = await run.execute(auth.token, auth.call);
       report.output = out.output;
-      // The id on the execution events (the two-phase path stamps the decision with another id until the runtime unifies them).
       report.call = out.call;
     } else {
       const out = await run.executeStep(index, options);

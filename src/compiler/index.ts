@@ -13,5 +13,5 @@ export type { PolicyExample, RuleSourceMap } from './normalize.js';
 export { resolvePath, type ResolvedPath, type DerivedPart } from './paths.js';
 export { diffPolicies, type ActionChange } from './diff.js';
 export { simulate, type SimulatedDecision } from './simulate.js';
-export { registerTarget, getTarget, targetNames, irJson, type CompileTarget, type TargetOptions, type TargetResult } from './targets.js';
+export { registerTarget, getTarget, targetNames, irJson, TargetRegistrationError, type CompileTarget, type TargetOptions, type TargetResult } from './targets.js';
 export { isWellFormed } from './unicode.js';

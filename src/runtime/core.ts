@@ -31,6 +31,8 @@ export interface RuntimeCore {
   approvalTtlMs: number;
   approvalTimeoutMs: number;
   handler: ApprovalHandler | undefined;
+  /** Whether a decision can depend on the session's facts (`context.session.*` conditions or tool transitions). */
+  sessionDependent: boolean;
   /** Risk score of an action (from the policy's or the repository's risk level). */
   riskOf(action: string): number;
 }

@@ -400,21 +400,19 @@ export class Run implements GateRun {
 
   /** Step options read once into frozen plain data (inputs and context may carry provenance wrappers). */
   #stepOptions(raw: unknown): StepOptions {
-    {
-      const f = readFields(raw, 'options', ['inputs', 'context', 'approval']);
-      const out: StepOptions = {};
-      if (f.inputs !== undefined) {
-        const inputs = plainCopy(f.inputs, 'inputs', { labeled: true });
-        if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs) || inputs instanceof Labeled) throw new InputError('inputs', '', 'must be an object');
-        out.inputs = inputs as Record<string, PlainValue>;
-      }
-      if (f.context !== undefined) out.context = plainCopy(f.context, 'context', { labeled: true }) as JsonObject;
-      if (f.approval !== undefined) {
-        if (typeof f.approval !== 'string') throw new InputError('options', '/approval', 'must be an approval id (a string)');
-        out.approval = f.approval;
-      }
-      return out;
+    const f = readFields(raw, 'options', ['inputs', 'context', 'approval']);
+    const out: StepOptions = {};
+    if (f.inputs !== undefined) {
+      const inputs = plainCopy(f.inputs, 'inputs', { labeled: true });
+      if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs) || inputs instanceof Labeled) throw new InputError('inputs', '', 'must be an object');
+      out.inputs = inputs as Record<string, PlainValue>;
     }
+    if (f.context !== undefined) out.context = plainCopy(f.context, 'context', { labeled: true }) as JsonObject;
+    if (f.approval !== undefined) {
+      if (typeof f.approval !== 'string') throw new InputError('options', '/approval', 'must be an approval id (a string)');
+      out.approval = f.approval;
+    }
+    return out;
   }
 
   /** Audits a candidate call refused for its input; returns the error to throw. */
@@ -425,15 +423,13 @@ export class Run implements GateRun {
 
   /** Audits a step's refused input (`input.refused`); returns the error to throw. */
   #refused(index: number, error: unknown): unknown {
-    {
-      if (error instanceof ApeError && this.#core.auditor.active) {
-        const step = this.#plan?.steps[index];
-        this.#core.auditor.emit({
-          type: 'input.refused', ...this.#ids(), ...(step ? { step: index, action: step.action, tool: step.tool } : {}), call: this.#nextCallId(), data: errorData(error),
-        });
-      }
-      return error;
+    if (error instanceof ApeError && this.#core.auditor.active) {
+      const step = this.#plan?.steps[index];
+      this.#core.auditor.emit({
+        type: 'input.refused', ...this.#ids(), ...(step ? { step: index, action: step.action, tool: step.tool } : {}), call: this.#nextCallId(), data: errorData(error),
+      });
     }
+    return error;
   }
 
   #candidate(index: number, options: StepOptions): Candidate {
@@ -477,22 +473,32 @@ export class Run implements GateRun {
     let decision: DecisionResult;
     for (let attempt = 0; ; attempt++) {
       if (attempt >= MAX_RESERVE_ATTEMPTS) throw new SessionContentionError(this.session.id, MAX_RESERVE_ATTEMPTS);
-      decision = yield* this.#decide(c, options, record);
+      // Audited once, when it stands (not for attempts decided again).
+      decision = yield* this.#decide(c, options, record, false);
       const decidedOn = this.#decidedOn as SessionRecord;
-      if (decision.decision === 'deny' && record === this.#seen && record !== undefined) {
+      if (decision.decision === 'deny' && core.sessionDependent && record === this.#seen && record !== undefined) {
         // Decided on the cached record: confirm on the store's before refusing.
         this.#seen = undefined;
         record = undefined;
         continue;
       }
-      if (decision.decision === 'deny') throw new PolicyDenyError(c.step.action, decision.rule, core.auditor.redactReasons(decision.reasons, c.params));
-      if (decision.decision === 'escalate' && !approval) return yield* wait(this.#escalate(c, options, decision, stored));
+      if (decision.decision === 'deny') {
+        this.#auditDecision(c, decision);
+        throw new PolicyDenyError(c.step.action, decision.rule, core.auditor.redactReasons(decision.reasons, c.params));
+      }
+      if (decision.decision === 'escalate' && !approval) {
+        this.#auditDecision(c, decision);
+        return yield* wait(this.#escalate(c, options, decision, stored));
+      }
       // The policy was swapped between taking the approval and deciding: the approval was for the old version.
       if (approval && (approval as BoundApproval).policy !== decision.policy_hash) throw new ApprovalError(approval.id, 'policy');
-      const reserving = core.sessions.reserve(this.session.id, decidedOn.version ?? 0, { action: c.step.action, risk: core.riskOf(c.step.action) }, core.now());
+      // A policy that reads no session fact cannot be made stale by concurrent calls: reserve unconditionally.
+      const version = core.sessionDependent ? (decidedOn.version ?? 0) : -1;
+      const reserving = core.sessions.reserve(this.session.id, version, { action: c.step.action, risk: core.riskOf(c.step.action) }, core.now());
       const reserved = isThenable(reserving) ? ((yield reserving) as ReserveResult) : reserving;
       if (reserved.status === 'ok') {
         this.#seen = reserved.record;
+        this.#auditDecision(c, decision);
         break;
       }
       this.#seen = undefined;
@@ -532,7 +538,7 @@ export class Run implements GateRun {
   }
 
   /** Decides a candidate call; audits the decision. Scope and intent are part of the decision. */
-  *#decide(c: Candidate, options: StepOptions, known?: SessionRecord): Flow<DecisionResult> {
+  *#decide(c: Candidate, options: StepOptions, known?: SessionRecord, audit = true): Flow<DecisionResult> {
     const core = this.#core;
     // One policy version per decision: read once, it decides, and its hash goes into the audit and the token.
     const evaluator = core.evaluator;
@@ -582,15 +588,20 @@ export class Run implements GateRun {
         result = { ...result, decision: 'escalate', rule: 'intent:escalation_actions', reasons: [`action '${action}' needs approval under the intent`] };
       }
     }
-    if (core.auditor.active) {
-      let params: JsonValue;
-      if (c.planned) params = c.planned.redacted ?? (c.planned.redacted = deepFreeze(core.auditor.redact(c.params)));
-      else params = core.auditor.redact(c.params);
-      const reasons = core.auditor.redactReasons(result.reasons, c.params);
-      core.auditor.write(this.#event('decision', c, { decision: result.decision, rule: result.rule, reasons, engine: result.engine, policy: result.policy_hash, params }));
-    }
+    if (audit) this.#auditDecision(c, result);
     this.#decidedOn = record;
     return result;
+  }
+
+  /** The `decision` event of a call (parameters and reasons redacted). */
+  #auditDecision(c: Candidate, result: DecisionResult): void {
+    const core = this.#core;
+    if (!core.auditor.active) return;
+    let params: JsonValue;
+    if (c.planned) params = c.planned.redacted ?? (c.planned.redacted = deepFreeze(core.auditor.redact(c.params)));
+    else params = core.auditor.redact(c.params);
+    const reasons = core.auditor.redactReasons(result.reasons, c.params);
+    core.auditor.write(this.#event('decision', c, { decision: result.decision, rule: result.rule, reasons, engine: result.engine, policy: result.policy_hash, params }));
   }
 
   /** The grant for a decided call (claims bound to the exact call; audited). A stored grant is put in the token store by the caller. */

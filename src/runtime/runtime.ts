@@ -1,6 +1,6 @@
 /** The runtime facade: one per agent process; holds the engine, the key, the stores, the tools (inside the gate) and the audit sinks. */
 import type { CompiledPolicy } from '../compiler/compile.js';
-import type { JsonObject, RateLimitsIR } from '../compiler/ir.js';
+import type { JsonObject, PolicyIR, RateLimitsIR } from '../compiler/ir.js';
 import { actionDefinition } from '../compiler/engine-input.js';
 import type { Evaluator } from '../evaluator.js';
 import { InFlight } from './inflight.js';
@@ -48,6 +48,14 @@ function revokeFilter(filter: unknown): RevokeFilter {
     out[key] = v;
   }
   return out as RevokeFilter;
+}
+
+/** Whether a policy reads session facts (then a decision is stale once concurrent calls changed the session). */
+function readsSession(ir: PolicyIR): boolean {
+  return (
+    Object.keys(ir.toolTransitions ?? {}).length > 0 ||
+    ir.rules.some((r) => r.conditions.some((c) => c.path === 'context' || c.path === 'context.session' || c.path.startsWith('context.session.')))
+  );
 }
 
 /** The state stores a runtime uses (in-memory by default; a shared store for several processes). */
@@ -142,6 +150,7 @@ export class ApeRuntime {
       approvalTtlMs: positive('approvalTtlMs', options.approvalTtlMs, 600_000),
       approvalTimeoutMs: positive('approvalTimeoutMs', options.approvalTimeoutMs, 300_000),
       handler: options.approvalHandler,
+      sessionDependent: readsSession(ir),
       riskOf: (action) => {
         // Cached per policy version: a swap brings its own action definitions.
         const current = core.evaluator.policy.ir;
@@ -184,6 +193,7 @@ export class ApeRuntime {
     });
     core.evaluator = next;
     core.limiter = limiter;
+    core.sessionDependent = readsSession(next.policy.ir);
     return { previous, drained: core.inflight.drained(previous) };
   }
 

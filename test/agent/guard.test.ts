@@ -77,6 +77,15 @@ describe('Ape.fromPolicy', () => {
     }
   });
 
+  it('decides with any engine (cedar here) through the same gate', async () => {
+    const ape = await Ape.fromPolicy(agentPolicy(root), { engine: 'cedar' });
+    apes.push(ape);
+    const read = ape.guard<{ path: string }, string>('read_file', (p) => readFileSync(p.path, 'utf8'));
+    expect(await read({ path: join(root, 'notes.md') })).toBe('# notes');
+    await expect(read({ path: join(root, 'keys.secret') })).rejects.toMatchObject({ code: 'APE_POLICY_DENY', rule: 'no-secrets' });
+    expect((await ape.check('read_file', { path: join(root, 'notes.md') })).engine).toBe('cedar');
+  });
+
   it('refuses a missing policy file with a typed error', async () => {
     await expect(Ape.fromPolicy(join(root, 'missing.yaml'))).rejects.toBeInstanceOf(PolicyLoadError);
     await expect(Ape.fromPolicy('name: x\nrules: 3\n')).rejects.toMatchObject({ code: 'APE_POLICY_INVALID' });

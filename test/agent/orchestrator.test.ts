@@ -50,7 +50,9 @@ describe('execute', () => {
     expect(r.steps[0]?.output?.label).toBe('external');
     expect(runs).toEqual([`read ${join(root, 'notes.md')}`, `list ${join(root, 'docs')}/`]);
     expect(r.steps[1]?.output?.value).toEqual(['a.md']);
-    for (const s of r.steps) expect(audit.events.some((e) => e.type === 'execution.completed' && e.call === s.call)).toBe(true);
+    for (const s of r.steps) {
+      for (const type of ['decision', 'token.issued', 'token.consumed', 'execution.completed']) expect(audit.events.some((e) => e.type === type && e.call === s.call), type).toBe(true);
+    }
   });
 
   it('a denied step never runs; the others do (partial); the refusal is audited', async () => {

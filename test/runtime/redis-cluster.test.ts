@@ -130,6 +130,48 @@ rules:
   });
 });
 
+describe('cumulative risk under concurrency, Redis stores (issue 10, hole 4)', () => {
+  it('20 parallel calls from two processes under a cumulative-risk cap of two calls let exactly 2 through', async () => {
+    const prefix = `risk${randomUUID()}:`;
+    const policy = `
+name: risk
+default_decision: deny
+rules:
+  - id: read
+    action: read_file
+    decision: allow
+  - id: cap
+    action: read_file
+    decision: deny
+    conditions:
+      context.session.cumulative_risk: { min: 4 }
+`;
+    const conns = [await connectRedisStores(redis.url, { prefix }), await connectRedisStores(redis.url, { prefix })];
+    try {
+      let ran = 0;
+      const apes = conns.map((conn) => {
+        const ape = new ApeRuntime({ evaluator: new NativeEvaluator(compilePolicySource(policy)), stores: conn.stores, signingKey: KEY });
+        ape.registerTool({ name: 'slow.read', action: 'read_file', run: async () => { await new Promise((r) => setTimeout(r, 5)); ran++; return 'ok'; } });
+        return ape;
+      });
+      const session = await apes[0]!.openSession({ tenant: 'acme' });
+      const runs = await Promise.all(apes.map(async (ape) => {
+        const run = await ape.createRun(session);
+        await run.setIntent({ allowed_actions: ['read_file'] });
+        await run.approvePlan({ steps: [{ action: 'read_file', tool: 'slow.read', parameters: { path: '/srv/a' } }] });
+        run.start();
+        return run;
+      }));
+      const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => runs[i % 2]!.executeStep(0)));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+      expect(ran).toBe(2);
+      expect((await apes[1]!.sessionSummary(session)).cumulativeRisk).toBe(4);
+    } finally {
+      for (const c of conns) await c.close();
+    }
+  });
+});
+
 describe('quota retention', () => {
   it('per-session quotas expire with their session (plus a grace hour) in memory and in Redis; tenant-wide quotas stay', async () => {
     // Memory: the counters of a session are forgotten once it is long over.

@@ -312,13 +312,15 @@ export function describeStoreContract(name: string, make: () => StoreSet | Promi
       expect(r1).toEqual({ status: 'ok', record: { ...session('ses_a'), actionsRun: 1, counts: { read_file: 1 }, lastAction: 'read_file', cumulativeRisk: 2, version: 1 } });
       // A decision made on version 0 is stale now: the store answers the current record instead.
       expect(await store.reserve('ses_a', 0, { action: 'read_file', risk: 2 }, T0)).toMatchObject({ status: 'conflict', record: { version: 1, cumulativeRisk: 2 } });
+      // Version -1: the decision read no session fact; the reservation applies whatever the version.
+      expect(await store.reserve('ses_a', -1, { action: 'list_directory', risk: 1 }, T0)).toMatchObject({ status: 'ok', record: { version: 2, cumulativeRisk: 3 } });
       const e = { action: 'read_file', tool: 'fs.read', risk: 2, at: T0, outcome: 'ok' as const };
-      expect(await store.complete('ses_a', e)).toMatchObject({ actionsRun: 1, cumulativeRisk: 2, history: [e], version: 1 });
-      expect(await store.reserve('ses_a', 1, { action: 'read_file', risk: 2 }, T0 + 3_600_000)).toEqual({ status: 'expired' });
+      expect(await store.complete('ses_a', e)).toMatchObject({ actionsRun: 2, cumulativeRisk: 3, history: [e], version: 2 });
+      expect(await store.reserve('ses_a', 2, { action: 'read_file', risk: 2 }, T0 + 3_600_000)).toEqual({ status: 'expired' });
       expect(await store.reserve('ses_b', 0, { action: 'read_file', risk: 2 }, T0)).toEqual({ status: 'unknown' });
       expect(await store.complete('ses_b', e)).toBeUndefined();
       await store.revoke('ses_a');
-      expect(await store.reserve('ses_a', 1, { action: 'read_file', risk: 2 }, T0)).toEqual({ status: 'revoked' });
+      expect(await store.reserve('ses_a', 2, { action: 'read_file', risk: 2 }, T0)).toEqual({ status: 'revoked' });
     });
 
     it('of concurrent reservations at one version exactly one applies', async () => {

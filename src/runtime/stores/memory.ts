@@ -200,12 +200,12 @@ export class MemorySessionStore implements SessionStore {
     if (!s) return { status: 'unknown' };
     if (s.revoked) return { status: 'revoked' };
     if (now >= s.expiresAt) return { status: 'expired' };
-    if ((s.version ?? 0) !== version) return { status: 'conflict', record: this.#snapshot(s) };
+    if (version >= 0 && (s.version ?? 0) !== version) return { status: 'conflict', record: this.#snapshot(s) };
     s.actionsRun += 1;
     s.counts[reservation.action] = (s.counts[reservation.action] ?? 0) + 1;
     s.lastAction = reservation.action;
     s.cumulativeRisk += reservation.risk;
-    s.version = version + 1;
+    s.version = (s.version ?? 0) + 1;
     return { status: 'ok', record: this.#snapshot(s) };
   }
 

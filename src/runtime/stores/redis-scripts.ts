@@ -263,7 +263,7 @@ if not h[1] then return {'unknown'} end
 if h[2] == '1' then return {'revoked'} end
 if tonumber(ARGV[4]) >= tonumber(cjson.decode(h[1])['expiresAt']) then return {'expired'} end
 local ver = tonumber(h[5] or '0')
-if ver ~= tonumber(ARGV[1]) then return {'conflict', read()} end
+if tonumber(ARGV[1]) >= 0 and ver ~= tonumber(ARGV[1]) then return {'conflict', read()} end
 local count = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
 redis.call('HSET', KEYS[1], 'n', fmt(tonumber(h[3]) + 1), 'risk', fmt(tonumber(h[4]) + tonumber(ARGV[3])), 'last', ARGV[2], 'ver', fmt(ver + 1))
 redis.call('HSET', KEYS[2], ARGV[2], fmt(count + 1))

@@ -124,7 +124,8 @@ export interface SessionStore {
   record(id: string, entry: SessionEntry): Awaitable<SessionRecord | undefined>;
   revoke(id: string): Awaitable<boolean>;
   /**
-   * Atomically, only if the session is live at `now` and its `version` is still `version`: counts
+   * Atomically, only if the session is live at `now` and its `version` is still `version` (any
+   * version when `version` is -1: the decision read no session fact): counts
    * one run of the action, adds its risk, sets the last action and bumps the version. The runtime
    * calls it between the decision and the tool, so concurrent calls cannot all pass a check on
    * `context.session.*` that only some of them should.

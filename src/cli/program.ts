@@ -6,6 +6,7 @@ import { ApeError } from '../errors.js';
 import { register as registerActions } from './commands/actions.js';
 import { register as registerAnalyze } from './commands/analyze.js';
 import { register as registerAudit } from './commands/audit.js';
+import { register as registerBundle } from './commands/bundle.js';
 import { register as registerCompile } from './commands/compile.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerDiff } from './commands/diff.js';
@@ -34,6 +35,7 @@ export const COMMANDS: CommandRegistrar[] = [
   registerDemo,
   registerMcpScan,
   registerMcpProxy,
+  registerBundle,
 ];
 
 /** Builds the program writing to `io`. */

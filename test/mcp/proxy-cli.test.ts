@@ -60,6 +60,41 @@ describe('ape mcp-proxy (the command, over stdio)', () => {
     expect(readFileSync(audit, 'utf8')).toContain('read_text_file');
   });
 
+  it('--watch: an edited policy file is swapped in without a restart; one that does not compile keeps the current one', async () => {
+    const watched = join(outside, '..', `${outside.split('/').at(-1)}-watched.yaml`);
+    const policy = (decision: string) => readFileSync(policyFile, 'utf8').replace('name: mcp_cli', 'name: mcp_watch').replace('id: read-in-root, action: read_text_file, decision: allow', `id: read-in-root, action: read_text_file, decision: ${decision}`);
+    writeFileSync(watched, policy('allow'));
+    const [command, ...pre] = APE as [string, ...string[]];
+    const transport = new StdioClientTransport({
+      command,
+      args: [...pre, 'mcp-proxy', '--policy', watched, '--watch', '--', process.execPath, serverScript('filesystem'), root, outside],
+      cwd: ROOT_DIR,
+      stderr: 'pipe',
+    });
+    let stderr = '';
+    transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const client = new Client({ name: 'cli-watch-test', version: '1' });
+    await client.connect(transport);
+    const waitFor = async (text: string) => {
+      for (let i = 0; i < 200 && !stderr.includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(stderr).toContain(text);
+    };
+    try {
+      const read = () => client.callTool({ name: 'read_text_file', arguments: { path: join(root, 'notes.md') } });
+      expect((await read()).isError).toBeFalsy();
+      writeFileSync(watched, policy('deny'));
+      await waitFor('policy reloaded');
+      const denied = await read();
+      expect(denied.isError).toBe(true);
+      expect(JSON.stringify(denied.content)).toContain("rule 'read-in-root'");
+      writeFileSync(watched, 'name: mcp_watch\nrules: [ this is not a policy');
+      await waitFor('policy change refused');
+      expect((await read()).isError).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('from Python with the official `mcp` package (PyPI): the boundary holds across languages', () => {
     const python = join(ROOT_DIR, '.tools/mcp-py/bin/python');
     expect(existsSync(python), 'run `bash scripts/install-mcp-py.sh` (npm test does it in pretest)').toBe(true);

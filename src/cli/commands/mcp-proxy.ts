@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { Ape } from '../../agent/index.js';
+import { FilePolicySource, watchApe } from '../../distribution/index.js';
 import { McpProxy, isLoopback, listenHttp, parseListen, type ProxyEnd } from '../../mcp/index.js';
 import { JsonlSink } from '../../runtime/index.js';
 import type { CliIO } from '../io.js';
@@ -16,6 +17,7 @@ interface ProxyCliOptions {
   listen?: string;
   allowRemote?: boolean;
   hideDenied?: boolean;
+  watch?: boolean;
   timeout: string;
 }
 
@@ -39,6 +41,7 @@ export function register(program: Command, io: CliIO): void {
     .option('--allow-remote', 'allow --listen on a non-loopback address (there is no authentication)')
     .option('--hide-denied', 'leave out of tools/list the tools the policy denies whatever their arguments')
     .option('--timeout <ms>', 'time the server has to answer one request', '60000')
+    .option('--watch', 'reload --policy when the file changes: an atomic swap; a policy that does not compile keeps the current one')
     .argument('<command...>', 'the MCP server to start, after --')
     .addHelpText('after', '\nExit codes: 0 the client left, 1 an error or the server exited.\n\nExample:\n  $ ape mcp-proxy --policy mcp-policy.yaml --audit audit.jsonl -- npx -y @modelcontextprotocol/server-filesystem /workspace')
     .action(async (command: string[], options: ProxyCliOptions) => {
@@ -56,6 +59,12 @@ export function register(program: Command, io: CliIO): void {
       });
       let end: ProxyEnd;
       try {
+        if (options.watch) {
+          // Stopped by ape.close(); every swap and refusal is audited by the runtime and told on stderr.
+          watchApe(ape, new FilePolicySource(options.policy)).on((event) =>
+            io.err(event.type === 'policy.swapped' ? `ape mcp-proxy: policy reloaded (${event.hash})` : `ape mcp-proxy: policy change refused, the current one stays: ${event.message}`),
+          );
+        }
         const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => typeof e[1] === 'string'));
         const proxy = await McpProxy.start({
           ape,

@@ -16,9 +16,6 @@ import { schemaCheck, type RawConditions } from './raw.js';
 import { factLayout, type FactAttributes, type FactLayout } from './encoding.js';
 import { actionScope, and, annotation, CedarLiteralError, ctx, ctxHas, not, op, or, policy, str, type Cedar } from './writer.js';
 
-/** Placeholder for the raw form's well-typedness guard, replaced once all conditions are emitted. */
-const RAW_TYPED: Cedar = { cedar: '\u0001raw-typed\u0001' }; // never in emitted text: `str` writes U+0001 as `\u{1}`
-
 /** The context attribute holding the previous action (for `tool_transitions`). */
 export const PREVIOUS_ACTION = 'previous_action';
 
@@ -113,8 +110,8 @@ export function emitPolicySet(compiled: CompiledPolicy, raw?: RawConditions): { 
     if (conditions.length !== rule.conditions.length) return;
     const scope = actionScope(rule.actions);
     const when = conditions.length ? and(conditions.map((c) => c.holds)) : null;
-    // The raw form's permits also require every raw value to be well typed (see `raw.ts`).
-    const textWhen = raw && rule.decision === 'allow' ? and([...conditions.map((c) => c.holds), schemaCheck(ir, rule.actions), RAW_TYPED]) : when;
+    // The raw form's permits also require the action's parameter schema and every raw value to be well typed (see `raw.ts`).
+    const textWhen = raw && rule.decision === 'allow' ? and([...conditions.map((c) => c.holds), schemaCheck(ir, rule.actions), raw.wellTyped(rule.actions)]) : when;
     const notes = annotations(rule.decision === 'escalate' ? `escalate:${rule.id}` : rule.id, rule.id, rule.decision);
     policies.push({
       kind: 'rule',
@@ -151,14 +148,7 @@ export function emitPolicySet(compiled: CompiledPolicy, raw?: RawConditions): { 
       detectors: [],
     });
   }
-  const outcomes = outcomePolicies(ir, policies, raw !== undefined);
-  if (raw) {
-    // The well-typedness guard is known only now that every condition registered its value.
-    const typed = `(${raw.wellTyped().cedar})`;
-    for (const p of policies) p.text = { cedar: p.text.cedar.split(RAW_TYPED.cedar).join(typed) };
-    for (let i = 0; i < outcomes.length; i++) outcomes[i] = { cedar: (outcomes[i] as Cedar).cedar.split(RAW_TYPED.cedar).join(typed) };
-  }
-  return { set: { layout, policies, actions: policyActions(ir), hasTransitions, outcomes }, diagnostics };
+  return { set: { layout, policies, actions: policyActions(ir), hasTransitions, outcomes: outcomePolicies(ir, policies, raw) }, diagnostics };
 }
 
 /** Whether some rule of these decisions matches: each rule's scope and conditions, or'ed. */
@@ -178,11 +168,11 @@ function anyMatches(policies: readonly CedarPolicy[], decisions: readonly Decisi
  * Default deny or escalate: a `forbid` unless some allow or escalate rule matches. Risk: a `forbid`
  * (escalate) of the action when its outcome would be allow.
  */
-function outcomePolicies(ir: PolicyIR, policies: readonly CedarPolicy[], raw: boolean): Cedar[] {
+function outcomePolicies(ir: PolicyIR, policies: readonly CedarPolicy[], raw: RawConditions | undefined): Cedar[] {
   const out: Cedar[] = [];
   const id = `default:${ir.defaultDecision}`;
   const notes = [annotation('id', id), annotation('ape_rule', 'default'), annotation('ape_decision', ir.defaultDecision)];
-  if (ir.defaultDecision === 'allow') out.push(policy({ annotations: notes, effect: 'permit', action: null, when: raw ? and([schemaCheck(ir, null), RAW_TYPED]) : null }));
+  if (ir.defaultDecision === 'allow') out.push(policy({ annotations: notes, effect: 'permit', action: null, when: raw ? and([schemaCheck(ir, null), raw.wellTyped(null)]) : null }));
   else out.push(policy({ annotations: notes, effect: 'forbid', action: null, when: null, unless: anyMatches(policies, ['allow', 'escalate']) }));
   for (const risk of ir.riskEscalations) {
     const when = ir.defaultDecision === 'allow' ? null : anyMatches(policies, ['allow'], risk.action);

@@ -62,7 +62,7 @@ function canonicalPathTest(v: Cedar): Cedar {
   ]);
 }
 
-type RawType = 'string' | 'long' | 'any';
+type RawType = 'string' | 'long' | 'bool' | 'any';
 
 /** An exactly decided condition: the guard that the value is usable, the test, and the type it needs. */
 interface Exact {
@@ -71,7 +71,15 @@ interface Exact {
   type: RawType;
 }
 
-function scalarsTest(v: Cedar, values: readonly (string | number | boolean)[]): Cedar | null {
+/**
+ * `equals`/`one_of` on operands of one JSON type: the test, and the type the value must have (a
+ * value of another type makes native's deny and escalate rules hold, which the raw form can only
+ * honour by refusing every permit, through the well-typedness guard). Null for operands of several
+ * types or integers beyond 2^53 (fail closed).
+ */
+function scalarsTest(v: Cedar, values: readonly (string | number | boolean)[]): { test: Cedar; type: RawType } | null {
+  const types = new Set(values.map((x) => typeof x));
+  if (types.size !== 1) return null;
   const parts: Cedar[] = [];
   for (const value of values) {
     if (typeof value === 'number') {
@@ -82,7 +90,8 @@ function scalarsTest(v: Cedar, values: readonly (string | number | boolean)[]): 
       parts.push({ cedar: `${v.cedar} == ${long(value + 0).cedar}` });
     } else parts.push({ cedar: `${v.cedar} == ${typeof value === 'string' ? str(value).cedar : bool(value).cedar}` });
   }
-  return or(parts);
+  const type = types.has('string') ? 'string' : types.has('number') ? 'long' : 'bool';
+  return { test: or(parts), type };
 }
 
 function exactCondition(c: ConditionIR, raw: RawValue): Exact | null {
@@ -101,8 +110,9 @@ function exactCondition(c: ConditionIR, raw: RawValue): Exact | null {
       return onString(not(or(c.patterns.map((p) => like(v, globParts(p))))));
     case 'equals':
     case 'one_of': {
-      const test = scalarsTest(v, c.op === 'equals' ? [c.value] : c.values);
-      return test ? { accepted, test, type: isPath ? 'string' : 'any' } : null;
+      const scalar = scalarsTest(v, c.op === 'equals' ? [c.value] : c.values);
+      if (!scalar || (isPath && scalar.type !== 'string')) return null;
+      return { accepted, test: scalar.test, type: scalar.type };
     }
     case 'min':
     case 'max': {
@@ -119,11 +129,13 @@ function exactCondition(c: ConditionIR, raw: RawValue): Exact | null {
 /** The raw Cedar of a rule's conditions, and the types their values must have. */
 export class RawConditions {
   readonly #plans: Map<string, FactSpec[]>;
-  /** Raw locations read exactly, with the type each needs (`conflict` when two differ). */
-  readonly #types = new Map<string, { raw: RawValue; type: RawType | 'conflict' }>();
+  /** By action: the raw locations its rules read exactly, with the type each needs (`conflict` when two differ). */
+  readonly #types = new Map<string, Map<string, { raw: RawValue; type: RawType | 'conflict' }>>();
 
   constructor(ir: PolicyIR) {
     this.#plans = planFacts(ir).plans;
+    // Every condition registers the type its value needs first, so the guard is complete when the policies are written.
+    for (const rule of ir.rules) for (const c of rule.conditions) this.holds(rule, c, rule.decision);
   }
 
   /** The spec of a condition's fact, when every action of the rule reads it the same way. */
@@ -138,10 +150,14 @@ export class RawConditions {
     return found;
   }
 
-  #need(raw: RawValue, type: RawType): void {
-    const seen = this.#types.get(raw.key);
-    if (!seen || seen.type === 'any') this.#types.set(raw.key, { raw, type });
-    else if (type !== 'any' && seen.type !== type) seen.type = 'conflict';
+  #need(rule: RuleIR, raw: RawValue, type: RawType): void {
+    for (const action of rule.actions) {
+      const types = this.#types.get(action) ?? new Map<string, { raw: RawValue; type: RawType | 'conflict' }>();
+      this.#types.set(action, types);
+      const seen = types.get(raw.key);
+      if (!seen || seen.type === 'any') types.set(raw.key, { raw, type });
+      else if (type !== 'any' && seen.type !== type) seen.type = 'conflict';
+    }
   }
 
   /** When the condition holds inside a rule with this decision (fail closed where not exact). */
@@ -150,7 +166,7 @@ export class RawConditions {
     const raw = rawValue(spec);
     if (c.op === 'exists') {
       const exact = raw && !c.fact.includes('#') ? raw : null;
-      if (exact) this.#need(exact, exact.kind === 'path' ? 'string' : 'any');
+      if (exact) this.#need(rule, exact, exact.kind === 'path' ? 'string' : 'any');
       const accepted = exact ? (exact.kind === 'path' ? and([exact.present, canonicalPathTest(exact.value)]) : exact.present) : null;
       const present = rawPresence(spec);
       if (decision === 'allow') {
@@ -162,24 +178,41 @@ export class RawConditions {
     }
     const exact = raw ? exactCondition(c, raw) : null;
     if (!exact || !raw) return bool(decision !== 'allow');
-    this.#need(raw, exact.type);
+    this.#need(rule, raw, exact.type);
     if (decision === 'allow') return and([exact.accepted, exact.test]);
     return ifThenElse(exact.accepted, exact.test, bool(true));
   }
 
   /**
-   * Holds when every raw value read exactly has the type its conditions need; a value of another
-   * type makes it fail or raise an error, so a permit that includes it never applies then (Cedar
-   * skips a policy whose evaluation errs, which would otherwise silence a forbid).
+   * Holds when every raw value the rules of these actions (null: of every action) read exactly has
+   * the type its conditions need; a value of another type makes it fail or raise an error, so a
+   * permit that includes it never applies then (Cedar skips a policy whose evaluation errs, which
+   * would otherwise silence a forbid).
    */
-  wellTyped(): Cedar {
+  wellTyped(actions: readonly string[] | null): Cedar {
+    const ids = actions ?? [...this.#types.keys()].sort();
     const parts: Cedar[] = [];
-    for (const key of [...this.#types.keys()].sort()) {
-      const { raw, type } = this.#types.get(key) as { raw: RawValue; type: RawType | 'conflict' };
-      if (type === 'conflict') return bool(false);
-      const probe: Cedar =
-        type === 'string' ? like(raw.value, [WILDCARD]) : type === 'long' ? { cedar: `${raw.value.cedar} >= 0 || ${raw.value.cedar} < 0`, binds: 'or' } : bool(true);
-      parts.push(or([not(raw.present), probe]));
+    for (const id of ids) {
+      const types = this.#types.get(id);
+      if (!types) continue;
+      const checks: Cedar[] = [];
+      for (const key of [...types.keys()].sort()) {
+        const { raw, type } = types.get(key) as { raw: RawValue; type: RawType | 'conflict' };
+        if (type === 'conflict') {
+          checks.push(bool(false));
+          continue;
+        }
+        const probe: Cedar =
+          type === 'string'
+            ? like(raw.value, [WILDCARD])
+            : type === 'long'
+              ? { cedar: `${raw.value.cedar} >= 0 || ${raw.value.cedar} < 0`, binds: 'or' }
+              : type === 'bool'
+                ? { cedar: `${raw.value.cedar} == true || ${raw.value.cedar} == false`, binds: 'or' }
+                : bool(true);
+        checks.push(or([not(raw.present), probe]));
+      }
+      parts.push(ids.length === 1 && actions !== null ? and(checks) : or([{ cedar: `action != ${entity('Action', id).cedar}` }, and(checks)]));
     }
     return and(parts);
   }

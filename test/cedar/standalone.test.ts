@@ -380,6 +380,21 @@ describe('standalone Cedar: the raw form on edge cases', () => {
     expect(ask({ action: 'op', params: { ...tmp, n: 1.5 } })).toBe('error');
     expect(ask({ action: 'op', params: { ...tmp, n: null } })).toBe('error');
     expect(ask({ action: 'op', params: 'name=ok' as unknown as Record<string, unknown> })).toBe('deny');
+    // The request's shape, as APE refuses it: params and context objects, previous_action a string.
+    for (const bad of [{ previous_action: 5 }, { previous_action: ['op'] }, { context: 'x' }, { context: [1] }] as Record<string, unknown>[]) {
+      const r = { action: 'op', params: tmp, ...bad } as unknown as DecisionRequest;
+      expect(native(r), JSON.stringify(bad)).toBe('refused');
+      expect(ask(r), JSON.stringify(bad)).not.toBe('allow');
+    }
+    const open = compilePolicySource('name: open\nversion: "1"\ndefault_decision: allow\nrules: []\n', 'open.yaml');
+    const openText = compileCedarRaw(open);
+    const openNotes = annotationsOf(openText);
+    expect(askCedar(openText, openNotes, { action: 'some_tool', params: { a: [1, { b: 'c' }] } }).decision).toBe('allow');
+    for (const bad of [{ params: 'x' }, { params: [1] }, { context: 'x' }, { previous_action: 1 }] as Record<string, unknown>[]) {
+      const r = { action: 'some_tool', ...bad } as unknown as DecisionRequest;
+      expect(nativeOutcome(open, r).decision, JSON.stringify(bad)).toBe('refused');
+      expect(askCedar(openText, openNotes, r).decision, JSON.stringify(bad)).not.toBe('allow');
+    }
     // Without params at all the required name is missing.
     expect(ask({ action: 'op' })).toBe('deny');
   });

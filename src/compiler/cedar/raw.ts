@@ -292,12 +292,20 @@ function actionSchemaCheck(parameters: JsonObject): Cedar {
 }
 
 /**
- * The schema checks for a permit whose scope is these actions (null: every action): for each
- * action with a definition, `action != A || <its checks>`.
+ * The checks for a permit whose scope is these actions (null: every action): the request's shape
+ * (`params` and `context` records, `previous_action` a string), and for each action with a
+ * definition, `action != A || <its schema checks>`.
  */
 export function schemaCheck(ir: PolicyIR, actions: readonly string[] | null): Cedar {
   const ids = actions ?? [...new Set([...STANDARD_ACTION_IDS, ...Object.keys(ir.actions)])].sort();
-  const parts: Cedar[] = [];
+  // The request's shape, as APE refuses it: `params` and `context` records, `previous_action` a string
+  // (`has` on anything but a record, and `like` on anything but a string, raise an error).
+  const record = (root: string): Cedar => ({ cedar: `!(context has ${root}) || context.${root} has ape || true` , binds: 'or' });
+  const parts: Cedar[] = [
+    record(ROOTS.params),
+    record(ROOTS.context),
+    or([{ cedar: '!(context has previous_action)' }, like({ cedar: 'context.previous_action' }, [WILDCARD])]),
+  ];
   for (const id of ids) {
     const definition = actionDefinition(ir, id);
     if (!definition) continue;

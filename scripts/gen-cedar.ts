@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMain, syncGenerated } from './generated.js';
-import { cedarDiagnostics, compileCedar, renderCedarDiagnostic } from '../src/compiler/cedar/index.js';
+import { cedarDiagnostics, compileCedar, compileCedarRaw, renderCedarDiagnostic } from '../src/compiler/cedar/index.js';
 import { cedarFileNames } from '../src/compiler/cedar/target.js';
 import { compilePolicyFile } from '../src/compiler/compile.js';
 
@@ -26,7 +26,8 @@ export function generatedCedar(): Map<string, string> {
     out.set(join('cedar', names.policies), artifacts.policies);
     out.set(join('cedar', names.schema), artifacts.schemaText);
     out.set(join('cedar', names.schemaJson), `${JSON.stringify(artifacts.schemaJson, null, 2)}\n`);
-    compiled.push(`- \`policies/${file}\` -> \`${names.policies}\`, \`${names.schema}\`, \`${names.schemaJson}\``);
+    out.set(join('cedar', names.raw), compileCedarRaw(policy));
+    compiled.push(`- \`policies/${file}\` -> \`${names.policies}\`, \`${names.schema}\`, \`${names.schemaJson}\`, \`${names.raw}\` (raw requests, see docs/cedar.md)`);
   }
   const readme = [
     '# Compiled Cedar of the example policies',

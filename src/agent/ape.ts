@@ -62,6 +62,26 @@ export interface ApeOptions {
   sensitiveParams?: string[];
 }
 
+/** `policyStatus()`: the current policy and, when a live source feeds this Ape, its last reload attempt and error. */
+export interface ApePolicyStatus {
+  name: string;
+  version: string;
+  hash: string;
+  /** Where the policy comes from: the live source's description, else the policy's file. */
+  source: string;
+  loadedAt: number;
+  swaps: number;
+  signedBy?: string;
+  lastAttempt?: { at: number; outcome: 'swapped' | 'unchanged' | 'refused' };
+  lastError?: { at: number; code: string; message: string };
+}
+
+/** What feeds an Ape new policies (the distribution layer's live policy): its status, and how to stop it. */
+export interface PolicyFeed {
+  status(): ApePolicyStatus;
+  close(): Promise<void>;
+}
+
 /** Options of one guarded call. */
 export interface CallOptions {
   /** Tool name in the audit trail (default: the action id). */
@@ -111,7 +131,11 @@ export class Ape {
   readonly runtime: ApeRuntime;
   /** The tenant of every call. */
   readonly tenant: string;
-  readonly #evaluator: Evaluator;
+  #evaluator: Evaluator;
+  readonly #engine: string;
+  readonly #engineOptions: EngineOptions;
+  readonly #createdAt: number;
+  #feed: PolicyFeed | undefined;
   readonly #now: () => number;
   readonly #defaultApprover: ApprovalHandler | undefined;
   readonly #runs = new Map<string, RunBinding>();
@@ -130,7 +154,10 @@ export class Ape {
     if (options.approvals !== undefined && typeof options.approvals !== 'function') throw new AgentConfigError('approvals must be a function');
     this.tenant = tenant;
     this.#evaluator = evaluator;
+    this.#engine = options.engine ?? 'native';
+    this.#engineOptions = { ...(options.engineOptions ?? {}) };
     this.#now = options.now ?? Date.now;
+    this.#createdAt = this.#now();
     this.#defaultApprover = options.approvals;
     const sessionTtlMs = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
     this.runtime = new ApeRuntime({
@@ -157,12 +184,49 @@ export class Ape {
   static async fromPolicy(policy: PolicyInput, options: ApeOptions = {}): Promise<Ape> {
     const compiled = loadPolicy(policy);
     const evaluator = await createEvaluator(compiled, options.engine ?? 'native', options.engineOptions ?? {});
+    let ape: Ape;
     try {
-      return new Ape(evaluator, options);
+      ape = new Ape(evaluator, options);
     } catch (error) {
       await evaluator.close();
       throw error;
     }
+    return ape;
+  }
+
+  /**
+   * Installs a new policy: a new evaluator on this Ape's engine, swapped into the runtime in one step (decisions in flight
+   * finish on their version; tokens and approvals of the old version are refused; the old evaluator is closed once its
+   * last decision ended). Throws (nothing changes) when the engine cannot load it. Live sources call this
+   * (`watchApe` in `ape-policy-engine/distribution`).
+   */
+  async replacePolicy(next: CompiledPolicy, info: { source?: string } = {}): Promise<void> {
+    this.#open();
+    const evaluator = await createEvaluator(next, this.#engine, this.#engineOptions);
+    let swapped: { previous: Evaluator; drained: Promise<void> };
+    try {
+      this.#open();
+      swapped = this.runtime.swapPolicy(evaluator, info);
+    } catch (error) {
+      await evaluator.close();
+      throw error;
+    }
+    this.#evaluator = evaluator;
+    void swapped.drained.then(() => swapped.previous.close()).catch(() => undefined);
+  }
+
+  /** Attaches the feed of new policies whose status `policyStatus()` reports (one per Ape); `close()` closes it. */
+  attachPolicyFeed(feed: PolicyFeed): void {
+    this.#open();
+    if (this.#feed) throw new AgentConfigError('this Ape already has a policy feed');
+    this.#feed = feed;
+  }
+
+  /** The current policy's version, hash and source, the last reload attempt and the last error. */
+  policyStatus(): ApePolicyStatus {
+    if (this.#feed) return this.#feed.status();
+    const policy = this.policy;
+    return { name: policy.ir.name, version: policy.ir.version, hash: policy.hash, source: policy.file, loadedAt: this.#createdAt, swaps: 0 };
   }
 
   /** The policy every call is decided on. */
@@ -355,6 +419,11 @@ export class Ape {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    try {
+      await this.#feed?.close();
+    } catch {
+      // stopping the watch cannot fail the close
+    }
     try {
       await orchestrator.cancelPending(this);
       await this.#keeper.close();

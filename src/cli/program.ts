@@ -6,10 +6,13 @@ import { ApeError } from '../errors.js';
 import { register as registerActions } from './commands/actions.js';
 import { register as registerAnalyze } from './commands/analyze.js';
 import { register as registerAudit } from './commands/audit.js';
+import { register as registerBundle } from './commands/bundle.js';
 import { register as registerCompile } from './commands/compile.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerDiff } from './commands/diff.js';
 import { register as registerEval } from './commands/eval.js';
+import { register as registerMcpProxy } from './commands/mcp-proxy.js';
+import { register as registerMcpScan } from './commands/mcp-scan.js';
 import { register as registerSimulate } from './commands/simulate.js';
 import { register as registerValidate } from './commands/validate.js';
 import { register as registerVerify } from './commands/verify.js';
@@ -30,6 +33,9 @@ export const COMMANDS: CommandRegistrar[] = [
   registerVerify,
   registerAnalyze,
   registerDemo,
+  registerMcpScan,
+  registerMcpProxy,
+  registerBundle,
 ];
 
 /** Builds the program writing to `io`. */

@@ -9,15 +9,16 @@ import { plainCopy, readFields } from './plain.js';
 import { requireTrusted } from './provenance.js';
 import type { RecordScope } from './stores/types.js';
 
-/** An approval record with the ids of the run state it was made under (intent version, plan hash). */
+/** An approval record with the ids of the run state it was made under (intent version, plan hash, policy hash). */
 export interface BoundApproval extends ApprovalRecord {
   intent: string;
   plan: string;
+  policy: string;
 }
 
-/** The hash binding an approval to {run, intent, plan, step, action, tool, params}. */
-export function approvalCallHash(r: { run: string; intent: string; plan: string; step: number; action: string; tool: string }, params: JsonObject): string {
-  return hashJson({ run: r.run, intent: r.intent, plan: r.plan, step: r.step, action: r.action, tool: r.tool, params });
+/** The hash binding an approval to {run, intent, plan, policy, step, action, tool, params}. */
+export function approvalCallHash(r: { run: string; intent: string; plan: string; policy: string; step: number; action: string; tool: string }, params: JsonObject): string {
+  return hashJson({ run: r.run, intent: r.intent, plan: r.plan, policy: r.policy, step: r.step, action: r.action, tool: r.tool, params });
 }
 
 /** An approver's answer read once into plain data. Throws `InputError` for anything but `{approved: boolean, ...}`. */

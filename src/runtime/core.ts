@@ -1,6 +1,7 @@
 /** The services a runtime shares with its runs and its gate (never exposed through the public API). */
 import type { Evaluator } from '../evaluator.js';
 import type { Auditor } from './audit/events.js';
+import type { InFlight } from './inflight.js';
 import type { ApprovalHandler, ApprovalRecord } from './escalation.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { SessionManager } from './session.js';
@@ -12,7 +13,10 @@ export type GateMode = 'enforce' | 'observe' | 'disabled';
 
 /** Shared runtime services. */
 export interface RuntimeCore {
+  /** The current policy's evaluator: replaced as one assignment by `ApeRuntime.swapPolicy` (read it once per decision). */
   evaluator: Evaluator;
+  /** Asynchronous decisions running per evaluator (a swapped-out one is handed back once they ended). */
+  inflight: InFlight<Evaluator>;
   signer: TokenSigner;
   tokens: SingleUseStore<TokenClaims>;
   approvals: SingleUseStore<ApprovalRecord>;

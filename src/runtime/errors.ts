@@ -43,9 +43,10 @@ export class EscalationDeniedError extends ApeError {
 /** An approval is unknown, expired, already used, or bound to another call. */
 export class ApprovalError extends ApeError {
   readonly approvalId: string;
-  readonly reason: 'unknown' | 'used' | 'expired' | 'mismatch' | 'pending' | 'denied' | 'revoked';
+  readonly reason: 'unknown' | 'used' | 'expired' | 'mismatch' | 'pending' | 'denied' | 'revoked' | 'policy';
   constructor(approvalId: string, reason: ApprovalError['reason']) {
-    super(reason === 'used' ? 'APE_APPROVAL_REPLAY' : 'APE_APPROVAL_INVALID', `approval ${approvalId} is ${reason === 'mismatch' ? 'bound to another call' : reason}`);
+    const what = reason === 'mismatch' ? 'bound to another call' : reason === 'policy' ? 'bound to a policy version that was replaced' : reason;
+    super(reason === 'used' ? 'APE_APPROVAL_REPLAY' : 'APE_APPROVAL_INVALID', `approval ${approvalId} is ${what}`);
     this.approvalId = approvalId;
     this.reason = reason;
   }

@@ -1,7 +1,8 @@
 /** APE's runtime: intents, plans, authority tokens, the enforcement gate, escalation, sessions, rate limits, provenance, audit. */
 export * from './errors.js';
 export { ApeRuntime, type RuntimeOptions, type RuntimeStores } from './runtime.js';
-export { Run, type Authorization, type StepOptions } from './run.js';
+// `Run` is a type only: runs are made by `ApeRuntime.createRun` (its constructor is internal).
+export type { Run, Authorization, StepOptions } from './run.js';
 export { Capability } from './capability.js';
 export { plainCopy, MAX_DEPTH, MAX_NODES, type PlainValue, type PlainOptions } from './plain.js';
 export type { GateMode } from './core.js';

@@ -504,6 +504,8 @@ export class Run implements GateRun {
         this.#auditDecision(c, decision);
         return yield* wait(this.#escalate(c, options, decision, stored));
       }
+      // The policy was swapped between taking the approval and deciding: the approval was for the old version.
+      if (approval && (approval as BoundApproval).policy !== decision.policy_hash) throw new ApprovalError(approval.id, 'policy');
       // A policy that reads no session fact cannot be made stale by concurrent calls: reserve unconditionally.
       const version = core.sessionDependent ? (decidedOn.version ?? 0) : -1;
       const reserving = core.sessions.reserve(this.session.id, version, { action: c.step.action, risk: core.riskOf(c.step.action) }, core.now());
@@ -552,6 +554,8 @@ export class Run implements GateRun {
   /** Decides a candidate call; audits the decision. Scope and intent are part of the decision. */
   *#decide(c: Candidate, options: StepOptions, known?: SessionRecord, audit = true): Flow<DecisionResult> {
     const core = this.#core;
+    // One policy version per decision: read once, it decides, and its hash goes into the audit and the token.
+    const evaluator = core.evaluator;
     const intent = this.#intent as Intent;
     const action = c.step.action;
     let record = known;
@@ -568,7 +572,7 @@ export class Run implements GateRun {
       verdict = c.planned.verdict;
       outside = c.planned.outside;
     } else {
-      const definition = actionDefinition(core.evaluator.policy.ir, action);
+      const definition = actionDefinition(evaluator.policy.ir, action);
       if (definition) {
         // Validate before the intent's scope reads the parameters (the preparer validates again for the engine).
         const validate = stepValidator(definition.parameters, []);
@@ -583,7 +587,7 @@ export class Run implements GateRun {
     let result: DecisionResult;
     if (verdict === 'forbidden' || outside) {
       const rule = verdict === 'forbidden' ? 'intent:forbidden' : 'intent:scope';
-      result = { decision: 'deny', rule, matched: [rule], reasons: [verdict === 'forbidden' ? `action '${action}' is not allowed by the intent` : (outside as string)], policy_hash: core.evaluator.policy.hash, engine: 'intent' };
+      result = { decision: 'deny', rule, matched: [rule], reasons: [verdict === 'forbidden' ? `action '${action}' is not allowed by the intent` : (outside as string)], policy_hash: evaluator.policy.hash, engine: 'intent' };
     } else {
       const request: DecisionRequest = {
         action,
@@ -592,7 +596,7 @@ export class Run implements GateRun {
         provenance: c.labels,
       };
       if (record.lastAction !== undefined) request.previous_action = record.lastAction;
-      const deciding = decideRequest(core.evaluator, request);
+      const deciding = decideRequest(core, evaluator, request);
       result = isThenable(deciding) ? ((yield deciding) as DecisionResult) : deciding;
       if (result.decision === 'allow' && verdict === 'escalate') {
         result = { ...result, decision: 'escalate', rule: 'intent:escalation_actions', reasons: [`action '${action}' needs approval under the intent`] };
@@ -611,7 +615,7 @@ export class Run implements GateRun {
     if (c.planned) params = c.planned.redacted ?? (c.planned.redacted = deepFreeze(core.auditor.redact(c.params)));
     else params = core.auditor.redact(c.params);
     const reasons = core.auditor.redactReasons(result.reasons, c.params);
-    core.auditor.write(this.#event('decision', c, { decision: result.decision, rule: result.rule, reasons, engine: result.engine, params }));
+    core.auditor.write(this.#event('decision', c, { decision: result.decision, rule: result.rule, reasons, engine: result.engine, policy: result.policy_hash, params }));
   }
 
   /** The grant for a decided call (claims bound to the exact call; audited). A stored grant is put in the token store by the caller. */
@@ -639,7 +643,8 @@ export class Run implements GateRun {
       action: c.step.action,
       tool: c.step.tool,
       params: hash,
-      policy: core.evaluator.policy.hash,
+      // The version that decided: if the policy was swapped since, the gate refuses this token.
+      policy: decision.policy_hash,
       iat: now,
       exp: now + core.tokenTtlMs,
       call: c.callId,
@@ -675,7 +680,7 @@ export class Run implements GateRun {
         step: c.index, action: c.step.action, tool: c.step.tool, params: deepFreeze(JSON.parse(canonicalJson(c.params)) as JsonObject),
         rule: decision.rule, reasons: core.auditor.redactReasons(decision.reasons, c.params), expiresAt: core.now() + core.approvalTtlMs,
       };
-      const bound = { run: this.id, intent: (this.#intent as Intent).version, plan: (this.#plan as Plan).hash, step: c.index, action: c.step.action, tool: c.step.tool };
+      const bound = { run: this.id, intent: (this.#intent as Intent).version, plan: (this.#plan as Plan).hash, policy: decision.policy_hash, step: c.index, action: c.step.action, tool: c.step.tool };
       const record: BoundApproval = {
         id: request.id, status: 'pending', tenant: this.tenant, ...bound, params: c.params, callHash: approvalCallHash(bound, c.params), edited: false, request,
       };
@@ -714,8 +719,10 @@ export class Run implements GateRun {
     const record = peek.record;
     if (record.tenant !== this.tenant) throw new TenantMismatchError('approval', this.tenant, record.tenant);
     if (record.status !== 'approved') throw fail(record.status === 'pending' ? 'pending' : 'denied');
+    const policy = core.evaluator.policy.hash;
+    if ((record as BoundApproval).policy !== policy) throw fail('policy');
     const params = record.edited ? record.params : c.params;
-    const bound = { run: this.id, intent: (this.#intent as Intent).version, plan: (this.#plan as Plan).hash, step: c.index, action: c.step.action, tool: c.step.tool };
+    const bound = { run: this.id, intent: (this.#intent as Intent).version, plan: (this.#plan as Plan).hash, policy, step: c.index, action: c.step.action, tool: c.step.tool };
     if (record.callHash !== approvalCallHash(bound, params)) throw fail('mismatch');
     const taken = await core.approvals.take(id, core.now(), this.tenant);
     if (taken.status !== 'ok') throw fail(taken.status === 'used' ? 'used' : taken.status === 'revoked' ? 'revoked' : 'expired');
@@ -793,7 +800,10 @@ const NO_OPTIONS: StepOptions = Object.freeze({});
 /** How often a call decides again when concurrent calls keep changing its session before it can reserve. */
 const MAX_RESERVE_ATTEMPTS = 32;
 
-/** Decides a request: synchronously with the native engine, through the engine's promise otherwise. */
-function decideRequest(evaluator: Evaluator, request: DecisionRequest): DecisionResult | Promise<DecisionResult> {
-  return evaluator.decideNow(request);
+/** Decides a request: synchronously with the native engine, through the engine's promise otherwise (counted in flight). */
+function decideRequest(core: RuntimeCore, evaluator: Evaluator, request: DecisionRequest): DecisionResult | Promise<DecisionResult> {
+  const deciding = evaluator.decideNow(request);
+  if (!isThenable(deciding)) return deciding;
+  core.inflight.enter(evaluator);
+  return deciding.finally(() => core.inflight.leave(evaluator));
 }

@@ -1,7 +1,9 @@
 /** The runtime facade: one per agent process; holds the engine, the key, the stores, the tools (inside the gate) and the audit sinks. */
-import type { JsonObject, RateLimitsIR } from '../compiler/ir.js';
+import type { CompiledPolicy } from '../compiler/compile.js';
+import type { JsonObject, PolicyIR, RateLimitsIR } from '../compiler/ir.js';
 import { actionDefinition } from '../compiler/engine-input.js';
 import type { Evaluator } from '../evaluator.js';
+import { InFlight } from './inflight.js';
 import { Auditor, type AuditSink } from './audit/events.js';
 import type { GateMode, RuntimeCore } from './core.js';
 import { ApprovalError, RunNotResumableError, RuntimeConfigError, TenantMismatchError } from './errors.js';
@@ -48,6 +50,14 @@ function revokeFilter(filter: unknown): RevokeFilter {
   return out as RevokeFilter;
 }
 
+/** Whether a policy reads session facts (then a decision is stale once concurrent calls changed the session). */
+function readsSession(ir: PolicyIR): boolean {
+  return (
+    Object.keys(ir.toolTransitions ?? {}).length > 0 ||
+    ir.rules.some((r) => r.conditions.some((c) => c.path === 'context' || c.path === 'context.session' || c.path.startsWith('context.session.')))
+  );
+}
+
 /** The state stores a runtime uses (in-memory by default; a shared store for several processes). */
 export interface RuntimeStores {
   tokens?: SingleUseStore<TokenClaims>;
@@ -92,6 +102,8 @@ export class ApeRuntime {
   readonly #core: RuntimeCore;
   readonly #gate: Gate;
   readonly #sessionTtlMs: number;
+  readonly #counters: CounterStore;
+  readonly #codeLimits: RateLimitsIR | undefined;
 
   constructor(input: RuntimeOptions) {
     if (input === null || typeof input !== 'object') throw new RuntimeConfigError('an evaluator is required');
@@ -115,15 +127,18 @@ export class ApeRuntime {
     if (!['enforce', 'observe', 'disabled'].includes(mode)) throw new RuntimeConfigError(`unknown gate mode '${String(mode)}'`);
     const stores = options.stores ?? {};
     const ir = options.evaluator.policy.ir;
-    const risks = new Map<string, number>();
+    let risks = { ir, scores: new Map<string, number>() };
     this.#sessionTtlMs = positive('sessionTtlMs', options.sessionTtlMs, 3_600_000);
-    this.#core = {
+    this.#counters = stores.counters ?? new MemoryCounterStore();
+    this.#codeLimits = options.rateLimits;
+    const core: RuntimeCore = {
       evaluator: options.evaluator,
+      inflight: new InFlight<Evaluator>(),
       signer: new TokenSigner(options.signingKey),
       tokens: stores.tokens ?? new MemorySingleUseStore<TokenClaims>(),
       approvals: stores.approvals ?? new MemorySingleUseStore<ApprovalRecord>(),
       sessions: new SessionManager(stores.sessions ?? new MemorySessionStore(), now),
-      limiter: new RateLimiter(stores.counters ?? new MemoryCounterStore(), [
+      limiter: new RateLimiter(this.#counters, [
         { source: 'policy', config: ir.rateLimits },
         { source: 'code', config: options.rateLimits },
       ]),
@@ -135,16 +150,59 @@ export class ApeRuntime {
       approvalTtlMs: positive('approvalTtlMs', options.approvalTtlMs, 600_000),
       approvalTimeoutMs: positive('approvalTimeoutMs', options.approvalTimeoutMs, 300_000),
       handler: options.approvalHandler,
-      sessionDependent:
-        Object.keys(ir.toolTransitions ?? {}).length > 0 ||
-        ir.rules.some((r) => r.conditions.some((c) => c.path === 'context' || c.path === 'context.session' || c.path.startsWith('context.session.'))),
+      sessionDependent: readsSession(ir),
       riskOf: (action) => {
-        let risk = risks.get(action);
-        if (risk === undefined) risks.set(action, (risk = RISK_SCORES[actionDefinition(ir, action)?.risk ?? 'critical']));
+        // Cached per policy version: a swap brings its own action definitions.
+        const current = core.evaluator.policy.ir;
+        if (current !== risks.ir) risks = { ir: current, scores: new Map() };
+        let risk = risks.scores.get(action);
+        if (risk === undefined) risks.scores.set(action, (risk = RISK_SCORES[actionDefinition(current, action)?.risk ?? 'critical']));
         return risk;
       },
     };
+    this.#core = core;
     this.#gate = new Gate(this.#core);
+  }
+
+  /** The current policy (live reload may replace it: see `swapPolicy`). */
+  get policy(): CompiledPolicy {
+    return this.#core.evaluator.policy;
+  }
+
+  /**
+   * Installs a new policy's evaluator as one step: the next decision uses it, a decision in flight finishes on the version it
+   * started with, audit events name the deciding version, and tokens and approvals bound to the old version are refused by
+   * the gate from now on. Returns the previous evaluator and a promise that resolves once no decision runs on it any more
+   * (close it then). Throws `RuntimeConfigError` (nothing changes) when the policy's rate limits are invalid, `AuditError`
+   * (nothing changes) when the swap cannot be audited.
+   */
+  swapPolicy(next: Evaluator, info: { source?: string } = {}): { previous: Evaluator; drained: Promise<void> } {
+    const core = this.#core;
+    if (next === null || typeof next !== 'object' || typeof next.decide !== 'function' || !next.policy?.ir) throw new RuntimeConfigError('swapPolicy needs an evaluator');
+    const source = typeof info.source === 'string' ? info.source : undefined;
+    const limiter = new RateLimiter(this.#counters, [
+      { source: 'policy', config: next.policy.ir.rateLimits },
+      { source: 'code', config: this.#codeLimits },
+    ]);
+    const previous = core.evaluator;
+    // Audited first: a failing sink refuses the swap (nothing changed); the assignments below cannot fail.
+    core.auditor.emit({
+      type: 'policy.swapped',
+      tenant: '*',
+      data: { previous: previous.policy.hash, policy: next.policy.hash, version: next.policy.ir.version, ...(source !== undefined ? { source } : {}) },
+    });
+    core.evaluator = next;
+    core.limiter = limiter;
+    core.sessionDependent = readsSession(next.policy.ir);
+    return { previous, drained: core.inflight.drained(previous) };
+  }
+
+  /** Audits a policy update that was refused (fetch, compile, signature, rollback): the current policy stays. */
+  reportPolicyRefusal(refusal: { code: string; message: string; source?: string; offered?: string }): void {
+    const data: JsonObject = { code: String(refusal.code), message: String(refusal.message), policy: this.#core.evaluator.policy.hash };
+    if (typeof refusal.source === 'string') data['source'] = refusal.source;
+    if (typeof refusal.offered === 'string') data['offered'] = refusal.offered;
+    this.#core.auditor.emit({ type: 'policy.refused', tenant: '*', data });
   }
 
   /** The gate mode. */

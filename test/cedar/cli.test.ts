@@ -18,10 +18,10 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 const EVERY_OPERATOR = join(ROOT, 'test/conformance/policies/every_operator.yaml');
 
 describe('ape compile --target cedar', () => {
-  it('writes <name>.cedar, .cedarschema and .cedarschema.json, identical to the committed files', async () => {
+  it('writes <name>.cedar, .cedarschema, .cedarschema.json and .raw.cedar, identical to the committed files', async () => {
     const io = bufferIO();
     expect(await runCli(['compile', policy('scoped_access.yaml'), '--target', 'cedar', '-o', out], io)).toBe(0);
-    for (const file of ['scoped_access.cedar', 'scoped_access.cedarschema', 'scoped_access.cedarschema.json']) {
+    for (const file of ['scoped_access.cedar', 'scoped_access.cedarschema', 'scoped_access.cedarschema.json', 'scoped_access.raw.cedar']) {
       expect(io.stderr).toContain(join(out, file));
       expect(readFileSync(join(out, file), 'utf8')).toBe(readFileSync(join(ROOT, 'cedar', file), 'utf8'));
     }

@@ -38,7 +38,12 @@ beforeAll(async () => {
   project = join(work, 'consumer');
   mkdirSync(project);
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-  const install = await run('npm', ['install', join(work, info.filename), '@types/node@20', '--no-audit', '--no-fund', '--prefer-offline'], {
+  // The frameworks behind the integration subpaths are optional peers: a user of those subpaths installs them,
+  // so the consumer does too, at the versions this repository tests with.
+  const peers = Object.keys((PKG as { peerDependencies?: Record<string, string> }).peerDependencies ?? {}).map(
+    (name) => `${name}@${(JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version}`,
+  );
+  const install = await run('npm', ['install', join(work, info.filename), '@types/node@20', ...peers, '--no-audit', '--no-fund', '--prefer-offline'], {
     cwd: project,
     maxBuffer: 64 * 1024 * 1024,
   });
@@ -183,7 +188,13 @@ export const unknownCode: ApeErrorCode = 'APE_NO_SUCH_CODE';
     );
     const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
     const result = await run('node', [tsc, '-p', 'tsconfig.json'], { cwd: project }).catch((e: { stdout: string }) => ({ stdout: e.stdout, failed: true }));
-    expect(result.stdout).toBe('');
+    // Our declarations and the consumer's code must be clean under the strictest settings. The optional
+    // framework peers' own declarations are not ours to fix (some do not pass exactOptionalPropertyTypes
+    // with skipLibCheck off), so diagnostics located inside another package are left out.
+    const ours = result.stdout
+      .split(/\n(?=\S)/)
+      .filter((d) => d.trim() !== '' && (!d.startsWith('node_modules/') || d.startsWith(`node_modules/${PKG.name}/`)));
+    expect(ours.join('\n')).toBe('');
   });
 
   it("runs the README's code blocks as written", async () => {

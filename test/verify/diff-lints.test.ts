@@ -7,6 +7,9 @@ import { NativeEvaluator } from '../../src/evaluator.js';
 import { solverLints } from '../../src/verify/lints.js';
 import { semanticDiff, type SemanticDifference } from '../../src/verify/semantic-diff.js';
 
+/** Solver time for results that must be decided: generous, because the suite shares 2 cores with JVMs and servers (a timeout is 'unknown', never a wrong answer). */
+const SLOW_MACHINE = { timeoutMs: 120_000 };
+
 const ROOT = new URL('../../', import.meta.url).pathname;
 const fixture = (name: string) => compilePolicyFile(join(ROOT, 'test/verify/fixtures', `${name}.yaml`));
 
@@ -27,13 +30,13 @@ describe('ape diff --semantic', () => {
   const old = fixture('diff_old');
 
   it('policies written differently but deciding alike are equivalent', async () => {
-    const result = await semanticDiff(old, fixture('diff_same'));
+    const result = await semanticDiff(old, fixture('diff_same'), SLOW_MACHINE);
     expect(result).toEqual({ equivalent: true, differences: [], unknown: [] });
   });
 
   it('a narrower policy: reads and writes differ, nothing is wider', async () => {
     const narrow = fixture('diff_narrow');
-    const result = await semanticDiff(old, narrow, { narrowingOnly: true });
+    const result = await semanticDiff(old, narrow, { narrowingOnly: true, ...SLOW_MACHINE });
     expect(result.equivalent).toBe(false);
     expect(result.differences.map((d) => [d.action, d.a, d.b])).toEqual([
       ['read_file', 'allow', 'deny'],
@@ -48,7 +51,7 @@ describe('ape diff --semantic', () => {
 
   it('a wider policy: /tmp/ writes and an escalating default are widenings, each confirmed', async () => {
     const wide = fixture('diff_wide');
-    const result = await semanticDiff(old, wide, { narrowingOnly: true });
+    const result = await semanticDiff(old, wide, { narrowingOnly: true, ...SLOW_MACHINE });
     const widenings = result.widenings ?? [];
     expectConfirmed(old, wide, result.differences);
     expectConfirmed(old, wide, widenings);
@@ -61,7 +64,7 @@ describe('ape diff --semantic', () => {
   it('finds the double-blank bypass between a regex deny list and its glob rewrite', async () => {
     const a = fixture('shell_regex');
     const b = fixture('shell_globs');
-    const result = await semanticDiff(a, b, { narrowingOnly: true });
+    const result = await semanticDiff(a, b, { narrowingOnly: true, ...SLOW_MACHINE });
     expectConfirmed(a, b, result.widenings ?? []);
     const shell = (result.widenings ?? []).find((w) => w.action === 'run_shell_command');
     expect(shell?.a).toBe('deny');

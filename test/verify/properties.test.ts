@@ -13,6 +13,9 @@ import { parseProperties, propertyFrom } from '../../src/verify/properties.js';
 import type { RequestLine } from '../../src/verify/realize.js';
 import { verifyProperty, type PropertyResult } from '../../src/verify/verify.js';
 
+/** Solver time for results that must be decided: generous, because the suite shares 2 cores with JVMs and servers (a timeout is 'unknown', never a wrong answer). */
+const SLOW_MACHINE = { timeoutMs: 120_000 };
+
 const ROOT = new URL('../../', import.meta.url).pathname;
 const policyPath = (name: string) => join(ROOT, 'policies', `${name}.yaml`);
 const tmp = mkdtempSync(join(tmpdir(), 'ape-verify-'));
@@ -73,7 +76,7 @@ const cases: { policy: string; raw: Raw; status: 'proved' | 'refuted'; check?: (
 describe('properties of the example policies', () => {
   it.each(cases.map((c) => [`${c.policy}: ${c.raw.name} is ${c.status}`, c] as const))('%s', async (_title, c) => {
     const property = propertyFrom(c.raw);
-    const result = await verifyProperty(compilePolicyFile(policyPath(c.policy)), property);
+    const result = await verifyProperty(compilePolicyFile(policyPath(c.policy)), property, SLOW_MACHINE);
     expect(result.status, result.reason).toBe(c.status);
     if (c.status === 'refuted') {
       const request = await expectConfirmed(c.policy, result, property.decisions);
@@ -87,7 +90,7 @@ describe('properties of the example policies', () => {
     const properties = parseProperties(await import('node:fs').then((fs) => fs.readFileSync(join(ROOT, 'test/verify/fixtures/properties.yaml'), 'utf8')));
     const policy = compilePolicyFile(policyPath('scoped_access'));
     const results = [];
-    for (const p of properties) results.push(await verifyProperty(policy, p));
+    for (const p of properties) results.push(await verifyProperty(policy, p, SLOW_MACHINE));
     expect(results.map((r) => [r.property, r.status])).toEqual([
       ['writes-stay-in-workspace', 'proved'],
       ['no-pem-reads', 'proved'],
@@ -105,13 +108,13 @@ describe('a deny list written with globs has a bypass the regex version has not'
   const property = propertyFrom({ name: 'rm -rf never runs', never: 'run_shell_command', where: { command: { regex: 'rm\\s+-[a-z]*r' } } });
 
   it('regex deny rule: proved', async () => {
-    const result = await verifyProperty(compilePolicyFile(fixture('shell_regex')), property);
+    const result = await verifyProperty(compilePolicyFile(fixture('shell_regex')), property, SLOW_MACHINE);
     expect(result.status, result.reason).toBe('proved');
   });
 
   it('glob deny rule: refuted by a command with more than one blank after rm, which the evaluator allows', async () => {
     const policy = compilePolicyFile(fixture('shell_globs'));
-    const result = await verifyProperty(policy, property);
+    const result = await verifyProperty(policy, property, SLOW_MACHINE);
     expect(result.status, result.reason).toBe('refuted');
     const request = result.counterexample as RequestLine;
     expect(new NativeEvaluator(policy).decideSync(request).decision).toBe('allow');

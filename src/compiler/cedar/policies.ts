@@ -12,6 +12,7 @@ import type { ConditionIR, Decision, PolicyIR } from '../ir.js';
 import { STANDARD_ACTION_IDS } from '../repository.js';
 import type { CedarDiagnostic } from './diagnostics.js';
 import { emitCondition, holds, type ConditionCedar } from './conditions.js';
+import { schemaCheck, type RawConditions } from './raw.js';
 import { factLayout, type FactAttributes, type FactLayout } from './encoding.js';
 import { actionScope, and, annotation, CedarLiteralError, ctx, ctxHas, not, op, or, policy, str, type Cedar } from './writer.js';
 
@@ -74,7 +75,7 @@ export function policyActions(ir: PolicyIR): string[] {
 }
 
 /** Emits the policy set, collecting a diagnostic for every condition Cedar cannot express. */
-export function emitPolicySet(compiled: CompiledPolicy): { set: CedarPolicySet; diagnostics: CedarDiagnostic[] } {
+export function emitPolicySet(compiled: CompiledPolicy, raw?: RawConditions): { set: CedarPolicySet; diagnostics: CedarDiagnostic[] } {
   const { ir } = compiled;
   const layout = factLayout(ir);
   const diagnostics: CedarDiagnostic[] = [];
@@ -104,11 +105,13 @@ export function emitPolicySet(compiled: CompiledPolicy): { set: CedarPolicySet; 
         emitted = { unrepresentable: error.message };
       }
       if ('unrepresentable' in emitted) fail(emitted.unrepresentable);
-      else conditions.push({ condition, attrs, holds: holds(condition, emitted, rule.decision) });
+      else conditions.push({ condition, attrs, holds: raw ? raw.holds(rule, condition, rule.decision) : holds(condition, emitted, rule.decision) });
     }
     if (conditions.length !== rule.conditions.length) return;
     const scope = actionScope(rule.actions);
     const when = conditions.length ? and(conditions.map((c) => c.holds)) : null;
+    // The raw form's permits also require the action's parameter schema and every raw value to be well typed (see `raw.ts`).
+    const textWhen = raw && rule.decision === 'allow' ? and([...conditions.map((c) => c.holds), schemaCheck(ir, rule.actions), raw.wellTyped(rule.actions)]) : when;
     const notes = annotations(rule.decision === 'escalate' ? `escalate:${rule.id}` : rule.id, rule.id, rule.decision);
     policies.push({
       kind: 'rule',
@@ -117,7 +120,7 @@ export function emitPolicySet(compiled: CompiledPolicy): { set: CedarPolicySet; 
       index: policies.length,
       actions: [...rule.actions],
       conditions,
-      text: policy({ annotations: notes, effect: rule.decision === 'allow' ? 'permit' : 'forbid', action: scope, when }),
+      text: policy({ annotations: notes, effect: rule.decision === 'allow' ? 'permit' : 'forbid', action: scope, when: textWhen }),
       evaluation: policy({ annotations: notes, effect: 'permit', action: scope, when }),
       detectors:
         rule.decision === 'allow'
@@ -145,7 +148,7 @@ export function emitPolicySet(compiled: CompiledPolicy): { set: CedarPolicySet; 
       detectors: [],
     });
   }
-  return { set: { layout, policies, actions: policyActions(ir), hasTransitions, outcomes: outcomePolicies(ir, policies) }, diagnostics };
+  return { set: { layout, policies, actions: policyActions(ir), hasTransitions, outcomes: outcomePolicies(ir, policies, raw) }, diagnostics };
 }
 
 /** Whether some rule of these decisions matches: each rule's scope and conditions, or'ed. */
@@ -165,11 +168,11 @@ function anyMatches(policies: readonly CedarPolicy[], decisions: readonly Decisi
  * Default deny or escalate: a `forbid` unless some allow or escalate rule matches. Risk: a `forbid`
  * (escalate) of the action when its outcome would be allow.
  */
-function outcomePolicies(ir: PolicyIR, policies: readonly CedarPolicy[]): Cedar[] {
+function outcomePolicies(ir: PolicyIR, policies: readonly CedarPolicy[], raw: RawConditions | undefined): Cedar[] {
   const out: Cedar[] = [];
   const id = `default:${ir.defaultDecision}`;
   const notes = [annotation('id', id), annotation('ape_rule', 'default'), annotation('ape_decision', ir.defaultDecision)];
-  if (ir.defaultDecision === 'allow') out.push(policy({ annotations: notes, effect: 'permit', action: null, when: null }));
+  if (ir.defaultDecision === 'allow') out.push(policy({ annotations: notes, effect: 'permit', action: null, when: raw ? and([schemaCheck(ir, null), raw.wellTyped(null)]) : null }));
   else out.push(policy({ annotations: notes, effect: 'forbid', action: null, when: null, unless: anyMatches(policies, ['allow', 'escalate']) }));
   for (const risk of ir.riskEscalations) {
     const when = ir.defaultDecision === 'allow' ? null : anyMatches(policies, ['allow'], risk.action);

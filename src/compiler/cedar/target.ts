@@ -2,12 +2,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { defineBuiltinTarget } from '../targets.js';
-import { compileCedar } from './index.js';
+import { compileCedar, compileCedarRaw } from './index.js';
 
 /** The file names the target writes for a policy file. */
-export function cedarFileNames(policyFile: string): { policies: string; schema: string; schemaJson: string } {
+export function cedarFileNames(policyFile: string): { policies: string; schema: string; schemaJson: string; raw: string } {
   const name = basename(policyFile).replace(/\.(ya?ml|json)$/i, '');
-  return { policies: `${name}.cedar`, schema: `${name}.cedarschema`, schemaJson: `${name}.cedarschema.json` };
+  return { policies: `${name}.cedar`, schema: `${name}.cedarschema`, schemaJson: `${name}.cedarschema.json`, raw: `${name}.raw.cedar` };
 }
 
 defineBuiltinTarget('cedar', function emit(policy, options) {
@@ -22,6 +22,7 @@ defineBuiltinTarget('cedar', function emit(policy, options) {
         [names.policies, artifacts.policies],
         [names.schema, artifacts.schemaText],
         [names.schemaJson, schemaJson],
+        [names.raw, compileCedarRaw(policy)],
       ] as const) {
         const path = join(options.output, file);
         writeFileSync(path, text);

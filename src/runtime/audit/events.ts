@@ -26,7 +26,9 @@ export type AuditEventType =
   | 'declassified'
   | 'execution.completed'
   | 'execution.failed'
-  | 'gate.observed';
+  | 'gate.observed'
+  | 'policy.swapped'
+  | 'policy.refused';
 
 /** One audit event. Correlation ids (tenant, session, run, intent, plan, step, call) tie events of one call together. */
 export interface AuditEvent {

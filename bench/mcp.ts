@@ -1,0 +1,147 @@
+/** Proxy overhead per tools/call: `ape mcp-proxy` in front of server-everything vs calling the server directly (stdio and Streamable HTTP). */
+import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Ape } from '../src/agent/index.js';
+import { fmt, machine, writeResults } from './lib.js';
+
+const root = new URL('..', import.meta.url).pathname;
+const everything = join(root, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+const policyFile = join(root, 'bench/policies/mcp-everything.yaml');
+const ape = [process.execPath, '--import', 'tsx', join(root, 'src/cli/main.ts')];
+const ROUNDS = 20;
+const PER_ROUND = 100;
+
+interface Stats {
+  median_ms: number;
+  p99_ms: number;
+  samples: number;
+}
+
+function stats(samples: number[]): Stats {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] as number;
+  return { median_ms: round(at(0.5) / 1e6), p99_ms: round(at(0.99) / 1e6), samples: s.length };
+}
+
+function round(n: number): number {
+  return Math.round(n * 10000) / 10000;
+}
+
+async function time(client: Client, n: number, into: number[]): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const start = process.hrtime.bigint();
+    const r = await client.callTool({ name: 'echo', arguments: { message: `m${i}` } });
+    into.push(Number(process.hrtime.bigint() - start));
+    if (r.isError) throw new Error(`echo failed: ${JSON.stringify(r.content)}`);
+  }
+}
+
+/** Alternates direct and proxied rounds so that load drift hits both alike. */
+async function compare(direct: Client, proxied: Client): Promise<{ direct: Stats; proxied: Stats }> {
+  await time(direct, 200, []);
+  await time(proxied, 200, []);
+  const d: number[] = [];
+  const p: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    await time(direct, PER_ROUND, d);
+    await time(proxied, PER_ROUND, p);
+  }
+  return { direct: stats(d), proxied: stats(p) };
+}
+
+async function stdioClient(command: string, args: string[]): Promise<Client> {
+  const client = new Client({ name: 'bench', version: '1' });
+  await client.connect(new StdioClientTransport({ command, args, cwd: root, stderr: 'ignore' }));
+  return client;
+}
+
+async function httpClient(url: string): Promise<Client> {
+  const client = new Client({ name: 'bench', version: '1' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  return client;
+}
+
+/** Starts a child that prints a line matching `pattern` on stdout or stderr; returns the match and the child. */
+function startChild(command: string, args: string[], pattern: RegExp): Promise<{ match: RegExpMatchArray; stop: () => void }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+    let seen = '';
+    const look = (chunk: Buffer) => {
+      seen += chunk.toString();
+      const m = pattern.exec(seen);
+      if (m) resolve({ match: m, stop: () => child.kill('SIGTERM') });
+    };
+    child.stdout.on('data', look);
+    child.stderr.on('data', look);
+    child.once('exit', (code) => reject(new Error(`${command} exited with ${code}: ${seen}`)));
+  });
+}
+
+/** The APE share: `ape.call` around a no-op, in process (decide, token, gate, audit), against the no-op alone. */
+async function decisionPath(): Promise<{ ape_call_us: number; direct_us: number }> {
+  const a = await Ape.fromPolicy(policyFile);
+  const noop = async (p: object) => p;
+  const run = async (fn: () => Promise<unknown>) => {
+    const samples: number[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const start = process.hrtime.bigint();
+      await fn();
+      samples.push(Number(process.hrtime.bigint() - start));
+    }
+    return stats(samples.slice(500)).median_ms * 1000;
+  };
+  const direct_us = await run(() => noop({ message: 'm' }));
+  const ape_call_us = await run(() => a.call('echo', { message: 'm' }, noop, { tool: 'echo' }));
+  await a.close();
+  return { ape_call_us, direct_us };
+}
+
+const load = loadavg().map((l) => l.toFixed(1)).join(' ');
+const direct = await stdioClient(process.execPath, [everything, 'stdio']);
+const proxied = await stdioClient(ape[0] as string, [...ape.slice(1), 'mcp-proxy', '--policy', policyFile, '--', process.execPath, everything, 'stdio']);
+const stdio = await compare(direct, proxied);
+await direct.close();
+await proxied.close();
+
+const server = await startChild(process.execPath, [join(root, 'bench/mcp-everything-http.mjs')], /ready (http:\S+)/);
+const proxy = await startChild(ape[0] as string, [...ape.slice(1), 'mcp-proxy', '--policy', policyFile, '--listen', '127.0.0.1:0', '--', process.execPath, everything, 'stdio'], /serving (http:\S+)/);
+const directHttp = await httpClient(server.match[1] as string);
+const proxiedHttp = await httpClient(proxy.match[1] as string);
+const http = await compare(directHttp, proxiedHttp);
+await directHttp.close();
+await proxiedHttp.close();
+server.stop();
+proxy.stop();
+
+const share = await decisionPath();
+const row = (name: string, r: { direct: Stats; proxied: Stats }) =>
+  `| ${name} | ${r.direct.median_ms.toFixed(3)} | ${r.proxied.median_ms.toFixed(3)} | **${(r.proxied.median_ms - r.direct.median_ms).toFixed(3)}** | ${r.direct.p99_ms.toFixed(3)} | ${r.proxied.p99_ms.toFixed(3)} | ${(r.proxied.p99_ms - r.direct.p99_ms).toFixed(3)} |`;
+const m = machine();
+const markdown = `# MCP proxy overhead per tools/call
+
+\`tools/call echo\` of \`@modelcontextprotocol/server-everything\` from the official SDK client, each call timed alone;
+${ROUNDS} alternating rounds of ${PER_ROUND} calls per path after 200 warm-up calls (${ROUNDS * PER_ROUND} samples per path).
+Node ${m['node']}, ${m['cpu']}, ${m['cores']} cores, load average ${load} at the start, ${m['date']}.
+
+- **stdio**: direct = client ⇄ server over stdio; proxied = client ⇄ \`ape mcp-proxy\` ⇄ server (two stdio hops, two processes).
+- **HTTP**: direct = client ⇄ the server's own logic behind the SDK's Streamable HTTP transport on 127.0.0.1
+  (\`bench/mcp-everything-http.mjs\`); proxied = client ⇄ \`ape mcp-proxy --listen 127.0.0.1:…\` ⇄ server over stdio.
+- The proxy decides every call with the native engine through \`ape.call\` (decision, single-use token, gate, audit to memory),
+  validates the arguments against the tool's input schema and checks its schema pin.
+
+| transport | direct median (ms) | proxied median (ms) | added median (ms) | direct p99 (ms) | proxied p99 (ms) | added p99 (ms) |
+|---|---|---|---|---|---|---|
+${row('stdio', stdio)}
+${row('Streamable HTTP', http)}
+
+APE's own share, in process: \`ape.call\` around a no-op tool ${fmt(share.ape_call_us * 1000)} median vs ${fmt(share.direct_us * 1000)} for the no-op alone.
+The rest of the added time is the extra hop (one more JSON-RPC parse and serialization and one more pipe or socket).
+
+Target: under 0.3 ms added at the median. The machine is shared: wall-clock figures move with its load.
+`;
+writeResults('mcp', { machine: m, load, rounds: ROUNDS, per_round: PER_ROUND, stdio, http, ape_share: share }, markdown);
+console.log(markdown);

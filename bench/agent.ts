@@ -3,6 +3,7 @@
  * cost of guard() against a direct call (and against the runtime's planned path), same run, same machine.
  * Run: npx tsx bench/agent.ts  (writes bench/results/agent.json and agent.md)
  */
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Ape } from '../src/agent/index.js';
 import { compileIntent } from '../src/agent/intent/compile.js';
@@ -40,19 +41,35 @@ const compileTiming = measure((i) => {
   }
 }, { batch: CORPUS.length, samples: 51, warmup: 5 });
 
-/** `measureAsync` plus the process CPU time (user + system) per operation over the whole run, warm-up included. */
+/**
+ * Wall and process CPU time (user + system) per operation: each is the median over `samples` batches,
+ * after `warmup` batches (JIT, caches) that are not counted.
+ */
 async function timed(op: (i: number) => Promise<unknown>, batch: number): Promise<Timing & { cpu_ns: number }> {
   const samples = 41;
-  const warmup = 5;
-  const before = process.cpuUsage();
-  const t = await measureAsync(op, { batch, samples, warmup });
-  const used = process.cpuUsage(before);
-  return { ...t, cpu_ns: Math.round(((used.user + used.system) * 1000) / (batch * (samples + warmup))) };
+  const warmup = 15;
+  for (let w = 0; w < warmup; w++) for (let i = 0; i < batch; i++) await op(i);
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let s = 0; s < samples; s++) {
+    const c0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < batch; i++) await op(i);
+    wall.push(Number(process.hrtime.bigint() - t0) / batch);
+    const c = process.cpuUsage(c0);
+    cpu.push(((c.user + c.system) * 1000) / batch);
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  const sorted = [...wall].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+  const m = median(wall);
+  const r = (n: number) => Math.round(n * 10) / 10;
+  return { median_ns: r(m), p10_ns: r(at(0.1)), p90_ns: r(at(0.9)), ops_per_s: Math.round(1e9 / m), samples, batch, cpu_ns: Math.round(median(cpu)) };
 }
 
 // 2. guard() overhead.
 type Timed = Timing & { cpu_ns: number };
-async function guardTimings(withAudit: boolean): Promise<{ direct: Timed; guarded: Timed; planned: Timed }> {
+async function guardTimings(withAudit: boolean): Promise<{ direct: Timed; guarded: Timed; planned: Timed; fresh: Timed }> {
   const sinks = withAudit ? [new MemorySink()] : [];
   const ape = await Ape.fromPolicy(POLICY, { audit: sinks });
   const guarded = ape.guard<{ path: string }, number>('read_file', tool, { tool: 'fs.read' });
@@ -73,10 +90,33 @@ async function guardTimings(withAudit: boolean): Promise<{ direct: Timed; guarde
   run.start();
   const planned = await timed(() => run.executeStep(0), 100);
   await run.terminate();
-  return { direct, guarded: g, planned };
+  // The same one-step run written by hand from fresh intent and plan objects (what guard() built per call before it reused its intent).
+  const fresh = await timed(async () => {
+    const r = await runtime.createRun(session);
+    try {
+      await r.setIntent({ allowed_actions: ['read_file'], description: 'guarded call of read_file' });
+      await r.approvePlan({ steps: [{ action: 'read_file', tool: 'fs.read', parameters: { ...params } }] });
+      r.start();
+      return await r.executeStep(0, {});
+    } finally {
+      await r.terminate();
+    }
+  }, 100);
+  return { direct, guarded: g, planned, fresh };
 }
 const noAudit = await guardTimings(false);
 const audited = await guardTimings(true);
+/**
+ * Optional comparison with an earlier run: APE_BENCH_AGENT_BEFORE names the agent.json it wrote (e.g.
+ * on the commit before a change), APE_BENCH_AGENT_BEFORE_LABEL says what it was.
+ */
+const beforeFile = process.env['APE_BENCH_AGENT_BEFORE'];
+const before = beforeFile
+  ? {
+      label: process.env['APE_BENCH_AGENT_BEFORE_LABEL'] ?? beforeFile,
+      guard: (JSON.parse(readFileSync(beforeFile, 'utf8')) as { guard: { noAudit: Partial<GuardTimings>; audited: Partial<GuardTimings> } }).guard,
+    }
+  : undefined;
 
 // 3. One prompt end to end (compile, plan, approve, two steps through the gate).
 const ape = await Ape.fromPolicy(POLICY);
@@ -100,6 +140,20 @@ const scoreTable = (title: string, s: CorpusScore) => [
   '',
 ];
 const ratio = (a: Timing, b: Timing) => `${(a.median_ns / b.median_ns).toFixed(1)}x`;
+type GuardTimings = Awaited<ReturnType<typeof guardTimings>>;
+function guardTable(_title: string, t: { noAudit: Partial<GuardTimings>; audited: Partial<GuardTimings> }): string[] {
+  const cell = (x: Timed | undefined) => (x ? `${fmt(x.median_ns)} / ${fmt(x.cpu_ns)}` : 'n/a');
+  return [
+    '| audit | direct call wall / CPU | guard() call wall / CPU | one-step run by hand wall / CPU | planned step (runtime) wall / CPU | guard() / direct (wall) | guard() / planned step (CPU) |',
+    '|---|---|---|---|---|---|---|',
+    ...([['none', t.noAudit], ['memory sink', t.audited]] as const).map(([name, x]) => {
+      const g = x.guarded as Timed;
+      const d = x.direct as Timed;
+      const p = x.planned as Timed;
+      return `| ${name} | ${cell(d)} | ${cell(g)} | ${cell(x.fresh)} | ${cell(p)} | ${ratio(g, d)} | ${(g.cpu_ns / p.cpu_ns).toFixed(1)}x |`;
+    }),
+  ];
+}
 const md = [
   '# Agent layer',
   '',
@@ -115,19 +169,17 @@ const md = [
   '',
   '## guard() against a direct call (native engine, memory stores)',
   '',
-  'A guarded call is a one-step run: open a run in the default session, set the intent, approve the one-step plan (which decides the call), start, decide again and issue a single-use token, the gate checks and consumes it, the tool runs, the run is terminated. The baseline "planned step" is the runtime\'s own path for a step of an already approved plan.',
+  'A guarded call is a one-step run: open a run in the default session, set the intent (validated once per action by the runtime\'s createIntent, then set, checked and audited in each run), approve the one-step plan (which decides the call), start, decide again and issue a single-use token, the gate checks and consumes it, the tool runs, the run is terminated. The baseline "planned step" is the runtime\'s own path for a step of an already approved plan.',
   '',
-  'Wall: median over 41 batches; CPU: process CPU time per call over the whole measurement (warm-up included), steadier than wall time on a shared machine.',
+  'The "one-step run by hand" row opens the same kind of run through the runtime from fresh intent and plan objects each call, as guard() did before it reused a validated intent.',
   '',
-  '| audit | direct call wall / CPU | guard() call wall / CPU | planned step (runtime) wall / CPU | guard() / direct (wall) | guard() / planned step (CPU) |',
-  '|---|---|---|---|---|---|',
-  ...[['none', noAudit], ['memory sink', audited]].map(([name, t]) => {
-    const x = t as Awaited<ReturnType<typeof guardTimings>>;
-    return `| ${String(name)} | ${fmt(x.direct.median_ns)} / ${fmt(x.direct.cpu_ns)} | ${fmt(x.guarded.median_ns)} / ${fmt(x.guarded.cpu_ns)} | ${fmt(x.planned.median_ns)} / ${fmt(x.planned.cpu_ns)} | ${ratio(x.guarded, x.direct)} | ${(x.guarded.cpu_ns / x.planned.cpu_ns).toFixed(1)}x |`;
-  }),
+  'Wall and CPU: medians over 41 batches of 100 calls (200 for the direct call) after 15 warm-up batches; CPU is the process CPU time (user + system) per call, steadier than wall time on a shared machine.',
+  '',
+  ...guardTable('this run', { noAudit, audited }),
+  ...(before ? ['', `Before (${before.label}: the same bench script, run just before this one on that commit's src):`, '', ...guardTable('before', before.guard)] : []),
   '',
   `One prompt end to end (\`ape.execute('Read /srv/app/a.yaml and /srv/app/b.yaml')\`: compile, plan, approve, two steps through the gate): ${fmt(executeTiming.median_ns)} median.`,
   '',
 ];
-writeResults('agent', { machine: machine(), load, corpus: { tuned: { ...tuned }, heldOut: { ...heldOut } }, compile: compileTiming, guard: { noAudit, audited }, execute: executeTiming }, md.join('\n'));
+writeResults('agent', { machine: machine(), load, corpus: { tuned: { ...tuned }, heldOut: { ...heldOut } }, compile: compileTiming, guard: { noAudit, audited }, ...(before ? { before } : {}), execute: executeTiming }, md.join('\n'));
 console.log(md.join('\n'));

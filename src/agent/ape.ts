@@ -3,6 +3,7 @@ import type { CompiledPolicy, DecisionRequest, DecisionResult, JsonObject } from
 import { createEvaluator, type EngineOptions, type Evaluator } from '../index.js';
 import {
   ApeRuntime,
+  createIntent,
   EscalationRequiredError,
   PlanValidationError,
   PolicyDenyError,
@@ -11,6 +12,7 @@ import {
   type ApprovalHandler,
   type ApprovalRequest,
   type ApprovalResponse,
+  type Intent,
   type IntentInput,
   type PlanInput,
   type PlanStepInput,
@@ -120,6 +122,8 @@ export interface RunBindingOptions {
 }
 
 const DEFAULT_SESSION_TTL_MS = 3_600_000;
+/** Most cached one-step intents (one per action guarded). */
+const MAX_CALL_INTENTS = 1024;
 
 /** APE for an agent developer: one object holding the policy, the runtime, the tools and a default session. */
 export class Ape {
@@ -140,6 +144,8 @@ export class Ape {
   /** Tool name -> function of tools registered once with `tool()` (the orchestrator's tools). */
   readonly #toolFns = new Map<string, (params: Readonly<JsonObject>) => unknown>();
   readonly #keeper: SessionKeeper;
+  /** Action -> the validated one-step intent of a guarded call (immutable; the run still sets it itself). */
+  readonly #callIntents = new Map<string, Intent>();
   #closed = false;
 
   private constructor(evaluator: Evaluator, options: ApeOptions) {
@@ -264,7 +270,7 @@ export class Ape {
     this.#ensureTool(tool, action);
     const binding: RunBinding = { approve, tool: { name: tool, fn: fn as unknown as (params: Readonly<JsonObject>) => unknown } };
     const result = await this.#runSteps(
-      { allowed_actions: [action], description: `guarded call of ${action}` },
+      this.#callIntent(action),
       [{ action, tool, parameters: plain }],
       binding,
       options.session,
@@ -360,7 +366,7 @@ export class Ape {
     return this.#runSteps(intent, steps, { approve: options.approve }, options.session, body);
   }
 
-  async #runSteps<T>(intent: IntentInput, steps: PlanStepInput[], binding: RunBinding, session: AgentSession | undefined, body: (run: Run) => Promise<T>): Promise<T> {
+  async #runSteps<T>(intent: IntentInput | Intent, steps: PlanStepInput[], binding: RunBinding, session: AgentSession | undefined, body: (run: Run) => Promise<T>): Promise<T> {
     this.#open();
     const handle = session ? await session.runtimeSession() : await this.#keeper.current();
     const run = await this.runtime.createRun(handle);
@@ -435,6 +441,27 @@ export class Ape {
 
   #open(): void {
     if (this.#closed) throw new AgentClosedError();
+  }
+
+  /**
+   * The intent of a guarded call of `action`: validated once by the runtime's `createIntent` and
+   * reused (a genuine, frozen intent; `setIntent` still checks its tenant and audits it per run).
+   * An intent the runtime refuses is handed over as written, so the run refuses and audits it as before.
+   */
+  #callIntent(action: string): IntentInput | Intent {
+    let intent = this.#callIntents.get(action);
+    if (intent === undefined) {
+      const input: IntentInput = { allowed_actions: [action], description: `guarded call of ${action}` };
+      try {
+        intent = createIntent(input, { tenant: this.tenant });
+      } catch {
+        return input;
+      }
+      // Bounded: callers may name any action (dynamic tools); an unbounded map would grow with them.
+      if (this.#callIntents.size >= MAX_CALL_INTENTS) this.#callIntents.clear();
+      this.#callIntents.set(action, intent);
+    }
+    return intent;
   }
 
   /** Registers the dispatcher of a tool name in the runtime once; the function is chosen per run. */

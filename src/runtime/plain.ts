@@ -25,10 +25,18 @@ export type PlainValue = JsonValue | Labeled<PlainValue>;
  * `undefined` are refused with `InputError` (`where` names the value, the pointer the place).
  */
 export function plainCopy(value: unknown, where: string, options: PlainOptions = {}): PlainValue {
-  const budget = { nodes: 0 };
-  const stack = new Set<object>();
-  return copy(value, where, '', 0, stack, budget, options.labeled === true);
+  const labeled = options.labeled === true;
+  // A copy this function made is deeply frozen plain data: copying it again would give the same data.
+  // A copy without wrappers serves both modes; one with wrappers only a copy that allows them.
+  if (typeof value === 'object' && value !== null && (strictCopies.has(value) || (labeled && labeledCopies.has(value)))) return value as PlainValue;
+  const out = copy(value, where, [], 0, new Set<object>(), { nodes: 0 }, labeled);
+  if (typeof out === 'object' && out !== null) (labeled ? labeledCopies : strictCopies).add(out);
+  return out;
 }
+
+/** Top-level values `plainCopy` made without `labeled` (no wrappers inside), and with it. */
+const strictCopies = new WeakSet<object>();
+const labeledCopies = new WeakSet<object>();
 
 /** `plainCopy` of a value that must be a JSON object (no wrappers). */
 export function plainObject(value: unknown, where: string): Readonly<JsonObject> {
@@ -58,54 +66,67 @@ function fail(where: string, pointer: string, message: string): never {
   throw new InputError(where, pointer, message);
 }
 
-function copy(value: unknown, where: string, pointer: string, depth: number, stack: Set<object>, budget: { nodes: number }, labeled: boolean): PlainValue {
+/**
+ * The copy walk. `path` holds the keys down to `value` (pushed and popped on the way, so no
+ * pointer text is built unless a refusal names the place).
+ */
+function copy(value: unknown, where: string, path: string[], depth: number, stack: Set<object>, budget: { nodes: number }, labeled: boolean): PlainValue {
   switch (typeof value) {
     case 'string':
-      if (!wellFormed(value)) fail(where, pointer, 'contains a lone surrogate (not valid Unicode text)');
+      if (!wellFormed(value)) fail(where, pointerOf(path), 'contains a lone surrogate (not valid Unicode text)');
       return value;
     case 'number':
-      if (!Number.isFinite(value)) fail(where, pointer, `is ${String(value)} (not a JSON number)`);
+      if (!Number.isFinite(value)) fail(where, pointerOf(path), `is ${String(value)} (not a JSON number)`);
       return value;
     case 'boolean':
       return value;
     case 'object':
       break;
     default:
-      fail(where, pointer, `is ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`} (not JSON)`);
+      fail(where, pointerOf(path), `is ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`} (not JSON)`);
   }
   if (value === null) return null;
-  if (types.isProxy(value)) fail(where, pointer, 'is a proxy (not plain data)');
-  if (depth >= MAX_DEPTH) fail(where, pointer, `is nested deeper than ${MAX_DEPTH} levels`);
-  if (stack.has(value)) fail(where, pointer, 'is cyclic');
+  if (types.isProxy(value)) fail(where, pointerOf(path), 'is a proxy (not plain data)');
+  if (depth >= MAX_DEPTH) fail(where, pointerOf(path), `is nested deeper than ${MAX_DEPTH} levels`);
+  if (stack.has(value)) fail(where, pointerOf(path), 'is cyclic');
   if (labeled && isGenuineLabeled(value)) {
     // A genuine wrapper is frozen with own data properties (see `Labeled`): reading them is stable.
     stack.add(value);
-    const inner = copy(value.value, where, pointer, depth + 1, stack, budget, labeled);
+    const inner = copy(value.value, where, path, depth + 1, stack, budget, labeled);
     stack.delete(value);
     return new Labeled(inner, value.label);
   }
   const proto = Object.getPrototypeOf(value) as unknown;
   const isArray = Array.isArray(value);
   if (isArray ? proto !== Array.prototype : proto !== Object.prototype && proto !== null) {
-    fail(where, pointer, `is ${describe(value)} (not plain JSON data)`);
+    fail(where, pointerOf(path), `is ${describe(value)} (not plain JSON data)`);
   }
   stack.add(value);
   const keys = Reflect.ownKeys(value);
   budget.nodes += keys.length;
-  if (budget.nodes > MAX_NODES) fail(where, pointer, `has more than ${MAX_NODES} keys and items`);
+  if (budget.nodes > MAX_NODES) fail(where, pointerOf(path), `has more than ${MAX_NODES} keys and items`);
   let out: PlainValue;
   if (isArray) {
     const items: PlainValue[] = [];
     const length = (Object.getOwnPropertyDescriptor(value, 'length') as PropertyDescriptor).value as number;
-    if (keys.length !== length + 1) fail(where, pointer, 'is a sparse array or has extra properties');
-    for (let i = 0; i < length; i++) items.push(copy(dataOf(value, String(i), where, pointer), where, `${pointer}/${i}`, depth + 1, stack, budget, labeled));
+    if (keys.length !== length + 1) fail(where, pointerOf(path), 'is a sparse array or has extra properties');
+    for (let i = 0; i < length; i++) {
+      const key = String(i);
+      const item = dataOf(value, key, where, path);
+      path.push(key);
+      items.push(copy(item, where, path, depth + 1, stack, budget, labeled));
+      path.pop();
+    }
     out = items as JsonValue[];
   } else {
     const obj: Record<string, PlainValue> = {};
     for (const key of keys) {
-      if (typeof key === 'symbol') fail(where, pointer, 'has a symbol key (not JSON)');
-      if (!wellFormed(key)) fail(where, pointer, 'has a key with a lone surrogate');
-      const child = copy(dataOf(value, key, where, pointer), where, `${pointer}/${escape(key)}`, depth + 1, stack, budget, labeled);
+      if (typeof key === 'symbol') fail(where, pointerOf(path), 'has a symbol key (not JSON)');
+      if (!wellFormed(key)) fail(where, pointerOf(path), 'has a key with a lone surrogate');
+      const item = dataOf(value, key, where, path);
+      path.push(key);
+      const child = copy(item, where, path, depth + 1, stack, budget, labeled);
+      path.pop();
       // defineProperty: a `__proto__` key stays an own data property, as JSON.parse makes it.
       Object.defineProperty(obj, key, { value: child, enumerable: true, writable: true, configurable: true });
     }
@@ -115,15 +136,20 @@ function copy(value: unknown, where: string, pointer: string, depth: number, sta
   return Object.freeze(out) as PlainValue;
 }
 
+/** The JSON pointer of a path of keys. */
+function pointerOf(path: readonly string[]): string {
+  return path.map((key) => `/${escape(key)}`).join('');
+}
+
 /** Whether a string is valid Unicode text (no lone surrogate). `String.prototype.isWellFormed` (Node 20). */
 function wellFormed(text: string): boolean {
   return (text as string & { isWellFormed(): boolean }).isWellFormed();
 }
 
-function dataOf(obj: object, key: string, where: string, pointer: string): unknown {
+function dataOf(obj: object, key: string, where: string, path: readonly string[]): unknown {
   const d = Object.getOwnPropertyDescriptor(obj, key) as PropertyDescriptor;
-  if (!('value' in d)) fail(where, `${pointer}/${escape(key)}`, 'is a getter (not plain data)');
-  if (!d.enumerable) fail(where, `${pointer}/${escape(key)}`, 'is not enumerable (not plain data)');
+  if (!('value' in d)) fail(where, pointerOf([...path, key]), 'is a getter (not plain data)');
+  if (!d.enumerable) fail(where, pointerOf([...path, key]), 'is not enumerable (not plain data)');
   return d.value;
 }
 

@@ -1,7 +1,8 @@
 /** Plans: steps {action, tool, parameters} checked against the intent, the action repository, the tool registry and the policy; hashed and frozen on approval. */
+import { createHash } from 'node:crypto';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { actionDefinition } from '../compiler/engine-input.js';
-import { canonicalJson, hashJson } from '../compiler/hash.js';
+import { canonicalJson } from '../compiler/hash.js';
 import type { JsonObject, JsonValue, PolicyIR } from '../compiler/ir.js';
 import { parameterValidator } from '../compiler/params-schema.js';
 import { ACTION_ID_PATTERN } from '../compiler/policy-schema.js';
@@ -94,8 +95,11 @@ export interface PlanContext {
   ir: PolicyIR;
   /** The action a registered tool serves, or undefined for an unknown tool. */
   toolAction(tool: string): string | undefined;
-  /** Decides a complete step; throws `PolicyDenyError` on deny. */
-  checkPolicy(step: PlanStep, index: number): Promise<void>;
+  /**
+   * Decides a complete step; throws `PolicyDenyError` on deny. `checked` is what validation found
+   * for the step against the intent (the decision must refuse what the intent or its scope refuse).
+   */
+  checkPolicy(step: PlanStep, index: number, checked: StepVerdict): Promise<void>;
   /** Provenance of unlabeled plan data (default `user`). */
   source?: ProvenanceLabel;
   /**
@@ -103,6 +107,12 @@ export interface PlanContext {
    * refuse, instead of throwing it (the step is kept). Shape, tool and schema errors still throw.
    */
   observe?: (error: PlanValidationError) => void;
+}
+
+/** What plan validation found for a step against the intent: its verdict and the scope violation, if any. */
+export interface StepVerdict {
+  verdict: ReturnType<typeof intentDecision>;
+  outside: string | undefined;
 }
 
 /** Validates a plan and returns its frozen, hashed copy. Throws `PlanValidationError` or `ProvenanceError`. */
@@ -114,8 +124,14 @@ export async function approvePlan(input: unknown, ctx: PlanContext): Promise<Pla
     const e = validatePlanShape.errors?.[0];
     throw new PlanValidationError(-1, 'shape', `${e?.instancePath || 'plan'} ${e?.message ?? 'does not match the plan schema'}`);
   }
-  const copy = JSON.parse(canonicalJson(plain)) as PlanInput;
-  const steps: PlanStep[] = copy.steps.map((s) => ({ action: s.action, tool: s.tool, parameters: s.parameters ?? {}, inputs: s.inputs ?? [] }));
+  // The shape is checked: steps of strings, a string list and a parameters object. Each step's parameters
+  // become a canonical JSON copy (parsed from their canonical text, kept for the plan and call hashes).
+  const steps: PlanStep[] = (plain as unknown as PlanInput).steps.map((s) => {
+    const text = canonicalJson(s.parameters ?? {});
+    const parameters = JSON.parse(text) as JsonObject;
+    paramTexts.set(parameters, text);
+    return { action: s.action, tool: s.tool, parameters, inputs: [...(s.inputs ?? [])] };
+  });
   for (const [i, step] of steps.entries()) {
     const refuse = (error: PlanValidationError): void => {
       if (!ctx.observe) throw error;
@@ -139,7 +155,7 @@ export async function approvePlan(input: unknown, ctx: PlanContext): Promise<Pla
     if (outside) refuse(new PlanValidationError(i, 'scope', outside));
     if (step.inputs.length === 0) {
       try {
-        await ctx.checkPolicy(step, i);
+        await ctx.checkPolicy(step, i, { verdict, outside });
       } catch (error) {
         if (!(error instanceof PlanValidationError)) throw error;
         refuse(error);
@@ -147,10 +163,31 @@ export async function approvePlan(input: unknown, ctx: PlanContext): Promise<Pla
     }
   }
   deepFreeze(steps);
-  const hash = hashJson({ intent: ctx.intent.version, steps } as unknown as JsonValue);
+  const hash = planHash(ctx.intent.version, steps);
   const plan: Plan = Object.freeze({ tenant: ctx.tenant, intent: ctx.intent.version, hash, steps, label });
   genuine.add(plan);
   return plan;
+}
+
+/**
+ * `sha256:<hex>` of the canonical JSON of `{intent, steps}` (what `hashJson` gives), written from the
+ * canonical text of each step's parameters, which is kept for the step's call hash (`canonicalParamsText`).
+ * Keys in canonical (code unit) order: action, inputs, parameters, tool; strings as JSON.stringify writes them.
+ */
+function planHash(intent: string, steps: readonly PlanStep[]): string {
+  const parts = steps.map((s) => {
+    const text = paramTexts.get(s.parameters) ?? canonicalJson(s.parameters);
+    return `{"action":${JSON.stringify(s.action)},"inputs":${canonicalJson(s.inputs)},"parameters":${text},"tool":${JSON.stringify(s.tool)}}`;
+  });
+  return `sha256:${createHash('sha256').update(`{"intent":${JSON.stringify(intent)},"steps":[${parts.join(',')}]}`).digest('hex')}`;
+}
+
+/** Canonical JSON text of the (frozen) parameters of approved plan steps. */
+const paramTexts = new WeakMap<object, string>();
+
+/** The canonical JSON text of an approved plan step's parameters (the same frozen object), or undefined. */
+export function canonicalParamsText(parameters: object): string | undefined {
+  return paramTexts.get(parameters);
 }
 
 /** Plans made by `approvePlan` (frozen, validated): the only ones taken without a copy. */

@@ -29,7 +29,7 @@ import { drive, isThenable, promised, wait, type Flow } from './awaitable.js';
 import type { AuditEvent, AuditEventType } from './audit/events.js';
 import { errorData, ownParams, textHash, type Call, type Gate, type GateRun, type StepResult } from './gate.js';
 import { createIntent, intentDecision, isGenuineIntent, scopeViolation, type Intent } from './intent.js';
-import { approvePlan, isGenuinePlan, stepValidator, type Plan, type PlanStep } from './plan.js';
+import { approvePlan, canonicalParamsText, isGenuinePlan, stepValidator, type Plan, type PlanStep, type StepVerdict } from './plan.js';
 import { plainCopy, readFields, type PlainValue } from './plain.js';
 import { Labeled, requireTrusted, unwrap, type ProvenanceLabel } from './provenance.js';
 import { sessionContext, type Session } from './session.js';
@@ -130,6 +130,12 @@ export class Run implements GateRun {
   /** Per step of the approved plan, its constant parts (see `PlannedStep`); reset with the plan. */
   #planned: (PlannedStep | undefined)[] = [];
   #scopeCache: RecordScope | undefined;
+  /**
+   * Whether this run may hold records in the token or approval store: set when a record scope of the
+   * run is first made (every put of a run's token or approval uses it). Records are scoped to the run
+   * id, random per run, so a run that never made one has nothing to revoke.
+   */
+  #mayHold = false;
   /** The session record last seen (a reservation's reply): the next decision reads it instead of the store. */
   #seen: SessionRecord | undefined;
   /** The session record the last decision read (its version is what the reservation compares). */
@@ -141,9 +147,9 @@ export class Run implements GateRun {
     this.#gate = gate;
     this.#session = Object.freeze({ id: session.id, tenant: session.tenant });
     this.#tenant = session.tenant;
-    this.#machine = new StateMachine((from, to, operation) =>
-      core.auditor.emit({ type: 'state.changed', ...this.#ids(), data: { from, to, operation } }),
-    );
+    this.#machine = new StateMachine((from, to, operation) => {
+      if (core.auditor.active) core.auditor.emit({ type: 'state.changed', ...this.#ids(), data: { from, to, operation } });
+    });
     // Identity cannot be reassigned or redefined: `id`, `tenant` and `session` are getters on a frozen object.
     Object.freeze(this);
   }
@@ -205,7 +211,9 @@ export class Run implements GateRun {
           data = data.data;
         }
       }
-      intent = createIntent(data, { tenant: this.tenant, source });
+      // A genuine intent of this tenant was validated by `createIntent` and is frozen: under a trusted
+      // source, validating its data again would make the same intent (same version), so it is taken as is.
+      intent = isGenuineIntent(input) && source !== 'external' ? input : createIntent(data, { tenant: this.tenant, source });
     } catch (error) {
       if (error instanceof ProvenanceError) this.#core.auditor.emit({ type: 'provenance.refused', ...this.#ids(), data: errorData(error) });
       else if (error instanceof ApeError) this.#core.auditor.emit({ type: 'input.refused', ...this.#ids(), data: { ...errorData(error), input: 'intent' } });
@@ -234,6 +242,7 @@ export class Run implements GateRun {
     const source = this.#source(options);
     await this.#core.sessions.check(this.session.id, this.tenant);
     const observe = this.#core.mode === 'observe';
+    const planned: (PlannedStep | undefined)[] = [];
     let plan: Plan;
     try {
       let data: unknown;
@@ -253,9 +262,14 @@ export class Run implements GateRun {
         ir: this.#core.evaluator.policy.ir,
         source,
         toolAction: (tool) => this.#gate.info(tool)?.action,
-        checkPolicy: async (step, index) => {
-          const labels = unwrap(step.parameters, source).labels;
-          const decision = await promised(this.#decide({ step, index, params: step.parameters as JsonObject, labels, callId: `${this.id}:plan:${index}` }, {}));
+        checkPolicy: async (step, index, checked) => {
+          // The step's constant parts (labels, call hash, intent verdict and scope as validation found
+          // them) serve this decision and, once the plan is approved, every execution of the step.
+          const constant = this.#plannedStep(source, step, checked);
+          planned[index] = constant;
+          const decision = await promised(
+            this.#decide({ step, index, params: step.parameters as JsonObject, labels: constant.labels, callId: `${this.id}:plan:${index}`, planned: constant }, {}),
+          );
           // Disabled mode never blocks; observe mode audits the refusal and keeps the step (below).
           if (decision.decision === 'deny' && this.#core.mode !== 'disabled') {
             throw new PlanValidationError(index, 'policy', `action '${step.action}' is denied${decision.rule ? ` by rule '${decision.rule}'` : ' by default'}`);
@@ -273,7 +287,7 @@ export class Run implements GateRun {
     await this.#revokeOutstanding('plan changed');
     this.#machine.transition('PLAN_APPROVED', 'approve a plan');
     this.#plan = plan;
-    this.#planned = [];
+    this.#planned = planned;
     this.#core.auditor.emit({ type: 'plan.approved', ...this.#ids(), data: { hash: plan.hash, steps: plan.steps.map((s) => ({ action: s.action, tool: s.tool })) } });
     return plan;
   }
@@ -437,7 +451,7 @@ export class Run implements GateRun {
     if (!Number.isInteger(index) || index < 0 || index >= plan.steps.length) throw new PlanValidationError(index, 'step', 'there is no such step in the plan');
     const step = plan.steps[index] as PlanStep;
     if (step.inputs.length === 0 && (options.inputs === undefined || isEmptyRecord(options.inputs))) {
-      const planned = this.#planned[index] ?? (this.#planned[index] = this.#plannedStep(plan, step));
+      const planned = this.#planned[index] ?? (this.#planned[index] = this.#plannedStep(plan.label, step));
       return { step, index, params: step.parameters as JsonObject, labels: planned.labels, callId: this.#nextCallId(), planned };
     }
     const planned = unwrap(step.parameters, plan.label);
@@ -643,14 +657,15 @@ export class Run implements GateRun {
   }
 
   /** The constant parts of a plan step without run-time inputs (see `PlannedStep`). */
-  #plannedStep(plan: Plan, step: PlanStep): PlannedStep {
+  #plannedStep(label: ProvenanceLabel, step: PlanStep, checked?: StepVerdict): PlannedStep {
     const intent = this.#intent as Intent;
     const params = step.parameters as JsonObject;
+    const text = canonicalParamsText(params);
     return {
-      labels: Object.freeze(unwrap(params, plan.label).labels),
-      hash: ownParams(params),
-      verdict: intentDecision(intent, step.action),
-      outside: scopeViolation(intent, actionDefinition(this.#core.evaluator.policy.ir, step.action), params),
+      labels: Object.freeze(unwrap(params, label).labels),
+      hash: ownParams(params, text === undefined ? undefined : textHash(text)),
+      verdict: checked ? checked.verdict : intentDecision(intent, step.action),
+      outside: checked ? checked.outside : scopeViolation(intent, actionDefinition(this.#core.evaluator.policy.ir, step.action), params),
     };
   }
 
@@ -717,6 +732,7 @@ export class Run implements GateRun {
 
   /** The scope records of this run are bound to (shared and frozen while the intent and plan stay). */
   #scope(): RecordScope {
+    this.#mayHold = true;
     const intent = this.#intent?.version ?? '';
     const plan = this.#plan?.hash ?? '';
     const cached = this.#scopeCache;
@@ -725,6 +741,7 @@ export class Run implements GateRun {
   }
 
   async #revokeOutstanding(reason: string): Promise<void> {
+    if (!this.#mayHold) return;
     const core = this.#core;
     const tokens = await core.tokens.revoke({ tenant: this.tenant, run: this.id });
     const approvals = await core.approvals.revoke({ tenant: this.tenant, run: this.id });

@@ -146,7 +146,7 @@ The tool itself is trivial, so the overhead is all APE's: one pre-decision (\`ap
 Node ${m['node']}, ${m['cpu']}, ${m['cores']} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end, ${m['date']}.
 The machine is shared: wall-clock medians move with its load. An agent turn costs milliseconds in the framework
 itself, so its difference is within noise; the tool-call rows show what APE adds, and the agent-layer rows
-show where it comes from: \`ape.call\` builds a one-step intent and plan per call, which costs milliseconds today.
+show where it comes from: \`ape.call\` builds a one-step intent and plan per call (a reused, validated intent; the plan approved and decided, then the step decided again and run through the gate).
 
 | framework | path | bare (median) | guarded (median) | overhead per call | ratio |
 |---|---|---|---|---|---|

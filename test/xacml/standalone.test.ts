@@ -1,9 +1,9 @@
 /**
  * The committed XACML artifacts stand alone: a real AuthzForce PDP serves xacml/*.xml as written,
  * and is asked with raw requests over HTTP, encoded as a PEP that never ran APE would encode them
- * (each parameter as it was sent, typed by its JSON type, no `urn:ape:facts-canonical`). Generated
- * requests (fast-check, hostile and non-canonical values) are never allowed where native does not
- * allow; requests whose values are canonical and whose rules read no derived fact are decided
+ * (each parameter as it was sent, typed by its JSON type, its name in `urn:ape:param-names`, no
+ * `urn:ape:facts-canonical`). Generated requests (fast-check, hostile and non-canonical values, extra
+ * parameters, missing or incomplete names bags) are never allowed where native does not allow; requests whose values are canonical and whose rules read no derived fact are decided
  * exactly as native (decision and rule).
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -75,8 +75,11 @@ rules:
     decision: allow
 `;
 
-/** A raw JSON Profile request: parameters flattened to dotted keys, each typed by its JSON type; no canonical flag. */
-function rawRequest(request: DecisionRequest, hash: string): unknown {
+/**
+ * A raw JSON Profile request: parameters flattened to dotted keys, each typed by its JSON type, and
+ * the top-level parameter names as `urn:ape:param-names` (or `names` when given; `null` omits it); no canonical flag.
+ */
+function rawRequest(request: DecisionRequest, hash: string, names?: string[] | null): unknown {
   const action: { AttributeId: string; DataType: string; Value: string }[] = [{ AttributeId: ATTRIBUTE.action, DataType: DATATYPE.string, Value: request.action }];
   if (request.previous_action !== undefined) action.push({ AttributeId: ATTRIBUTE.previousAction, DataType: DATATYPE.string, Value: request.previous_action });
   const resource: { AttributeId: string; DataType: string; Value: JsonValue }[] = [];
@@ -93,6 +96,8 @@ function rawRequest(request: DecisionRequest, hash: string): unknown {
   for (const [k, v] of Object.entries(request.params ?? {})) visit(k, v);
   for (const [k, v] of Object.entries(request.context ?? {})) visit(`context.${k}`, v);
   if (others.length) resource.push({ AttributeId: ATTRIBUTE.otherFacts, DataType: DATATYPE.string, Value: others });
+  const listed = names === undefined ? Object.keys(request.params ?? {}) : names;
+  if (listed !== null && listed.length) resource.push({ AttributeId: ATTRIBUTE.paramNames, DataType: DATATYPE.string, Value: listed });
   return {
     Request: {
       Category: [
@@ -106,8 +111,12 @@ function rawRequest(request: DecisionRequest, hash: string): unknown {
 
 type Outcome = { decision: 'allow' | 'deny' | 'escalate'; rule: string | null } | { decision: 'refused' | 'error'; rule: null };
 
-async function askRaw(pdp: RunningPdp, request: DecisionRequest, hash: string): Promise<Outcome> {
-  const response = await fetch(pdp.url, { method: 'POST', headers: { 'content-type': 'application/xacml+json', accept: 'application/xacml+json' }, body: JSON.stringify(rawRequest(request, hash)) });
+async function askRaw(pdp: RunningPdp, request: DecisionRequest, hash: string, names?: string[] | null): Promise<Outcome> {
+  const response = await fetch(pdp.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/xacml+json', accept: 'application/xacml+json' },
+    body: JSON.stringify(rawRequest(request, hash, names)),
+  });
   const text = await response.text();
   if (response.status !== 200) return { decision: 'error', rule: null };
   const result = parseXacmlResponse(text, pdp.url);
@@ -249,6 +258,79 @@ describe('standalone XACML: raw requests to the committed PolicySets', () => {
     expect(refused).toBeGreaterThan(100);
   });
 
+  it('raw requests with an extra parameter (closed schemas) are never allowed where native refuses them', async () => {
+    if (!pdp) throw new Error('the PDP did not start');
+    const extras: [string, JsonValue][] = [
+      ['extra', 'x'],
+      ['force', true],
+      ['mode', 7],
+      ['opts', { a: 1 }],
+      ['constructor', 'x'],
+      ['__proto__x', null],
+    ];
+    let refused = 0;
+    let allowedWithout = 0;
+    for (const { policy } of examples) {
+      const unsafe: unknown[] = [];
+      for (const [i, request] of rawRequests(policy, 40, 13).entries()) {
+        const [name, value] = extras[i % extras.length] as [string, JsonValue];
+        const base = await askRaw(pdp, request, policy.hash);
+        if (base.decision === 'allow') allowedWithout++;
+        const mutated = { action: request.action, params: { ...(request.params ?? {}), [name]: value } };
+        const native = nativeOutcome(policy, mutated);
+        if (native.decision === 'refused') refused++;
+        const declared = Object.keys(request.params ?? {});
+        // Listed honestly; listed with an empty-string name added. (A PEP that sends an undeclared attribute
+        // and leaves it out of the bag is lying: the PolicySet cannot enumerate attributes, see docs/xacml.md.)
+        for (const names of [undefined, [...declared, name, '']]) {
+          const xacml = await askRaw(pdp, mutated, policy.hash, names);
+          if (xacml.decision === 'allow' && native.decision !== 'allow') unsafe.push({ mutated, names, native, xacml });
+        }
+        // Only the names bag says so: an extra name alone (its value withheld) is refused too.
+        const named = await askRaw(pdp, request, policy.hash, [...declared, name]);
+        if (named.decision === 'allow') unsafe.push({ request, names: [...declared, name], xacml: named });
+      }
+      expect(unsafe.slice(0, 5)).toEqual([]);
+    }
+    expect(refused).toBeGreaterThan(200);
+    // The extra is what turned these away: without it, some of the same requests are allowed.
+    expect(allowedWithout).toBeGreaterThan(5);
+    const policy = (examples.find((e) => e.file === 'scoped_access.yaml') as { policy: CompiledPolicy }).policy;
+    const read = { action: 'read_file', params: { path: '/workspace/notes.md' } };
+    expect(await askRaw(pdp, read, policy.hash)).toEqual({ decision: 'allow', rule: 'workspace-read' });
+    const extra = { action: 'read_file', params: { path: '/workspace/notes.md', follow_symlinks: true } };
+    expect(nativeOutcome(policy, extra).decision).toBe('refused');
+    expect(await askRaw(pdp, extra, policy.hash)).toEqual({ decision: 'deny', rule: null });
+    expect(await askRaw(pdp, read, policy.hash, ['path', 'follow_symlinks'])).toEqual({ decision: 'deny', rule: null });
+  });
+
+  it('a raw request without the names bag, or with a carried parameter left out of it, is never an allow', async () => {
+    if (!pdp) throw new Error('the PDP did not start');
+    let allowedWith = 0;
+    for (const { policy } of examples) {
+      const unsafe: unknown[] = [];
+      for (const request of rawRequests(policy, 40, 17)) {
+        if ((await askRaw(pdp, request, policy.hash)).decision === 'allow') allowedWith++;
+        const missing = await askRaw(pdp, request, policy.hash, null);
+        if (missing.decision === 'allow') unsafe.push({ request, names: null, xacml: missing });
+        const declared = Object.keys(request.params ?? {});
+        for (const left of declared) {
+          const partial = declared.filter((n) => n !== left);
+          const xacml = await askRaw(pdp, request, policy.hash, partial);
+          if (xacml.decision === 'allow') unsafe.push({ request, names: partial, xacml });
+        }
+      }
+      expect(unsafe.slice(0, 5)).toEqual([]);
+    }
+    expect(allowedWith).toBeGreaterThan(3);
+    // The same request, decided with and without its names bag.
+    const policy = (examples.find((e) => e.file === 'scoped_access.yaml') as { policy: CompiledPolicy }).policy;
+    const read = { action: 'read_file', params: { path: '/workspace/notes.md' } };
+    expect(await askRaw(pdp, read, policy.hash)).toEqual({ decision: 'allow', rule: 'workspace-read' });
+    expect(await askRaw(pdp, read, policy.hash, null)).toEqual({ decision: 'deny', rule: null });
+    expect(await askRaw(pdp, read, policy.hash, ['path', 'path'])).toEqual({ decision: 'allow', rule: 'workspace-read' });
+  });
+
   it('non-canonical spellings of allowed paths are never allowed (path traversal, dot segments, double slashes)', async () => {
     if (!pdp) throw new Error('the PDP did not start');
     const policy = (examples.find((e) => e.file === 'scoped_access.yaml') as { policy: CompiledPolicy }).policy;
@@ -293,13 +375,14 @@ describe('standalone XACML: raw requests to the committed PolicySets', () => {
     };
     const env = { CategoryId: CATEGORY.environment, Attribute: [{ AttributeId: ATTRIBUTE.policyHash, DataType: DATATYPE.string, Value: policy.hash }] };
     const act = (...ids: string[]) => ({ CategoryId: CATEGORY.action, Attribute: [{ AttributeId: ATTRIBUTE.action, DataType: DATATYPE.string, Value: ids }] });
-    const path = (...values: string[]) => ({ CategoryId: CATEGORY.resource, Attribute: [{ AttributeId: factAttributeId('path', 'string'), DataType: DATATYPE.string, Value: values }] });
+    const names = { AttributeId: ATTRIBUTE.paramNames, DataType: DATATYPE.string, Value: ['path'] };
+    const path = (...values: string[]) => ({ CategoryId: CATEGORY.resource, Attribute: [{ AttributeId: factAttributeId('path', 'string'), DataType: DATATYPE.string, Value: values }, names] });
     expect(await ask({ Request: { Category: [act('read_file'), path('/workspace/a'), env] } })).toBe('Permit');
     expect(await ask({ Request: { Category: [act('read_file'), path('/workspace/a', '/etc/passwd'), env] } })).toBe('Deny');
     expect(await ask({ Request: { Category: [act('read_file', 'delete_file'), path('/workspace/a'), env] } })).toBe('Deny');
     expect(await ask({ Request: { Category: [path('/workspace/a'), env] } })).toBe('Deny');
     // A PEP cannot claim a path is canonical by typing it otherwise.
-    const typed = { CategoryId: CATEGORY.resource, Attribute: [{ AttributeId: factAttributeId('path', 'string'), DataType: DATATYPE.double, Value: '1' }] };
+    const typed = { CategoryId: CATEGORY.resource, Attribute: [{ AttributeId: factAttributeId('path', 'string'), DataType: DATATYPE.double, Value: '1' }, names] };
     expect(await ask({ Request: { Category: [act('read_file'), typed, env] } })).not.toBe('Permit');
   });
 

@@ -75,6 +75,21 @@ rules:
     decision: allow
 `;
 
+/** An action with a closed schema that declares no parameter: no names bag can pass, so it is never allowed raw. */
+const CLOSED_EMPTY = `
+name: closed_empty
+default_decision: deny
+actions:
+  - id: ping
+    description: "no parameters"
+    risk_level: low
+    parameters: { type: object, additionalProperties: false }
+rules:
+  - id: ping-ok
+    action: ping
+    decision: allow
+`;
+
 /**
  * A raw JSON Profile request: parameters flattened to dotted keys, each typed by its JSON type, and
  * the top-level parameter names as `urn:ape:param-names` (or `names` when given; `null` omits it); no canonical flag.
@@ -143,6 +158,7 @@ const examples = readdirSync(join(ROOT, 'policies'))
   .map((file) => ({ file, policy: compilePolicyFile(join(ROOT, 'policies', file)) }));
 const hostile = compilePolicySource(HOSTILE_XML, 'hostile_xml.yaml');
 const existsKinds = compilePolicySource(EXISTS_KINDS, 'exists_kinds.yaml');
+const closedEmpty = compilePolicySource(CLOSED_EMPTY, 'closed_empty.yaml');
 let pdp: RunningPdp | undefined;
 
 beforeAll(async () => {
@@ -151,7 +167,7 @@ beforeAll(async () => {
     hash: policy.hash,
     set: { id: policySetId(policy), xml: readFileSync(join(ROOT, 'xacml', xacmlFileName(file)), 'utf8'), rules: [] },
   }));
-  pdp = await startAuthzforce([...committed, { hash: hostile.hash, set: compileXacml(hostile) }, { hash: existsKinds.hash, set: compileXacml(existsKinds) }], 110_000);
+  pdp = await startAuthzforce([...committed, { hash: hostile.hash, set: compileXacml(hostile) }, { hash: existsKinds.hash, set: compileXacml(existsKinds) }, { hash: closedEmpty.hash, set: compileXacml(closedEmpty) }], 110_000);
 });
 afterAll(async () => {
   await pdp?.stop();
@@ -329,6 +345,13 @@ describe('standalone XACML: raw requests to the committed PolicySets', () => {
     expect(await askRaw(pdp, read, policy.hash)).toEqual({ decision: 'allow', rule: 'workspace-read' });
     expect(await askRaw(pdp, read, policy.hash, null)).toEqual({ decision: 'deny', rule: null });
     expect(await askRaw(pdp, read, policy.hash, ['path', 'path'])).toEqual({ decision: 'allow', rule: 'workspace-read' });
+    // A closed schema without parameters: native allows the empty call, raw cannot tell it from a missing bag (denied).
+    expect(nativeOutcome(closedEmpty, { action: 'ping', params: {} }).decision).toBe('allow');
+    expect(nativeOutcome(closedEmpty, { action: 'ping', params: { x: 1 } }).decision).toBe('refused');
+    for (const names of [undefined, null, ['x'], ['']]) {
+      expect((await askRaw(pdp, { action: 'ping', params: {} }, closedEmpty.hash, names)).decision, JSON.stringify(names)).toBe('deny');
+      expect((await askRaw(pdp, { action: 'ping', params: { x: 1 } }, closedEmpty.hash, names)).decision, JSON.stringify(names)).toBe('deny');
+    }
   });
 
   it('non-canonical spellings of allowed paths are never allowed (path traversal, dot segments, double slashes)', async () => {

@@ -17,6 +17,7 @@ import {
   apply,
   ATTRIBUTE,
   bagSizeIs,
+  boolValue,
   CATEGORY,
   designator,
   doubleValue,
@@ -93,6 +94,7 @@ function propertyCheck(name: string, schema: JsonValue | undefined, required: bo
  * parameter names (an empty declared set admits no names, so such an action is never allowed raw).
  */
 function namesCheck(declared: readonly string[]): Xml {
+  if (declared.length === 0) return boolValue(false);
   return and([not(bagSizeIs('string', NAMES, 0)), apply(FN.stringSubset, [NAMES, apply(FN.stringBag, declared.map((n) => strValue(n)))])]);
 }
 

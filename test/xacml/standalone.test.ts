@@ -1,9 +1,9 @@
 /**
  * The committed XACML artifacts stand alone: a real AuthzForce PDP serves xacml/*.xml as written,
  * and is asked with raw requests over HTTP, encoded as a PEP that never ran APE would encode them
- * (each parameter as it was sent, typed by its JSON type, no `urn:ape:facts-canonical`). Generated
- * requests (fast-check, hostile and non-canonical values) are never allowed where native does not
- * allow; requests whose values are canonical and whose rules read no derived fact are decided
+ * (each parameter as it was sent, typed by its JSON type, its name in `urn:ape:param-names`, no
+ * `urn:ape:facts-canonical`). Generated requests (fast-check, hostile and non-canonical values, extra
+ * parameters, missing or incomplete names bags) are never allowed where native does not allow; requests whose values are canonical and whose rules read no derived fact are decided
  * exactly as native (decision and rule).
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -75,8 +75,26 @@ rules:
     decision: allow
 `;
 
-/** A raw JSON Profile request: parameters flattened to dotted keys, each typed by its JSON type; no canonical flag. */
-function rawRequest(request: DecisionRequest, hash: string): unknown {
+/** An action with a closed schema that declares no parameter: no names bag can pass, so it is never allowed raw. */
+const CLOSED_EMPTY = `
+name: closed_empty
+default_decision: deny
+actions:
+  - id: ping
+    description: "no parameters"
+    risk_level: low
+    parameters: { type: object, additionalProperties: false }
+rules:
+  - id: ping-ok
+    action: ping
+    decision: allow
+`;
+
+/**
+ * A raw JSON Profile request: parameters flattened to dotted keys, each typed by its JSON type, and
+ * the top-level parameter names as `urn:ape:param-names` (or `names` when given; `null` omits it); no canonical flag.
+ */
+function rawRequest(request: DecisionRequest, hash: string, names?: string[] | null): unknown {
   const action: { AttributeId: string; DataType: string; Value: string }[] = [{ AttributeId: ATTRIBUTE.action, DataType: DATATYPE.string, Value: request.action }];
   if (request.previous_action !== undefined) action.push({ AttributeId: ATTRIBUTE.previousAction, DataType: DATATYPE.string, Value: request.previous_action });
   const resource: { AttributeId: string; DataType: string; Value: JsonValue }[] = [];
@@ -93,6 +111,8 @@ function rawRequest(request: DecisionRequest, hash: string): unknown {
   for (const [k, v] of Object.entries(request.params ?? {})) visit(k, v);
   for (const [k, v] of Object.entries(request.context ?? {})) visit(`context.${k}`, v);
   if (others.length) resource.push({ AttributeId: ATTRIBUTE.otherFacts, DataType: DATATYPE.string, Value: others });
+  const listed = names === undefined ? Object.keys(request.params ?? {}) : names;
+  if (listed !== null && listed.length) resource.push({ AttributeId: ATTRIBUTE.paramNames, DataType: DATATYPE.string, Value: listed });
   return {
     Request: {
       Category: [
@@ -106,8 +126,12 @@ function rawRequest(request: DecisionRequest, hash: string): unknown {
 
 type Outcome = { decision: 'allow' | 'deny' | 'escalate'; rule: string | null } | { decision: 'refused' | 'error'; rule: null };
 
-async function askRaw(pdp: RunningPdp, request: DecisionRequest, hash: string): Promise<Outcome> {
-  const response = await fetch(pdp.url, { method: 'POST', headers: { 'content-type': 'application/xacml+json', accept: 'application/xacml+json' }, body: JSON.stringify(rawRequest(request, hash)) });
+async function askRaw(pdp: RunningPdp, request: DecisionRequest, hash: string, names?: string[] | null): Promise<Outcome> {
+  const response = await fetch(pdp.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/xacml+json', accept: 'application/xacml+json' },
+    body: JSON.stringify(rawRequest(request, hash, names)),
+  });
   const text = await response.text();
   if (response.status !== 200) return { decision: 'error', rule: null };
   const result = parseXacmlResponse(text, pdp.url);
@@ -134,6 +158,7 @@ const examples = readdirSync(join(ROOT, 'policies'))
   .map((file) => ({ file, policy: compilePolicyFile(join(ROOT, 'policies', file)) }));
 const hostile = compilePolicySource(HOSTILE_XML, 'hostile_xml.yaml');
 const existsKinds = compilePolicySource(EXISTS_KINDS, 'exists_kinds.yaml');
+const closedEmpty = compilePolicySource(CLOSED_EMPTY, 'closed_empty.yaml');
 let pdp: RunningPdp | undefined;
 
 beforeAll(async () => {
@@ -142,7 +167,7 @@ beforeAll(async () => {
     hash: policy.hash,
     set: { id: policySetId(policy), xml: readFileSync(join(ROOT, 'xacml', xacmlFileName(file)), 'utf8'), rules: [] },
   }));
-  pdp = await startAuthzforce([...committed, { hash: hostile.hash, set: compileXacml(hostile) }, { hash: existsKinds.hash, set: compileXacml(existsKinds) }], 110_000);
+  pdp = await startAuthzforce([...committed, { hash: hostile.hash, set: compileXacml(hostile) }, { hash: existsKinds.hash, set: compileXacml(existsKinds) }, { hash: closedEmpty.hash, set: compileXacml(closedEmpty) }], 110_000);
 });
 afterAll(async () => {
   await pdp?.stop();
@@ -249,6 +274,86 @@ describe('standalone XACML: raw requests to the committed PolicySets', () => {
     expect(refused).toBeGreaterThan(100);
   });
 
+  it('raw requests with an extra parameter (closed schemas) are never allowed where native refuses them', async () => {
+    if (!pdp) throw new Error('the PDP did not start');
+    const extras: [string, JsonValue][] = [
+      ['extra', 'x'],
+      ['force', true],
+      ['mode', 7],
+      ['opts', { a: 1 }],
+      ['constructor', 'x'],
+      ['__proto__x', null],
+    ];
+    let refused = 0;
+    let allowedWithout = 0;
+    for (const { policy } of examples) {
+      const unsafe: unknown[] = [];
+      for (const [i, request] of rawRequests(policy, 40, 13).entries()) {
+        const [name, value] = extras[i % extras.length] as [string, JsonValue];
+        const base = await askRaw(pdp, request, policy.hash);
+        if (base.decision === 'allow') allowedWithout++;
+        const mutated = { action: request.action, params: { ...(request.params ?? {}), [name]: value } };
+        const native = nativeOutcome(policy, mutated);
+        if (native.decision === 'refused') refused++;
+        const declared = Object.keys(request.params ?? {});
+        // Listed honestly; listed with an empty-string name added. (A PEP that sends an undeclared attribute
+        // and leaves it out of the bag is lying: the PolicySet cannot enumerate attributes, see docs/xacml.md.)
+        for (const names of [undefined, [...declared, name, '']]) {
+          const xacml = await askRaw(pdp, mutated, policy.hash, names);
+          if (xacml.decision === 'allow' && native.decision !== 'allow') unsafe.push({ mutated, names, native, xacml });
+        }
+        // Only the names bag says so: an extra name alone (its value withheld) is refused too.
+        const named = await askRaw(pdp, request, policy.hash, [...declared, name]);
+        if (named.decision === 'allow') unsafe.push({ request, names: [...declared, name], xacml: named });
+      }
+      expect(unsafe.slice(0, 5)).toEqual([]);
+    }
+    expect(refused).toBeGreaterThan(200);
+    // The extra is what turned these away: without it, some of the same requests are allowed.
+    expect(allowedWithout).toBeGreaterThan(5);
+    const policy = (examples.find((e) => e.file === 'scoped_access.yaml') as { policy: CompiledPolicy }).policy;
+    const read = { action: 'read_file', params: { path: '/workspace/notes.md' } };
+    expect(await askRaw(pdp, read, policy.hash)).toEqual({ decision: 'allow', rule: 'workspace-read' });
+    const extra = { action: 'read_file', params: { path: '/workspace/notes.md', follow_symlinks: true } };
+    expect(nativeOutcome(policy, extra).decision).toBe('refused');
+    expect(await askRaw(pdp, extra, policy.hash)).toEqual({ decision: 'deny', rule: null });
+    expect(await askRaw(pdp, read, policy.hash, ['path', 'follow_symlinks'])).toEqual({ decision: 'deny', rule: null });
+  });
+
+  it('a raw request without the names bag, or with a carried parameter left out of it, is never an allow', async () => {
+    if (!pdp) throw new Error('the PDP did not start');
+    let allowedWith = 0;
+    for (const { policy } of examples) {
+      const unsafe: unknown[] = [];
+      for (const request of rawRequests(policy, 40, 17)) {
+        if ((await askRaw(pdp, request, policy.hash)).decision === 'allow') allowedWith++;
+        const missing = await askRaw(pdp, request, policy.hash, null);
+        if (missing.decision === 'allow') unsafe.push({ request, names: null, xacml: missing });
+        const declared = Object.keys(request.params ?? {});
+        for (const left of declared) {
+          const partial = declared.filter((n) => n !== left);
+          const xacml = await askRaw(pdp, request, policy.hash, partial);
+          if (xacml.decision === 'allow') unsafe.push({ request, names: partial, xacml });
+        }
+      }
+      expect(unsafe.slice(0, 5)).toEqual([]);
+    }
+    expect(allowedWith).toBeGreaterThan(3);
+    // The same request, decided with and without its names bag.
+    const policy = (examples.find((e) => e.file === 'scoped_access.yaml') as { policy: CompiledPolicy }).policy;
+    const read = { action: 'read_file', params: { path: '/workspace/notes.md' } };
+    expect(await askRaw(pdp, read, policy.hash)).toEqual({ decision: 'allow', rule: 'workspace-read' });
+    expect(await askRaw(pdp, read, policy.hash, null)).toEqual({ decision: 'deny', rule: null });
+    expect(await askRaw(pdp, read, policy.hash, ['path', 'path'])).toEqual({ decision: 'allow', rule: 'workspace-read' });
+    // A closed schema without parameters: native allows the empty call, raw cannot tell it from a missing bag (denied).
+    expect(nativeOutcome(closedEmpty, { action: 'ping', params: {} }).decision).toBe('allow');
+    expect(nativeOutcome(closedEmpty, { action: 'ping', params: { x: 1 } }).decision).toBe('refused');
+    for (const names of [undefined, null, ['x'], ['']]) {
+      expect((await askRaw(pdp, { action: 'ping', params: {} }, closedEmpty.hash, names)).decision, JSON.stringify(names)).toBe('deny');
+      expect((await askRaw(pdp, { action: 'ping', params: { x: 1 } }, closedEmpty.hash, names)).decision, JSON.stringify(names)).toBe('deny');
+    }
+  });
+
   it('non-canonical spellings of allowed paths are never allowed (path traversal, dot segments, double slashes)', async () => {
     if (!pdp) throw new Error('the PDP did not start');
     const policy = (examples.find((e) => e.file === 'scoped_access.yaml') as { policy: CompiledPolicy }).policy;
@@ -293,13 +398,14 @@ describe('standalone XACML: raw requests to the committed PolicySets', () => {
     };
     const env = { CategoryId: CATEGORY.environment, Attribute: [{ AttributeId: ATTRIBUTE.policyHash, DataType: DATATYPE.string, Value: policy.hash }] };
     const act = (...ids: string[]) => ({ CategoryId: CATEGORY.action, Attribute: [{ AttributeId: ATTRIBUTE.action, DataType: DATATYPE.string, Value: ids }] });
-    const path = (...values: string[]) => ({ CategoryId: CATEGORY.resource, Attribute: [{ AttributeId: factAttributeId('path', 'string'), DataType: DATATYPE.string, Value: values }] });
+    const names = { AttributeId: ATTRIBUTE.paramNames, DataType: DATATYPE.string, Value: ['path'] };
+    const path = (...values: string[]) => ({ CategoryId: CATEGORY.resource, Attribute: [{ AttributeId: factAttributeId('path', 'string'), DataType: DATATYPE.string, Value: values }, names] });
     expect(await ask({ Request: { Category: [act('read_file'), path('/workspace/a'), env] } })).toBe('Permit');
     expect(await ask({ Request: { Category: [act('read_file'), path('/workspace/a', '/etc/passwd'), env] } })).toBe('Deny');
     expect(await ask({ Request: { Category: [act('read_file', 'delete_file'), path('/workspace/a'), env] } })).toBe('Deny');
     expect(await ask({ Request: { Category: [path('/workspace/a'), env] } })).toBe('Deny');
     // A PEP cannot claim a path is canonical by typing it otherwise.
-    const typed = { CategoryId: CATEGORY.resource, Attribute: [{ AttributeId: factAttributeId('path', 'string'), DataType: DATATYPE.double, Value: '1' }] };
+    const typed = { CategoryId: CATEGORY.resource, Attribute: [{ AttributeId: factAttributeId('path', 'string'), DataType: DATATYPE.double, Value: '1' }, names] };
     expect(await ask({ Request: { Category: [act('read_file'), typed, env] } })).not.toBe('Permit');
   });
 

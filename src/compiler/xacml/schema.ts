@@ -1,9 +1,11 @@
 /**
  * Parameter schema checks for raw requests (without `urn:ape:facts-canonical`): for each action
  * with a definition, its top-level parameters must have a declared JSON type, at most one value,
- * integers must be integral, `minimum` must hold, and required parameters must be present. Other
- * JSON Schema keywords (`additionalProperties`, nested schemas, `enum`, lengths, patterns) are not
- * checked here; APE's own engines validate the whole schema before deciding.
+ * integers must be integral, `minimum` must hold, required parameters must be present, and for a
+ * closed schema (`additionalProperties: false`) the request's `urn:ape:param-names` bag must be
+ * given, name only declared parameters, and name every parameter the request carries. Other JSON
+ * Schema keywords (nested schemas, `enum`, lengths, patterns) are not checked here; APE's own
+ * engines validate the whole schema before deciding.
  */
 import { actionDefinition } from '../engine-input.js';
 import type { JsonObject, JsonValue, PolicyIR } from '../ir.js';
@@ -15,6 +17,7 @@ import {
   apply,
   ATTRIBUTE,
   bagSizeIs,
+  boolValue,
   CATEGORY,
   designator,
   doubleValue,
@@ -42,7 +45,9 @@ function typesOf(schema: JsonValue | undefined): Set<string> | null {
   return null;
 }
 
-function propertyCheck(name: string, schema: JsonValue | undefined, required: boolean): Xml {
+const NAMES = designator(CATEGORY.resource, ATTRIBUTE.paramNames, 'string');
+
+function propertyCheck(name: string, schema: JsonValue | undefined, required: boolean, closed: boolean): Xml {
   const s = designator(CATEGORY.resource, factAttributeId(name, 'string'), 'string');
   const d = designator(CATEGORY.resource, factAttributeId(name, 'double'), 'double');
   const b = designator(CATEGORY.resource, factAttributeId(name, 'boolean'), 'boolean');
@@ -68,6 +73,11 @@ function propertyCheck(name: string, schema: JsonValue | undefined, required: bo
     if (typeof minimum === 'number') numeric.push(anyOf(FN.doubleLe, doubleValue(minimum === 0 ? -0 : minimum), d));
     checks.push(or([bagSizeIs('double', d, 0), and(numeric)]));
   }
+  if (closed) {
+    // A parameter the request carries must be listed in the names bag (a PEP cannot hide one from the closed-schema check).
+    const carried = or([not(bagSizeIs('string', s, 0)), not(bagSizeIs('double', d, 0)), not(bagSizeIs('boolean', b, 0)), other]);
+    checks.push(or([not(carried), apply(FN.stringIsIn, [strValue(name), NAMES])]));
+  }
   if (required) {
     const present: Xml[] = [];
     if (types === null || types.has('string')) present.push(bagSizeIs('string', s, 1));
@@ -79,12 +89,25 @@ function propertyCheck(name: string, schema: JsonValue | undefined, required: bo
   return and(checks);
 }
 
+/**
+ * A closed schema's names check: the names bag is given (not empty) and is a subset of the declared
+ * parameter names (an empty declared set admits no names, so such an action is never allowed raw).
+ */
+function namesCheck(declared: readonly string[]): Xml {
+  if (declared.length === 0) return boolValue(false);
+  return and([not(bagSizeIs('string', NAMES, 0)), apply(FN.stringSubset, [NAMES, apply(FN.stringBag, declared.map((n) => strValue(n)))])]);
+}
+
 /** The checks of one action's parameter schema (true when the schema is not an object schema). */
 function actionCheck(parameters: JsonObject): Xml {
-  const properties = parameters['properties'];
-  if (properties === null || typeof properties !== 'object' || Array.isArray(properties)) return and([]);
+  const closed = parameters['additionalProperties'] === false;
+  const raw = parameters['properties'];
+  const properties = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? raw : null;
+  if (properties === null && !closed) return and([]);
   const required = new Set(Array.isArray(parameters['required']) ? parameters['required'].filter((r): r is string => typeof r === 'string') : []);
-  return and(Object.entries(properties).map(([name, schema]) => propertyCheck(name, schema, required.has(name))));
+  const entries = Object.entries(properties ?? {});
+  const checks = entries.map(([name, schema]) => propertyCheck(name, schema, required.has(name), closed));
+  return and(closed ? [namesCheck(entries.map(([name]) => name).sort()), ...checks] : checks);
 }
 
 /**

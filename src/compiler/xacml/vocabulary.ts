@@ -29,6 +29,8 @@ export const ATTRIBUTE = {
   previousAction: 'urn:ape:previous-action',
   /** Names of facts present with a value that is not a string, number or boolean (resource category, string bag). */
   otherFacts: 'urn:ape:fact-present',
+  /** The names of the request's top-level parameters (resource category, string bag; required for raw requests to actions with a closed schema). */
+  paramNames: 'urn:ape:param-names',
   /** `true` when the facts were canonicalized by APE (environment category, boolean). */
   canonical: 'urn:ape:facts-canonical',
   /** The IR hash of the policy the caller means (environment category, string; only a multi-policy root reads it). */
@@ -71,6 +73,8 @@ export const FN = {
   stringIsIn: `${F1}string-is-in`,
   stringConcatenate: 'urn:oasis:names:tc:xacml:2.0:function:string-concatenate',
   stringOneAndOnly: `${F1}string-one-and-only`,
+  stringBag: `${F1}string-bag`,
+  stringSubset: `${F1}string-subset`,
   booleanEqual: `${F1}boolean-equal`,
   doubleGe: `${F1}double-greater-than-or-equal`,
   doubleLe: `${F1}double-less-than-or-equal`,

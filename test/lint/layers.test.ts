@@ -8,7 +8,6 @@ import plugin from '../../eslint/layers.js';
 
 RuleTester.describe = describe;
 RuleTester.it = it;
-RuleTester.itOnly = it.only;
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 const at = (file: string, code: string) => ({ filename: join(SRC, file), code });

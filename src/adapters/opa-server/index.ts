@@ -4,6 +4,7 @@ import type { DecisionResult, EngineInput } from '../../compiler/ir.js';
 import { factsDecisionPath } from '../../compiler/rego/index.js';
 import { EngineError } from '../../errors.js';
 import type { DecisionEngine } from '../engine.js';
+import { HttpExchangeFailure, bodyExcerpt, httpUrl, postJson } from '../http.js';
 import { OpaUndefinedDecisionError, toDecisionResult } from '../opa/decision.js';
 
 const NAME = 'opa-server';
@@ -44,11 +45,6 @@ export interface OpaServerOptions {
   timeoutMs?: number;
 }
 
-function causeText(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
-}
-
 /** Delegates decisions of one policy to an OPA server's Data API. */
 export class OpaServerEngine implements DecisionEngine {
   readonly name = NAME;
@@ -58,13 +54,7 @@ export class OpaServerEngine implements DecisionEngine {
   readonly #path: string;
 
   constructor(policy: CompiledPolicy, options: OpaServerOptions) {
-    let base: URL;
-    try {
-      base = new URL(options.url);
-    } catch {
-      throw new EngineError(NAME, `invalid OPA URL '${options.url}'`);
-    }
-    if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new EngineError(NAME, `OPA URL must be http(s): '${options.url}'`);
+    const base = httpUrl(NAME, 'OPA', options.url);
     this.#path = factsDecisionPath(policy.ir.name);
     this.#url = `${base.origin}${base.pathname.replace(/\/+$/, '')}/v1/data/${this.#path}`;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_OPA_TIMEOUT_MS;
@@ -72,26 +62,16 @@ export class OpaServerEngine implements DecisionEngine {
   }
 
   async decide(input: EngineInput): Promise<DecisionResult> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.#timeoutMs);
     let status: number;
     let text: string;
     try {
-      const response = await fetch(this.#url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify({ input }),
-        signal: controller.signal,
-      });
-      status = response.status;
-      text = await response.text();
+      ({ status, text } = await postJson(this.#url, { input }, 'application/json', this.#timeoutMs));
     } catch (error) {
-      if (controller.signal.aborted) throw new OpaServerTimeoutError(this.#url, this.#timeoutMs);
-      throw new OpaServerUnreachableError(this.#url, causeText(error));
-    } finally {
-      clearTimeout(timer);
+      if (!(error instanceof HttpExchangeFailure)) throw error;
+      if (error.timedOut) throw new OpaServerTimeoutError(this.#url, this.#timeoutMs);
+      throw new OpaServerUnreachableError(this.#url, error.message);
     }
-    if (status !== 200) throw new OpaServerResponseError(this.#url, status, text.slice(0, 200).replace(/\s+/g, ' ').trim() || 'empty body');
+    if (status !== 200) throw new OpaServerResponseError(this.#url, status, bodyExcerpt(text));
     let body: unknown;
     try {
       body = JSON.parse(text);

@@ -10,6 +10,7 @@ import type { ConditionIR, Decision, DecisionResult, EngineInput, JsonValue } fr
 import { compileXacml, PEP, xacmlRequest } from '../../compiler/xacml/index.js';
 import { EngineError } from '../../errors.js';
 import type { DecisionEngine } from '../engine.js';
+import { HttpExchangeFailure, bodyExcerpt, httpUrl, postJson } from '../http.js';
 import { OutcomeBuilder, type Findings, type RuleHit } from '../outcome.js';
 import { XACML_ENGINE, XacmlInconsistentError, XacmlNotDecidedError, XacmlPdpResponseError, XacmlPdpTimeoutError, XacmlPdpUnreachableError } from './errors.js';
 import { parseXacmlResponse, type PepAction, type XacmlResult } from './response.js';
@@ -48,11 +49,6 @@ function accepts(c: ConditionIR, value: JsonValue): boolean {
   }
 }
 
-function causeText(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
-}
-
 function single(action: PepAction, id: string): string | undefined {
   const values = action.values.get(id);
   return values && values.length === 1 ? values[0] : undefined;
@@ -68,13 +64,7 @@ export class XacmlEngine implements DecisionEngine {
 
   /** Throws `XacmlUnrepresentableError` for a policy XACML cannot express. */
   constructor(policy: CompiledPolicy, options: XacmlEngineOptions) {
-    let url: URL;
-    try {
-      url = new URL(options.url);
-    } catch {
-      throw new EngineError(XACML_ENGINE, `invalid PDP URL '${options.url}'`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new EngineError(XACML_ENGINE, `PDP URL must be http(s): '${options.url}'`);
+    const url = httpUrl(XACML_ENGINE, 'PDP', options.url);
     compileXacml(policy);
     this.#url = url.href;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_XACML_TIMEOUT_MS;
@@ -134,26 +124,16 @@ export class XacmlEngine implements DecisionEngine {
   }
 
   async #ask(input: EngineInput): Promise<XacmlResult> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.#timeoutMs);
     let status: number;
     let text: string;
     try {
-      const response = await fetch(this.#url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/xacml+json', accept: 'application/xacml+json' },
-        body: JSON.stringify(xacmlRequest(input, this.#policy.hash)),
-        signal: controller.signal,
-      });
-      status = response.status;
-      text = await response.text();
+      ({ status, text } = await postJson(this.#url, xacmlRequest(input, this.#policy.hash), 'application/xacml+json', this.#timeoutMs));
     } catch (error) {
-      if (controller.signal.aborted) throw new XacmlPdpTimeoutError(this.#url, this.#timeoutMs);
-      throw new XacmlPdpUnreachableError(this.#url, causeText(error));
-    } finally {
-      clearTimeout(timer);
+      if (!(error instanceof HttpExchangeFailure)) throw error;
+      if (error.timedOut) throw new XacmlPdpTimeoutError(this.#url, this.#timeoutMs);
+      throw new XacmlPdpUnreachableError(this.#url, error.message);
     }
-    if (status !== 200) throw new XacmlPdpResponseError(this.#url, status, text.slice(0, 200).replace(/\s+/g, ' ').trim() || 'empty body');
+    if (status !== 200) throw new XacmlPdpResponseError(this.#url, status, bodyExcerpt(text));
     return parseXacmlResponse(text, this.#url);
   }
 

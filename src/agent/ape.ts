@@ -23,6 +23,7 @@ import {
   type RuntimeStores,
   type Session,
 } from '../runtime/index.js';
+import type { OriginOptions } from '../runtime/index.js';
 import { ParameterValidationError } from '../index.js';
 import { AgentClosedError, AgentConfigError } from './errors.js';
 import { plainObject } from './json-copy.js';
@@ -60,6 +61,12 @@ export interface ApeOptions {
   rateLimits?: RateLimitsIR;
   /** Parameter names or dotted paths redacted in audit events, besides the default secret names. */
   sensitiveParams?: string[];
+  /**
+   * Provenance by origin (docs/provenance.md): every tool output of a session is recorded, the
+   * prompts given to `execute` and the inputs given to `recordInput` too, and each argument of a
+   * later call is labeled by where its value occurs. `true` for the default matching options.
+   */
+  origins?: boolean | OriginOptions;
 }
 
 /** `policyStatus()`: the current policy and, when a live source feeds this Ape, its last reload attempt and error. */
@@ -172,6 +179,7 @@ export class Ape {
       ...(options.approvalTimeoutMs !== undefined ? { approvalTimeoutMs: options.approvalTimeoutMs } : {}),
       ...(options.rateLimits !== undefined ? { rateLimits: options.rateLimits } : {}),
       ...(options.sensitiveParams !== undefined ? { sensitiveParams: options.sensitiveParams } : {}),
+      ...(options.origins !== undefined ? { origins: options.origins } : {}),
     });
     this.#keeper = new SessionKeeper(this.runtime, tenant, sessionTtlMs, this.#now);
   }
@@ -287,8 +295,27 @@ export class Ape {
     const session = options.session ? await options.session.runtimeSession() : await this.#keeper.current();
     const facts = await this.sessionFacts(session);
     const request: DecisionRequest = { action, params: plain, context: { ...context, session: facts.context }, provenance: unwrap(plain, 'user').labels };
+    if (this.runtime.tracksOrigins) {
+      const found = this.runtime.labelByOrigin(session, plain);
+      request.params = found.value;
+      request.provenance = found.labels;
+      request.sources = found.sources;
+      request.context = { ...context, session: { ...facts.context, ...found.facts } };
+    }
     if (facts.lastAction !== undefined) request.previous_action = facts.lastAction;
     return this.#evaluator.decide(request);
+  }
+
+  /**
+   * Records a trusted input for provenance by origin: the user's prompt or message (`user`) or
+   * system configuration (`system`), in a session (the default session when none is given).
+   * Values later found in it are labeled by it. Throws `AgentConfigError` unless `origins` is on.
+   */
+  async recordInput(place: 'user' | 'system', value: unknown, options: { session?: AgentSession } = {}): Promise<void> {
+    this.#open();
+    if (!this.runtime.tracksOrigins) throw new AgentConfigError('recordInput needs provenance by origin: create the Ape with { origins: true }');
+    const session = options.session ? await options.session.runtimeSession() : await this.#keeper.current();
+    this.runtime.origins(session).recordInput(place, value);
   }
 
   /** Opens a session (its own TTL, usage and risk) to run calls and prompts in. */

@@ -263,6 +263,8 @@ async function runPlan(ape: Ape, prompt: string | null, intent: IntentInput, pla
   let run: Run;
   try {
     const handle = options.session ? await options.session.runtimeSession() : await ape.defaultSession();
+    // Provenance by origin: the prompt is the user's own words; values found in it are labeled `user`.
+    if (prompt !== null && ape.runtime.tracksOrigins) ape.runtime.origins(handle).recordInput('user', prompt);
     run = await ape.runtime.createRun(handle);
   } catch (error) {
     return failed(prompt, intent, plan, error);

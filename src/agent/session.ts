@@ -62,6 +62,11 @@ export class AgentSession {
     // A failure surfaces on first use; never as an unhandled rejection.
     this.#opened.catch(() => undefined);
   }
+  /** Records a trusted input (the user's message, system configuration) for provenance by origin in this session. See `Ape.recordInput`. */
+  recordInput(place: 'user' | 'system', value: unknown): Promise<void> {
+    return this.ape.recordInput(place, value, { session: this });
+  }
+
 
   /** The session id (once opened). */
   get id(): string | undefined {

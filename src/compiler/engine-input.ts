@@ -19,6 +19,8 @@ export interface DecisionRequest {
   previous_action?: string;
   /** Provenance label of parameter values, keyed by parameter path (set by the runtime). */
   provenance?: Record<string, string>;
+  /** Where each parameter value was found (`user`, `system` or tool action ids), keyed by parameter path (set by the runtime). */
+  sources?: Record<string, string[]>;
 }
 
 /** How one fact of the engine input is computed from a request. */

@@ -61,7 +61,7 @@ export type ConditionIR =
   | { op: 'provenance'; path: string; fact: string; kind: ValueKind; labels: ProvenanceLabel[] };
 
 /** Where a value came from: the runtime labels values, and untrusted data can't grant authority. */
-export const PROVENANCE_LABELS = ['system', 'user', 'external'] as const;
+export const PROVENANCE_LABELS = ['system', 'user', 'model', 'external'] as const;
 /** A provenance label. */
 export type ProvenanceLabel = (typeof PROVENANCE_LABELS)[number];
 

@@ -2,6 +2,7 @@
 import type { Evaluator } from '../evaluator.js';
 import type { Auditor } from './audit/events.js';
 import type { InFlight } from './inflight.js';
+import type { OriginRegistry } from './origin.js';
 import type { ApprovalHandler, ApprovalRecord } from './escalation.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { SessionManager } from './session.js';
@@ -33,6 +34,8 @@ export interface RuntimeCore {
   handler: ApprovalHandler | undefined;
   /** Whether a decision can depend on the session's facts (`context.session.*` conditions or tool transitions). */
   sessionDependent: boolean;
+  /** Provenance by origin, when enabled: the tracker of each session (created on first use). */
+  origins: OriginRegistry | undefined;
   /** Risk score of an action (from the policy's or the repository's risk level). */
   riskOf(action: string): number;
 }

@@ -273,6 +273,8 @@ export class Gate {
     const recorded = this.#record(run, { action: call.action, tool: call.tool, risk, at: core.now(), outcome: 'ok' });
     if (isThenable(recorded)) yield recorded;
     if (core.auditor.active) core.auditor.write(this.#event('execution.completed', run, call, callId, { trust: tool.trust ?? 'external' }));
+    // Provenance by origin: the output is what the agent reads next; later arguments are looked up in it.
+    core.origins?.of(run.session.id).recordOutput(call.action, output, tool.trust ?? 'external');
     return { call: callId, step: call.step, action: call.action, tool: call.tool, output: new Labeled(output, tool.trust ?? 'external') };
   }
 

@@ -5,7 +5,7 @@ import { ProvenanceError } from './errors.js';
 
 export type { ProvenanceLabel };
 
-const TRUST: Record<ProvenanceLabel, number> = { system: 2, user: 1, external: 0 };
+const TRUST: Record<ProvenanceLabel, number> = { system: 3, user: 2, model: 1, external: 0 };
 
 /** A value with the label of where it came from. Immutable. */
 export class Labeled<T = unknown> {
@@ -55,7 +55,7 @@ export function combine<T>(inputs: readonly Labeled[], fn: (...values: unknown[]
 
 /** Whether a label can grant authority (intent, plan, approvals). */
 export function isTrusted(l: ProvenanceLabel): boolean {
-  return l !== 'external';
+  return l === 'system' || l === 'user';
 }
 
 /** A plain JSON value with the provenance label of each parameter path (dotted; containers get their lowest leaf). */
@@ -70,6 +70,17 @@ export interface Unwrapped {
  * `fallback`. A container's label is the lowest label inside it.
  */
 export function unwrap(input: unknown, fallback: ProvenanceLabel): Unwrapped & { label: ProvenanceLabel } {
+  const { value, labels, label } = unwrapExplicit(input, fallback);
+  return { value, labels, label };
+}
+
+/**
+ * `unwrap`, also telling which paths lie under a wrapper (their label is the caller's explicit
+ * statement; the others got `fallback` or, for containers, the lowest of their leaves).
+ * @internal
+ */
+export function unwrapExplicit(input: unknown, fallback: ProvenanceLabel): Unwrapped & { label: ProvenanceLabel; explicit: Set<string> } {
+  const explicit = new Set<string>();
   const labels: Record<string, ProvenanceLabel> = {};
   const walk = (node: unknown, inherited: ProvenanceLabel | undefined, path: string): { value: JsonValue; label: ProvenanceLabel } => {
     let current = inherited;
@@ -101,11 +112,14 @@ export function unwrap(input: unknown, fallback: ProvenanceLabel): Unwrapped & {
     } else {
       result = value as JsonValue;
     }
-    if (path) labels[path] = label;
+    if (path) {
+      labels[path] = label;
+      if (current !== undefined) explicit.add(path);
+    }
     return { value: result, label };
   };
   const root = walk(input, undefined, '');
-  return { value: root.value, labels, label: root.label };
+  return { value: root.value, labels, label: root.label, explicit };
 }
 
 /** Throws `ProvenanceError` unless every part of `input` is trusted; returns the plain value. */

@@ -31,7 +31,8 @@ import { errorData, ownParams, textHash, type Call, type Gate, type GateRun, typ
 import { createIntent, intentDecision, isGenuineIntent, scopeViolation, type Intent } from './intent.js';
 import { approvePlan, canonicalParamsText, isGenuinePlan, stepValidator, type Plan, type PlanStep, type StepVerdict } from './plan.js';
 import { plainCopy, readFields, type PlainValue } from './plain.js';
-import { Labeled, requireTrusted, unwrap, type ProvenanceLabel } from './provenance.js';
+import { Labeled, requireTrusted, unwrap, unwrapExplicit, type ProvenanceLabel } from './provenance.js';
+import { labelByOrigin } from './origin.js';
 import { sessionContext, type Session } from './session.js';
 import type { ReserveResult, SessionRecord } from './stores/types.js';
 import { StateMachine, type RuntimeState } from './state-machine.js';
@@ -97,6 +98,10 @@ interface Candidate {
   index: number;
   params: JsonObject;
   labels: Record<string, ProvenanceLabel>;
+  /** Paths whose label the caller gave explicitly (a wrapper, an approver's edit: `all`); the others are labeled by origin when origins are tracked. */
+  explicit: ReadonlySet<string> | 'all';
+  /** The plan's source label: a plan from an untrusted source caps the origin labels of its values. */
+  cap: ProvenanceLabel;
   callId: string;
   /** Set when the call runs the plan's own frozen parameters unchanged (no run-time inputs). */
   planned?: PlannedStep;
@@ -108,6 +113,7 @@ interface Candidate {
  */
 interface PlannedStep {
   labels: Readonly<Record<string, ProvenanceLabel>>;
+  explicit: ReadonlySet<string>;
   /** Hash of the canonical parameters (the token's `params` claim). */
   hash: string;
   verdict: ReturnType<typeof intentDecision>;
@@ -268,7 +274,7 @@ export class Run implements GateRun {
           const constant = this.#plannedStep(source, step, checked);
           planned[index] = constant;
           const decision = await promised(
-            this.#decide({ step, index, params: step.parameters as JsonObject, labels: constant.labels, callId: `${this.id}:plan:${index}`, planned: constant }, {}),
+            this.#decide({ step, index, params: step.parameters as JsonObject, labels: constant.labels, explicit: constant.explicit, cap: source, callId: `${this.id}:plan:${index}`, planned: constant }, {}),
           );
           // Disabled mode never blocks; observe mode audits the refusal and keeps the step (below).
           if (decision.decision === 'deny' && this.#core.mode !== 'disabled') {
@@ -452,9 +458,10 @@ export class Run implements GateRun {
     const step = plan.steps[index] as PlanStep;
     if (step.inputs.length === 0 && (options.inputs === undefined || isEmptyRecord(options.inputs))) {
       const planned = this.#planned[index] ?? (this.#planned[index] = this.#plannedStep(plan.label, step));
-      return { step, index, params: step.parameters as JsonObject, labels: planned.labels, callId: this.#nextCallId(), planned };
+      return { step, index, params: step.parameters as JsonObject, labels: planned.labels, explicit: planned.explicit, cap: plan.label, callId: this.#nextCallId(), planned };
     }
-    const planned = unwrap(step.parameters, plan.label);
+    const planned = unwrapExplicit(step.parameters, plan.label);
+    const explicit = new Set(planned.explicit);
     const params: JsonObject = {};
     const define = (key: string, value: JsonValue) => Object.defineProperty(params, key, { value, enumerable: true, writable: true, configurable: true });
     for (const [k, v] of Object.entries(planned.value as JsonObject)) define(k, v);
@@ -462,12 +469,15 @@ export class Run implements GateRun {
     const inputs = options.inputs ?? {};
     for (const [name, raw] of Object.entries(inputs)) {
       if (!step.inputs.includes(name)) throw new PlanValidationError(index, 'parameters', `'${name}' is not a run-time input of this step`);
-      const u = unwrap(raw, 'external');
+      const u = unwrapExplicit(raw, 'external');
       define(name, u.value);
       labels[name] = u.label;
+      explicit.delete(name);
+      if (raw instanceof Labeled) explicit.add(name);
       for (const [path, l] of Object.entries(u.labels)) labels[`${name}.${path}`] = l;
+      for (const path of u.explicit) explicit.add(`${name}.${path}`);
     }
-    return { step, index, params, labels, callId: this.#nextCallId() };
+    return { step, index, params, labels, explicit, cap: plan.label, callId: this.#nextCallId() };
   }
 
   *#authorizeCandidate(candidate: Candidate, options: StepOptions, stored: boolean): Flow<Issued> {
@@ -478,7 +488,7 @@ export class Run implements GateRun {
       approval = yield* wait(this.#takeApproval(options.approval, c));
       // An approver's edit replaces the parameters; the approver vouches for them (label `user`).
       if (approval.edited) {
-        c = { step: c.step, index: c.index, callId: c.callId, params: approval.params, labels: unwrap(approval.params, 'user').labels };
+        c = { step: c.step, index: c.index, callId: c.callId, params: approval.params, labels: unwrap(approval.params, 'user').labels, explicit: 'all', cap: 'user' };
       }
     }
     // Decide and reserve as one step: the reservation applies only if the session facts the decision
@@ -589,12 +599,18 @@ export class Run implements GateRun {
       const rule = verdict === 'forbidden' ? 'intent:forbidden' : 'intent:scope';
       result = { decision: 'deny', rule, matched: [rule], reasons: [verdict === 'forbidden' ? `action '${action}' is not allowed by the intent` : (outside as string)], policy_hash: evaluator.policy.hash, engine: 'intent' };
     } else {
+      const origins = core.origins?.of(this.session.id);
       const request: DecisionRequest = {
         action,
         params: c.params,
-        context: { ...context, session: sessionContext(record, core.now()) },
+        context: { ...context, session: origins ? { ...sessionContext(record, core.now()), ...origins.facts() } : sessionContext(record, core.now()) },
         provenance: c.labels,
       };
+      if (origins) {
+        const found = labelByOrigin(origins, c.params, c.labels, c.explicit, c.cap);
+        request.provenance = found.labels;
+        request.sources = found.sources;
+      }
       if (record.lastAction !== undefined) request.previous_action = record.lastAction;
       const deciding = decideRequest(core, evaluator, request);
       result = isThenable(deciding) ? ((yield deciding) as DecisionResult) : deciding;
@@ -661,8 +677,10 @@ export class Run implements GateRun {
     const intent = this.#intent as Intent;
     const params = step.parameters as JsonObject;
     const text = canonicalParamsText(params);
+    const unwrapped = unwrapExplicit(params, label);
     return {
-      labels: Object.freeze(unwrap(params, label).labels),
+      labels: Object.freeze(unwrapped.labels),
+      explicit: unwrapped.explicit,
       hash: ownParams(params, text === undefined ? undefined : textHash(text)),
       verdict: checked ? checked.verdict : intentDecision(intent, step.action),
       outside: checked ? checked.outside : scopeViolation(intent, actionDefinition(this.#core.evaluator.policy.ir, step.action), params),

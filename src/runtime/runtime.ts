@@ -16,11 +16,23 @@ import { MemoryCounterStore, MemorySessionStore, MemorySingleUseStore } from './
 import type { CounterStore, RevokeFilter, SessionStore, SingleUseStore } from './stores/types.js';
 import { TokenSigner, type TokenClaims } from './tokens.js';
 import { applyAnswer, readAnswer, settleApproval, type BoundApproval } from './approvals.js';
-import { plainObject, readFields } from './plain.js';
+import { plainCopy, plainObject, readFields } from './plain.js';
+import { OriginRegistry, labelByOrigin, type OriginFacts, type OriginLabels, type OriginOptions, type OriginTracker } from './origin.js';
+import { Labeled, unwrapExplicit } from './provenance.js';
+
+/** The origin registry for the `origins` option, read once. */
+function originRegistry(option: unknown): OriginRegistry | undefined {
+  if (option === undefined || option === false) return undefined;
+  if (option === true) return new OriginRegistry();
+  if (option === null || typeof option !== 'object') throw new RuntimeConfigError('origins must be true, false or { minLength }');
+  const { minLength } = readFields(option, 'origins', ['minLength']);
+  if (minLength !== undefined && typeof minLength !== 'number') throw new RuntimeConfigError('origins.minLength must be a positive integer');
+  return new OriginRegistry(minLength === undefined ? {} : { minLength });
+}
 
 const OPTION_KEYS = [
   'evaluator', 'signingKey', 'mode', 'tokenTtlMs', 'maxClockSkewMs', 'sessionTtlMs', 'approvalHandler', 'approvalTimeoutMs', 'approvalTtlMs',
-  'rateLimits', 'audit', 'sensitiveParams', 'stores', 'now',
+  'rateLimits', 'audit', 'sensitiveParams', 'stores', 'now', 'origins',
 ] as const satisfies readonly (keyof RuntimeOptions)[];
 
 const FILTER_KEYS = ['all', 'id', 'tenant', 'session', 'run', 'intent', 'plan'] as const;
@@ -95,6 +107,13 @@ export interface RuntimeOptions {
   stores?: RuntimeStores;
   /** Clock in epoch milliseconds (tests pass a fake one). */
   now?: () => number;
+  /**
+   * Provenance by origin (docs/provenance.md): the runtime records every tool output of a session
+   * (and the trusted inputs given to `origins(session)`), and labels each argument of a later call by
+   * where its value occurs; the request gets `provenance`, `sources` and `context.session.tools_read`
+   * / `external_read`. `true` for the default matching options. Off by default.
+   */
+  origins?: boolean | OriginOptions;
 }
 
 /** APE's runtime: register tools, open sessions, create runs. Tools run only through the gate. */
@@ -151,6 +170,7 @@ export class ApeRuntime {
       approvalTimeoutMs: positive('approvalTimeoutMs', options.approvalTimeoutMs, 300_000),
       handler: options.approvalHandler,
       sessionDependent: readsSession(ir),
+      origins: originRegistry(options.origins),
       riskOf: (action) => {
         // Cached per policy version: a swap brings its own action definitions.
         const current = core.evaluator.policy.ir;
@@ -257,6 +277,7 @@ export class ApeRuntime {
     await this.#core.sessions.revoke(s.id);
     const tokens = await this.#core.tokens.revoke({ session: s.id });
     const approvals = await this.#core.approvals.revoke({ session: s.id });
+    this.#core.origins?.drop(s.id);
     this.#core.auditor.emit({ type: 'session.revoked', tenant: s.tenant, session: s.id, data: { tokens, approvals } });
   }
 
@@ -280,6 +301,35 @@ export class ApeRuntime {
   }
 
   /** The usage summary of a session: actions run, counts, cumulative risk. */
+  /**
+   * The origin tracker of a session: record the user's prompt (`recordInput('user', prompt)`) and
+   * system configuration there. Throws unless the runtime was created with `origins`.
+   */
+  origins(session: Session): OriginTracker {
+    const registry = this.#core.origins;
+    if (!registry) throw new RuntimeConfigError('provenance by origin is off: create the runtime with { origins: true }');
+    return registry.of(this.#session(session).id);
+  }
+
+  /** Whether the runtime labels arguments by origin (`origins` option). */
+  get tracksOrigins(): boolean {
+    return this.#core.origins !== undefined;
+  }
+
+  /**
+   * A call's parameters labeled by origin in a session, without deciding (for `check`-style
+   * previews): explicit `Labeled` wrappers win. Also the session's origin facts. Throws unless
+   * the runtime tracks origins.
+   */
+  labelByOrigin(session: Session, params: unknown): OriginLabels & { value: JsonObject; facts: OriginFacts } {
+    const tracker = this.origins(session);
+    const copy = plainCopy(params, 'params', { labeled: true });
+    if (copy === null || typeof copy !== 'object' || Array.isArray(copy) || copy instanceof Labeled) throw new RuntimeConfigError('labelByOrigin: params must be an object');
+    const u = unwrapExplicit(copy, 'user');
+    const value = u.value as JsonObject;
+    return { value, ...labelByOrigin(tracker, value, u.labels, u.explicit, 'user'), facts: tracker.facts() };
+  }
+
   sessionSummary(session: Session): Promise<SessionSummary> {
     return this.#core.sessions.summary(session.id);
   }

@@ -1,0 +1,288 @@
+/** Provenance by origin: labels each argument of a call by where its value occurs (user prompt, system input, a tool's output, nowhere). */
+import type { JsonObject, JsonValue, ProvenanceLabel } from '../compiler/ir.js';
+import { InputError } from './errors.js';
+import { Labeled, isTrusted, lowest } from './provenance.js';
+
+/** The reserved place names of trusted inputs; every other place is a tool's action id. */
+export const TRUSTED_PLACES = ['user', 'system'] as const;
+
+/** Options of an `OriginTracker`. */
+export interface OriginOptions {
+  /**
+   * Strings shorter than this (in code points, after normalization) are never attributed to a
+   * place: they are labeled `model` (default 3). Short values ("ok", "1") occur everywhere by chance.
+   */
+  minLength?: number;
+}
+
+/** Where one value occurs: its label (the least trusted place) and every place it was found in. */
+export interface ValueOrigin {
+  label: ProvenanceLabel;
+  /** `user`, `system` and the action ids of the tools whose output holds the value, in the order first recorded. */
+  sources: string[];
+}
+
+/** The origin of every parameter path of a call (dotted paths, as `unwrap` gives them). */
+export interface OriginLabels {
+  labels: Record<string, ProvenanceLabel>;
+  sources: Record<string, string[]>;
+}
+
+/** The session facts of origin tracking, as `context.session.*`. */
+export interface OriginFacts {
+  /** The action ids of the tools whose output was read in the session (`true` each). */
+  tools_read: Record<string, true>;
+  /** Whether any untrusted (`external`) tool output was read in the session. */
+  external_read: boolean;
+}
+
+/** Everything recorded for one place. */
+interface Place {
+  name: string;
+  label: ProvenanceLabel;
+  /** Normalized string leaves, separated by NUL (a boundary no normalized value contains). */
+  text: string;
+  /** Every number the place holds: numeric leaves and numeric tokens of its strings. */
+  numbers: Set<number>;
+}
+
+const MAX_DEPTH = 64;
+const NUMBER_TOKEN = /(?<![\p{L}\p{N}.])-?\p{Nd}+(?:\.\p{Nd}+)?(?![\p{L}\p{N}]|\.\p{Nd})/gu;
+const WORD = /[\p{L}\p{N}]/u;
+
+/**
+ * The normal form values are compared in: Unicode NFKC, lower case, runs of white space as one
+ * space, trimmed. So `Ｂob  SMITH` matches `bob smith`.
+ */
+export function normalizeForOrigin(text: string): string {
+  return text.normalize('NFKC').toLowerCase().replace(/\s+/gu, ' ').trim();
+}
+
+/** Whether `needle` occurs in `haystack` as whole tokens (no letter or digit glued on either side). */
+function occursAsToken(haystack: string, needle: string): boolean {
+  const first = WORD.test(needle.charAt(0));
+  const last = WORD.test(needle.slice(-1));
+  let from = 0;
+  for (;;) {
+    const at = haystack.indexOf(needle, from);
+    if (at < 0) return false;
+    const before = at > 0 ? haystack.charAt(at - 1) : '';
+    const after = haystack.charAt(at + needle.length);
+    if ((!first || before === '' || !WORD.test(before)) && (!last || after === '' || !WORD.test(after))) return true;
+    from = at + 1;
+  }
+}
+
+/**
+ * Records the trusted inputs and every tool output of a session, and labels each argument of a
+ * later call by where its value occurs. Matching rules (docs/provenance.md):
+ * - strings are compared in `normalizeForOrigin` form and must occur as whole tokens of a recorded
+ *   string (no letter or digit glued on either side); shorter than `minLength` never matches;
+ * - numbers must equal a recorded number or a whole numeric token of a recorded string (`100`
+ *   does not occur in `1000` nor in `100.5`);
+ * - booleans and null never match (nothing tells who chose them);
+ * - a value found nowhere is labeled `model` (written by the model); found in several places it
+ *   takes the least trusted of their labels (`user`, `system`, or the tool's trust, `external` by
+ *   default); a container takes the least trusted label of its leaves (`model` when empty).
+ * Recorded values are copied into the tracker's own normal form when recorded; nothing is read twice.
+ */
+export class OriginTracker {
+  readonly #minLength: number;
+  readonly #places = new Map<string, Place>();
+
+  constructor(options: OriginOptions = {}) {
+    const minLength = options.minLength ?? 3;
+    if (!Number.isInteger(minLength) || minLength < 1) throw new InputError('origin options', '/minLength', 'must be a positive integer');
+    this.#minLength = minLength;
+  }
+
+  /** Records a trusted input: the user's prompt (`user`) or system configuration (`system`). */
+  recordInput(place: 'user' | 'system', value: unknown): void {
+    if (place !== 'user' && place !== 'system') throw new InputError('origin input', '', `place must be 'user' or 'system', not '${String(place)}'`);
+    this.#add(place, place, value);
+  }
+
+  /**
+   * Records a tool's output under the tool's action id, with the label its content gets
+   * (`external` unless the tool is a declared trusted source).
+   */
+  recordOutput(action: string, value: unknown, label: ProvenanceLabel = 'external'): void {
+    if (typeof action !== 'string' || action.length === 0) throw new InputError('origin output', '', 'needs the action id of the tool');
+    if ((TRUSTED_PLACES as readonly string[]).includes(action)) throw new InputError('origin output', '', `'${action}' is a reserved place name; a tool's output cannot be recorded under it`);
+    this.#add(action, label, value instanceof Labeled ? value.value : value);
+  }
+
+  /** The places recorded so far. */
+  get places(): readonly string[] {
+    return [...this.#places.keys()];
+  }
+
+  /** The session facts: which tools' outputs were read, and whether any was untrusted. */
+  facts(): OriginFacts {
+    const tools: Record<string, true> = {};
+    let external = false;
+    for (const place of this.#places.values()) {
+      if ((TRUSTED_PLACES as readonly string[]).includes(place.name)) continue;
+      tools[place.name] = true;
+      if (place.label === 'external') external = true;
+    }
+    return { tools_read: tools, external_read: external };
+  }
+
+  /** Where one scalar value occurs. */
+  originOf(value: JsonValue): ValueOrigin {
+    const sources: string[] = [];
+    if (typeof value === 'string') {
+      const needle = normalizeForOrigin(value);
+      if ([...needle].length >= this.#minLength && !needle.includes('\u0000')) {
+        for (const place of this.#places.values()) if (occursAsToken(place.text, needle)) sources.push(place.name);
+      }
+    } else if (typeof value === 'number' && Number.isFinite(value)) {
+      for (const place of this.#places.values()) if (place.numbers.has(value)) sources.push(place.name);
+    }
+    if (sources.length === 0) return { label: 'model', sources };
+    let label: ProvenanceLabel = 'system';
+    for (const name of sources) label = lowest(label, (this.#places.get(name) as Place).label);
+    return { label, sources };
+  }
+
+  /** The origin of every path of a call's parameters (containers: the least trusted leaf; empty: `model`). */
+  label(params: JsonObject): OriginLabels {
+    const labels: Record<string, ProvenanceLabel> = {};
+    const sources: Record<string, string[]> = {};
+    const walk = (node: JsonValue, path: string, depth: number): ProvenanceLabel => {
+      if (depth > MAX_DEPTH) throw new InputError('params', `/${path.replaceAll('.', '/')}`, `nests deeper than ${MAX_DEPTH} levels`);
+      let label: ProvenanceLabel;
+      if (node !== null && typeof node === 'object') {
+        const entries = Array.isArray(node) ? node.map((v, i) => [String(i), v] as const) : Object.entries(node);
+        label = entries.length === 0 ? 'model' : 'system';
+        const found = new Set<string>();
+        for (const [key, child] of entries) {
+          const childPath = path ? `${path}.${key}` : key;
+          label = lowest(label, walk(child, childPath, depth + 1));
+          for (const s of sources[childPath] ?? []) found.add(s);
+        }
+        if (path) sources[path] = [...found];
+      } else {
+        const origin = this.originOf(node);
+        label = origin.label;
+        if (path) sources[path] = origin.sources;
+      }
+      if (path) labels[path] = label;
+      return label;
+    };
+    walk(params, '', 0);
+    return { labels, sources };
+  }
+
+  #add(name: string, label: ProvenanceLabel, value: unknown): void {
+    let place = this.#places.get(name);
+    if (!place) {
+      place = { name, label, text: '', numbers: new Set() };
+      this.#places.set(name, place);
+    } else {
+      place.label = lowest(place.label, label);
+    }
+    const texts: string[] = [];
+    const target = place;
+    const seen = new Set<object>();
+    const visit = (node: unknown, depth: number): void => {
+      if (typeof node === 'string') {
+        texts.push(normalizeForOrigin(node));
+        for (const m of node.normalize('NFKC').matchAll(NUMBER_TOKEN)) target.numbers.add(Number(m[0]));
+      } else if (typeof node === 'number') {
+        if (Number.isFinite(node)) target.numbers.add(node);
+      } else if (typeof node === 'bigint') {
+        texts.push(node.toString());
+      } else if (node !== null && typeof node === 'object' && depth < MAX_DEPTH && !seen.has(node)) {
+        seen.add(node);
+        if (node instanceof Labeled) return visit(node.value, depth + 1);
+        if (node instanceof Date) return visit(Number.isNaN(node.getTime()) ? '' : node.toISOString(), depth + 1);
+        if (Array.isArray(node)) {
+          for (const item of node) visit(item, depth + 1);
+          return;
+        }
+        for (const [key, child] of Object.entries(node)) {
+          texts.push(normalizeForOrigin(key));
+          visit(child, depth + 1);
+        }
+      }
+    };
+    visit(value, 0);
+    if (texts.length > 0) place.text += (place.text ? '\u0000' : '') + texts.join('\u0000');
+  }
+}
+
+/**
+ * The origin trackers of a runtime's sessions, in this process (a run lives in one process, so its
+ * session's tool outputs are seen here). A tracker is dropped when its session is revoked; the
+ * oldest trackers are dropped beyond `maxSessions` (a dropped session starts again from nothing
+ * known, which only lowers labels to `model`).
+ */
+export class OriginRegistry {
+  readonly #options: OriginOptions;
+  readonly #trackers = new Map<string, OriginTracker>();
+  readonly #maxSessions: number;
+
+  constructor(options: OriginOptions = {}, maxSessions = 10_000) {
+    this.#options = { ...options };
+    new OriginTracker(this.#options); // validates the options once
+    this.#maxSessions = maxSessions;
+  }
+
+  /** The tracker of a session (created on first use). */
+  of(session: string): OriginTracker {
+    let tracker = this.#trackers.get(session);
+    if (!tracker) {
+      tracker = new OriginTracker(this.#options);
+      this.#trackers.set(session, tracker);
+      if (this.#trackers.size > this.#maxSessions) this.#trackers.delete(this.#trackers.keys().next().value as string);
+    }
+    return tracker;
+  }
+
+  /** Forgets a session's tracker. */
+  drop(session: string): void {
+    this.#trackers.delete(session);
+  }
+}
+
+/**
+ * The labels of a call's parameters by origin: explicitly labeled paths keep their label; every
+ * other path gets the label of where its value occurs, capped by `cap` when that is untrusted (a
+ * plan from an untrusted source); containers take their lowest leaf.
+ * @internal
+ */
+export function labelByOrigin(
+  origins: OriginTracker,
+  params: JsonObject,
+  labels: Readonly<Record<string, ProvenanceLabel>>,
+  explicit: ReadonlySet<string> | 'all',
+  cap: ProvenanceLabel,
+): OriginLabels {
+  const found = origins.label(params);
+  if (explicit === 'all') return { labels: { ...labels }, sources: found.sources };
+  const capped = !isTrusted(cap);
+  const out: Record<string, ProvenanceLabel> = {};
+  const leafLabel = (path: string): ProvenanceLabel => {
+    if (explicit.has(path)) return labels[path] as ProvenanceLabel;
+    const l = found.labels[path] ?? 'model';
+    return capped ? lowest(l, cap) : l;
+  };
+  const walk = (node: JsonValue, path: string): ProvenanceLabel => {
+    let l: ProvenanceLabel;
+    if (node !== null && typeof node === 'object' && !explicit.has(path)) {
+      const entries = Array.isArray(node) ? node.map((v, i) => [String(i), v] as const) : Object.entries(node);
+      l = entries.length === 0 ? leafLabel(path) : 'system';
+      for (const [k, v] of entries) l = lowest(l, walk(v, path ? `${path}.${k}` : k));
+    } else {
+      l = leafLabel(path);
+      // An explicitly labeled container: its inner paths keep the wrapper's labels.
+      if (node !== null && typeof node === 'object') for (const key of Object.keys(labels)) if (key.startsWith(`${path}.`)) out[key] = labels[key] as ProvenanceLabel;
+    }
+    if (path) out[path] = l;
+    return l;
+  };
+  walk(params, '');
+  return { labels: out, sources: found.sources };
+}

@@ -19,6 +19,7 @@ The tools file holds, per suite, each tool's name, description and JSON Schema o
 
 from __future__ import annotations
 
+import enum
 import json
 import sys
 import warnings
@@ -27,6 +28,7 @@ from typing import Any
 warnings.filterwarnings("ignore")
 
 from agentdojo.agent_pipeline.tool_execution import tool_result_to_str  # noqa: E402
+from pydantic import BaseModel  # noqa: E402
 from agentdojo.attacks.base_attacks import DEFAULT_MODEL_NAME, DEFAULT_USER_NAME  # noqa: E402
 from agentdojo.attacks.important_instructions_attacks import ImportantInstructionsAttack  # noqa: E402
 from agentdojo.functions_runtime import FunctionsRuntime  # noqa: E402
@@ -42,11 +44,31 @@ def plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+def structured(value: Any) -> Any:
+    """A tool's return value as JSON, the way a Node tool would hand it to the runtime (pydantic models dumped)."""
+    if isinstance(value, BaseModel):
+        return structured(value.model_dump(mode="json"))
+    if isinstance(value, dict):
+        return {str(k): structured(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [structured(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return structured(value.value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
 def run_calls(runtime: FunctionsRuntime, env: Any, calls: list[Any]) -> list[dict[str, Any]]:
     out = []
     for call in calls:
         result, error = runtime.run_function(env, call.function, call.args, raise_on_error=False)
-        out.append({"function": call.function, "args": plain(dict(call.args)), "output": tool_result_to_str(result) if error is None else "", "error": error})
+        out.append({
+            "function": call.function, "args": plain(dict(call.args)),
+            "output": tool_result_to_str(result) if error is None else "",
+            "result": structured(result) if error is None else None,
+            "error": error,
+        })
     return out
 
 

@@ -23,7 +23,7 @@ import {
   type RuntimeStores,
   type Session,
 } from '../runtime/index.js';
-import type { OriginOptions } from '../runtime/index.js';
+import type { DecisionLogEntry, OriginOptions } from '../runtime/index.js';
 import { ParameterValidationError } from '../index.js';
 import { AgentClosedError, AgentConfigError } from './errors.js';
 import { plainObject } from './json-copy.js';
@@ -67,6 +67,8 @@ export interface ApeOptions {
    * later call is labeled by where its value occurs. `true` for the default matching options.
    */
   origins?: boolean | OriginOptions;
+  /** Told every request the engine decided for a call and its result (see `RuntimeOptions.decisionLog`). */
+  decisionLog?: (entry: DecisionLogEntry) => void;
 }
 
 /** `policyStatus()`: the current policy and, when a live source feeds this Ape, its last reload attempt and error. */
@@ -180,6 +182,7 @@ export class Ape {
       ...(options.rateLimits !== undefined ? { rateLimits: options.rateLimits } : {}),
       ...(options.sensitiveParams !== undefined ? { sensitiveParams: options.sensitiveParams } : {}),
       ...(options.origins !== undefined ? { origins: options.origins } : {}),
+      ...(options.decisionLog !== undefined ? { decisionLog: options.decisionLog } : {}),
     });
     this.#keeper = new SessionKeeper(this.runtime, tenant, sessionTtlMs, this.#now);
   }

@@ -1,5 +1,15 @@
 /** The services a runtime shares with its runs and its gate (never exposed through the public API). */
+import type { DecisionRequest } from '../compiler/engine-input.js';
+import type { DecisionResult } from '../compiler/ir.js';
 import type { Evaluator } from '../evaluator.js';
+
+/** One decision the engine made for a call: the exact request (what \`ape eval --requests\` reads) and its result. */
+export interface DecisionLogEntry {
+  /** `plan`: deciding a step when its plan is approved; `call`: deciding the call about to run. */
+  stage: 'plan' | 'call';
+  request: DecisionRequest;
+  result: DecisionResult;
+}
 import type { Auditor } from './audit/events.js';
 import type { InFlight } from './inflight.js';
 import type { OriginRegistry } from './origin.js';
@@ -36,6 +46,8 @@ export interface RuntimeCore {
   sessionDependent: boolean;
   /** Provenance by origin, when enabled: the tracker of each session (created on first use). */
   origins: OriginRegistry | undefined;
+  /** Told every request the engine decided and its result (copies), when set. */
+  decisionLog: ((entry: DecisionLogEntry) => void) | undefined;
   /** Risk score of an action (from the policy's or the repository's risk level). */
   riskOf(action: string): number;
 }

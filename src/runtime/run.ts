@@ -614,6 +614,7 @@ export class Run implements GateRun {
       if (record.lastAction !== undefined) request.previous_action = record.lastAction;
       const deciding = decideRequest(core, evaluator, request);
       result = isThenable(deciding) ? ((yield deciding) as DecisionResult) : deciding;
+      if (core.decisionLog) core.decisionLog({ stage: c.callId.includes(':plan:') ? 'plan' : 'call', request: structuredClone(request), result: structuredClone(result) });
       if (result.decision === 'allow' && verdict === 'escalate') {
         result = { ...result, decision: 'escalate', rule: 'intent:escalation_actions', reasons: [`action '${action}' needs approval under the intent`] };
       }

@@ -5,7 +5,7 @@ import { actionDefinition } from '../compiler/engine-input.js';
 import type { Evaluator } from '../evaluator.js';
 import { InFlight } from './inflight.js';
 import { Auditor, type AuditSink } from './audit/events.js';
-import type { GateMode, RuntimeCore } from './core.js';
+import type { DecisionLogEntry, GateMode, RuntimeCore } from './core.js';
 import { ApprovalError, RunNotResumableError, RuntimeConfigError, TenantMismatchError } from './errors.js';
 import type { ApprovalHandler, ApprovalRecord, ApprovalResponse } from './escalation.js';
 import { Gate, type ToolDefinition, type ToolInfo } from './gate.js';
@@ -20,6 +20,13 @@ import { plainCopy, plainObject, readFields } from './plain.js';
 import { OriginRegistry, labelByOrigin, type OriginFacts, type OriginLabels, type OriginOptions, type OriginTracker } from './origin.js';
 import { Labeled, unwrapExplicit } from './provenance.js';
 
+/** The `decisionLog` option, checked once. */
+function decisionListener(option: unknown): ((entry: DecisionLogEntry) => void) | undefined {
+  if (option === undefined) return undefined;
+  if (typeof option !== 'function') throw new RuntimeConfigError('decisionLog must be a function');
+  return option as (entry: DecisionLogEntry) => void;
+}
+
 /** The origin registry for the `origins` option, read once. */
 function originRegistry(option: unknown): OriginRegistry | undefined {
   if (option === undefined || option === false) return undefined;
@@ -32,7 +39,7 @@ function originRegistry(option: unknown): OriginRegistry | undefined {
 
 const OPTION_KEYS = [
   'evaluator', 'signingKey', 'mode', 'tokenTtlMs', 'maxClockSkewMs', 'sessionTtlMs', 'approvalHandler', 'approvalTimeoutMs', 'approvalTtlMs',
-  'rateLimits', 'audit', 'sensitiveParams', 'stores', 'now', 'origins',
+  'rateLimits', 'audit', 'sensitiveParams', 'stores', 'now', 'origins', 'decisionLog',
 ] as const satisfies readonly (keyof RuntimeOptions)[];
 
 const FILTER_KEYS = ['all', 'id', 'tenant', 'session', 'run', 'intent', 'plan'] as const;
@@ -114,6 +121,12 @@ export interface RuntimeOptions {
    * / `external_read`. `true` for the default matching options. Off by default.
    */
   origins?: boolean | OriginOptions;
+  /**
+   * Told every request the engine decided for a call and its result (copies: the exact request,
+   * provenance and sources included, that `ape eval --requests` re-decides). Unredacted: it is the
+   * caller's own data. For replays and shadow logs; a throwing listener fails the call (closed).
+   */
+  decisionLog?: (entry: DecisionLogEntry) => void;
 }
 
 /** APE's runtime: register tools, open sessions, create runs. Tools run only through the gate. */
@@ -171,6 +184,7 @@ export class ApeRuntime {
       handler: options.approvalHandler,
       sessionDependent: readsSession(ir),
       origins: originRegistry(options.origins),
+      decisionLog: decisionListener(options.decisionLog),
       riskOf: (action) => {
         // Cached per policy version: a swap brings its own action definitions.
         const current = core.evaluator.policy.ir;

@@ -5,7 +5,7 @@ import { ProvenanceError } from './errors.js';
 
 export type { ProvenanceLabel };
 
-const TRUST: Record<ProvenanceLabel, number> = { system: 2, user: 1, external: 0 };
+const TRUST: Record<ProvenanceLabel, number> = { system: 3, user: 2, model: 1, external: 0 };
 
 /** A value with the label of where it came from. Immutable. */
 export class Labeled<T = unknown> {
@@ -55,7 +55,7 @@ export function combine<T>(inputs: readonly Labeled[], fn: (...values: unknown[]
 
 /** Whether a label can grant authority (intent, plan, approvals). */
 export function isTrusted(l: ProvenanceLabel): boolean {
-  return l !== 'external';
+  return l === 'system' || l === 'user';
 }
 
 /** A plain JSON value with the provenance label of each parameter path (dotted; containers get their lowest leaf). */

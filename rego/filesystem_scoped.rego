@@ -17,7 +17,7 @@ default_decision := "deny"
 # METADATA
 # scope: document
 # title: "APE decision"
-# description: "The decision for an APE request as written, {action, params, context, previous_action, provenance}: decision, rule, matched, reasons and policy_hash, exactly as APE's native engine for canonical values. A request native refuses is denied with its error {code, message}; a value Rego cannot canonicalize exactly is denied with a reason naming it."
+# description: "The decision for an APE request as written, {action, params, context, previous_action, provenance, sources}: decision, rule, matched, reasons and policy_hash, exactly as APE's native engine for canonical values. A request native refuses is denied with its error {code, message}; a value Rego cannot canonicalize exactly is denied with a reason naming it."
 # entrypoint: true
 default decision := {"decision": "deny", "rule": null, "matched": [], "reasons": ["the request is refused: it is not an APE request"], "policy_hash": "sha256:aee24bdcff125149ac893ea62b6eef54e670e22d9467d63d75de3b79fd6c15a1"}
 
@@ -323,11 +323,25 @@ _refusal := {"code": "APE_REQUEST_INVALID", "message": "request must be an objec
 } else := {"code": "APE_REQUEST_INVALID", "message": "request.provenance must be an object of parameter path -> label"} if {
 	"provenance" in object.keys(input)
 	not is_object(input.provenance)
+} else := {"code": "APE_REQUEST_INVALID", "message": "request.sources must be an object of parameter path -> list of places"} if {
+	"sources" in object.keys(input)
+	not _sources_valid
 } else := {"code": "APE_PARAMS_INVALID", "message": violation[1]} if {
 	violation := min(_schema_violation[input.action])
 } else := {"code": "APE_REQUEST_INVALID", "message": "request.previous_action must be a string"} if {
 	"previous_action" in object.keys(input)
 	not is_string(input.previous_action)
+}
+
+# _sources_valid: request.sources is an object of parameter path -> list of places (strings).
+_sources_valid if {
+	is_object(input.sources)
+	every places in input.sources {
+		is_array(places)
+		every place in places {
+			is_string(place)
+		}
+	}
 }
 
 _action_given if {
@@ -431,6 +445,10 @@ _kind_plain(v) := {"value": v}
 
 _provenance(label) := {"value": label} if {
 	is_string(label)
+} else := {}
+
+_sources(places) := {"value": places} if {
+	is_array(places)
 } else := {}
 
 # _fact_results[action] holds [fact, what, result] for each value the rules of the action read.

@@ -27,7 +27,7 @@ describe('ape validate', () => {
     expect(r.code).toBe(1);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toBe(`${file}:6:15 unknown-operator unknown operator 'prefx' in condition on 'path'; expected one of prefix, suffix, allowlist, denylist, equals, one_of, min, max, regex, min_length, max_length, exists, cidr, provenance (did you mean 'prefix'?)`);
+    expect(lines[0]).toBe(`${file}:6:15 unknown-operator unknown operator 'prefx' in condition on 'path'; expected one of prefix, suffix, allowlist, denylist, equals, one_of, min, max, regex, min_length, max_length, exists, cidr, provenance, source (did you mean 'prefix'?)`);
     expect(lines[1]).toMatch(new RegExp(`^${file}:7:15 unknown-operator`));
   });
   it('a missing file is one clear line, exit 1', async () => {

@@ -19,7 +19,10 @@ export interface DecisionRequest {
   previous_action?: string;
   /** Provenance label of parameter values, keyed by parameter path (set by the runtime). */
   provenance?: Record<string, string>;
-  /** Where each parameter value was found (`user`, `system` or tool action ids), keyed by parameter path (set by the runtime). */
+  /**
+   * Where each parameter value was found, keyed by parameter path (set by the runtime): `user`,
+   * `system`, or the action id of the tool whose output held it. Read by `source` conditions.
+   */
   sources?: Record<string, string[]>;
 }
 
@@ -27,7 +30,7 @@ export interface DecisionRequest {
 export interface FactSpec {
   fact: string;
   resolved: ResolvedPath;
-  transform: 'value' | 'length' | 'bits' | 'provenance';
+  transform: 'value' | 'length' | 'bits' | 'provenance' | 'source';
 }
 
 /** The facts each action's rules read, keyed by action id. */
@@ -75,7 +78,35 @@ const TRANSFORMS: Partial<Record<ConditionOp, FactSpec['transform']>> = {
   max_length: 'length',
   cidr: 'bits',
   provenance: 'provenance',
+  source: 'source',
 };
+
+/** The message of a malformed `request.sources` (the Rego request form gives the same). */
+export const SOURCES_MESSAGE = 'request.sources must be an object of parameter path -> list of places';
+
+/**
+ * Copies `request.sources` once into plain data, checking it: an object whose values are lists of
+ * strings. Throws `RequestError` otherwise.
+ */
+function readSources(raw: unknown): Map<string, string[]> | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new RequestError(SOURCES_MESSAGE);
+  const proto = Object.getPrototypeOf(raw) as unknown;
+  if (proto !== Object.prototype && proto !== null) throw new RequestError(SOURCES_MESSAGE);
+  const out = new Map<string, string[]>();
+  for (const key of Object.keys(raw)) {
+    const places: unknown = (raw as Record<string, unknown>)[key];
+    if (!Array.isArray(places)) throw new RequestError(SOURCES_MESSAGE);
+    const copy: string[] = [];
+    for (let i = 0; i < places.length; i++) {
+      const place: unknown = places[i];
+      if (typeof place !== 'string') throw new RequestError(SOURCES_MESSAGE);
+      copy.push(place);
+    }
+    out.set(key, copy);
+  }
+  return out;
+}
 
 const MAX_DEPTH = 64;
 
@@ -207,6 +238,7 @@ export class RequestPreparer {
     if (provenance !== undefined && (provenance === null || typeof provenance !== 'object' || Array.isArray(provenance))) {
       throw new RequestError('request.provenance must be an object of parameter path -> label');
     }
+    const sources = readSources(request.sources);
     const definition = actionDefinition(this.#ir, action);
     if (definition) {
       const validate = parameterValidator(definition.parameters);
@@ -224,6 +256,11 @@ export class RequestPreparer {
         if (spec.transform === 'provenance') {
           const label = provenance?.[spec.fact.slice(0, -'#provenance'.length)];
           if (typeof label === 'string') facts[spec.fact] = label;
+          continue;
+        }
+        if (spec.transform === 'source') {
+          const places = sources?.get(spec.fact.slice(0, -'#source'.length));
+          if (places !== undefined) facts[spec.fact] = [...places];
           continue;
         }
         const root = spec.resolved.source === 'params' ? params : context;

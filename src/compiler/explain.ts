@@ -4,8 +4,16 @@
  */
 import type { ConditionIR, Decision, PolicyIR, Scalar } from './ir.js';
 
-/** A reason with no value in it, or one that wraps the failing string value. */
-export type ReasonTemplate = { static: string } | { head: string; tail: string };
+/**
+ * A reason with no value in it, or one that wraps the failing value: a string as it is, or (with
+ * `places`) a list of places rendered by `placesText`.
+ */
+export type ReasonTemplate = { static: string } | { head: string; tail: string; places?: true };
+
+/** Where a value was found, for a reason: `in a, b` (the list's order), or `nowhere` for an empty list. */
+export function placesText(places: readonly string[]): string {
+  return places.length === 0 ? 'nowhere' : `in ${places.join(', ')}`;
+}
 
 function quoteList(values: readonly string[]): string {
   return values.map((v) => `'${v}'`).join(', ');
@@ -32,6 +40,8 @@ export function expectedTypeText(c: ConditionIR): string {
       return 'IP address';
     case 'provenance':
       return 'labelled value';
+    case 'source':
+      return 'list of places';
     default:
       return 'string';
   }
@@ -75,12 +85,16 @@ export function failureTemplate(c: ConditionIR): ReasonTemplate {
       return { static: `${p} is not in any of ${quoteList(c.ranges)}` };
     case 'provenance':
       return { head: `${p} comes from '`, tail: `', not from ${quoteList(c.labels)}` };
+    case 'source':
+      return { head: `${p} was found `, tail: `, not in any of ${c.names.join(', ')}`, places: true };
   }
 }
 
 /** Renders a template with the failing value. */
 export function renderReason(template: ReasonTemplate, value: unknown): string {
-  return 'static' in template ? template.static : `${template.head}${String(value)}${template.tail}`;
+  if ('static' in template) return template.static;
+  const text = template.places ? placesText(value as string[]) : String(value);
+  return `${template.head}${text}${template.tail}`;
 }
 
 /** Prefix of a candidate allow rule's failure reason. */

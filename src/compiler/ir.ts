@@ -37,8 +37,8 @@ export type Category = (typeof CATEGORIES)[number];
  */
 export type ValueKind = 'plain' | 'path' | 'url' | 'domain' | 'email' | 'ip';
 
-/** The JSON type a condition operator expects of the fact it tests. */
-export type ValueType = 'string' | 'number' | 'any';
+/** The JSON type a condition operator expects of the fact it tests (`list`: a list of strings). */
+export type ValueType = 'string' | 'number' | 'list' | 'any';
 
 /**
  * One condition: a predicate on one fact of the request.
@@ -58,9 +58,13 @@ export type ConditionIR =
   | { op: 'max_length'; path: string; fact: string; kind: ValueKind; value: number }
   | { op: 'exists'; path: string; fact: string; kind: ValueKind; value: boolean }
   | { op: 'cidr'; path: string; fact: string; kind: ValueKind; ranges: string[]; prefixes: string[] }
-  | { op: 'provenance'; path: string; fact: string; kind: ValueKind; labels: ProvenanceLabel[] };
+  | { op: 'provenance'; path: string; fact: string; kind: ValueKind; labels: ProvenanceLabel[] }
+  | { op: 'source'; path: string; fact: string; kind: ValueKind; names: string[] };
 
-/** Where a value came from: the runtime labels values, and untrusted data can't grant authority. */
+/**
+ * Where a value came from, most trusted first: the runtime labels values, and untrusted data can't
+ * grant authority. `model`: written by the model (found in no trusted input and no tool output).
+ */
 export const PROVENANCE_LABELS = ['system', 'user', 'model', 'external'] as const;
 /** A provenance label. */
 export type ProvenanceLabel = (typeof PROVENANCE_LABELS)[number];

@@ -338,6 +338,9 @@ function normalizeConditions(
         case 'provenance':
           conditions.push({ op, ...base, labels: [...new Set(asList(operand))] as ProvenanceLabel[] });
           break;
+        case 'source':
+          conditions.push({ op, ...base, names: [...new Set(asList(operand))] });
+          break;
         default: {
           const never: never = op;
           report('unknown-operator', `unknown operator '${String(never)}'`, opAt, undefined, true);

@@ -1,5 +1,5 @@
 /** The condition operators: operand schema, expected value type and meaning of each, in one catalog. */
-import type { ConditionOp, JsonObject, ValueType } from './ir.js';
+import { PROVENANCE_LABELS, type ConditionOp, type JsonObject, type ValueType } from './ir.js';
 
 /** What the compiler and every back end know about one operator. */
 export interface OperatorSpec {
@@ -14,6 +14,7 @@ export interface OperatorSpec {
 const stringOrList: JsonObject = {
   anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
 };
+const label: JsonObject = { type: 'string', enum: [...PROVENANCE_LABELS] };
 const scalar: JsonObject = { type: ['string', 'number', 'boolean'] };
 
 /** Every operator of the condition language. */
@@ -32,9 +33,14 @@ export const OPERATORS = {
   exists: { operand: { type: 'boolean' }, valueType: 'any', summary: 'the parameter is present and valid (true) or absent (false)' },
   cidr: { operand: stringOrList, valueType: 'string', summary: 'IP address lies in one of the CIDR ranges' },
   provenance: {
-    operand: { anyOf: [{ type: 'string', enum: ['system', 'user', 'external'] }, { type: 'array', items: { type: 'string', enum: ['system', 'user', 'external'] }, minItems: 1 }] },
+    operand: { anyOf: [label, { type: 'array', items: label, minItems: 1 }] },
     valueType: 'string',
-    summary: "the value's provenance label is one of these (system, user, external); unlabelled counts as missing",
+    summary: `the value's provenance label is one of these (${PROVENANCE_LABELS.join(', ')}); unlabelled counts as missing`,
+  },
+  source: {
+    operand: stringOrList,
+    valueType: 'list',
+    summary: "the value was found in at least one of these places (`user`, `system` or a tool's action id, from `request.sources`); no list of places counts as missing",
   },
 } as const satisfies Record<ConditionOp, OperatorSpec>;
 
@@ -51,6 +57,8 @@ export function factKey(op: ConditionOp, path: string): string {
       return `${path}#bits`;
     case 'provenance':
       return `${path}#provenance`;
+    case 'source':
+      return `${path}#source`;
     default:
       return path;
   }

@@ -414,7 +414,9 @@ export class Run implements GateRun {
     if (options === undefined) return 'user';
     const { source } = readFields(options, 'options', ['source']);
     if (source === undefined) return 'user';
-    if (source !== 'system' && source !== 'user' && source !== 'external') throw new InputError('options', '/source', `is not a provenance label ('system', 'user' or 'external')`);
+    if (source !== 'system' && source !== 'user' && source !== 'model' && source !== 'external') {
+      throw new InputError('options', '/source', `is not a provenance label ('system', 'user', 'model' or 'external')`);
+    }
     return source;
   }
 

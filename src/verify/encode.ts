@@ -3,9 +3,9 @@
  * action decision, with the native evaluator's semantics (missing facts, precedence, risk, transitions).
  */
 import type { ConditionIR, Decision, PolicyIR, RuleIR, Scalar } from '../compiler/ir.js';
-import { factSymbol, PREV } from './facts.js';
+import { factSymbol, PREV, PLACE_SEPARATOR } from './facts.js';
 import { globRegex, prefixRegex, suffixRegex, translateRegex } from './regex.js';
-import { and, app, atom, declarePredicate, fitsAlphabet, isCtor, ite, not, or, realLit, reUnion, strLit, sym, type Smt } from './smtlib.js';
+import { and, app, atom, declarePredicate, fitsAlphabet, isCtor, ite, not, or, realLit, reConcat, reUnion, strLit, sym, type Smt } from './smtlib.js';
 
 /** A condition the encoding can't express exactly: it becomes an uninterpreted predicate on the string. */
 export interface Opaque {
@@ -123,6 +123,9 @@ export class PolicyEncoding {
       case 'provenance':
         [typeOk, test] = [isStr, this.member(v, reUnion(...c.labels.map((l) => app('str.to_re', strLit(l)))))];
         break;
+      case 'source':
+        [typeOk, test] = [isStr, this.#places(rule, c, v)];
+        break;
       case 'equals':
         [typeOk, test] = this.#scalars(rule, c, v, [c.value]);
         break;
@@ -139,6 +142,19 @@ export class PolicyEncoding {
         break;
     }
     return ite(typeOk, test, atom(missingHolds ? 'true' : 'false'));
+  }
+
+  /**
+   * A `source` condition on a list of places written as one string (see `placesString`): some named
+   * place, between separators. Names holding the separator or beyond the alphabet stay uninterpreted.
+   */
+  #places(rule: RuleIR | undefined, c: Extract<ConditionIR, { op: 'source' }>, v: Smt): Smt {
+    if (!c.names.every((n) => fitsAlphabet(n) && !n.includes(PLACE_SEPARATOR))) {
+      return app(this.#opaque(rule, c, `source ${c.names.join(', ')}`, 'a place name holds NUL or characters beyond U+2FFFF'), app('str_val', v));
+    }
+    const sep = app('str.to_re', strLit(PLACE_SEPARATOR));
+    const names = reUnion(...c.names.map((n) => app('str.to_re', strLit(n))));
+    return this.member(v, reConcat(atom('re.all'), sep, names, sep, atom('re.all')));
   }
 
   #scalars(rule: RuleIR | undefined, c: ConditionIR, v: Smt, values: readonly Scalar[]): [Smt, Smt] {

@@ -85,6 +85,32 @@ export const BITS_RE: Smt = (() => {
 
 const SCHEME_RE: Smt = reConcat(range('a', 'z'), app('re.*', reUnion(range('a', 'z'), range('0', '9'), lit('+'), lit('.'), lit('-'))));
 
+/** The separator of a list of places written as one string (see `placesString`); never inside a place the solver picks. */
+export const PLACE_SEPARATOR = '\u0000';
+
+/**
+ * A list of places (a `source` fact) as the string the solver reasons about: each place followed by
+ * NUL, after a leading NUL (`[]` is NUL alone, `["a", "b"]` is NUL a NUL b NUL). A place the policy
+ * names (without NUL) is in the list exactly when NUL place NUL occurs in the string.
+ */
+export function placesString(places: readonly string[]): string {
+  return PLACE_SEPARATOR + places.map((p) => p + PLACE_SEPARATOR).join('');
+}
+
+/** The list of places a `placesString` string stands for (undefined when it is not one). */
+export function placesFromString(text: string): string[] | undefined {
+  if (!PLACES_TEXT.test(text)) return undefined;
+  return text.length === 1 ? [] : text.slice(1, -1).split(PLACE_SEPARATOR);
+}
+
+const PLACES_TEXT = /^\u0000(?:[^\u0000]*\u0000)*$/u;
+
+/**
+ * The strings that stand for lists of places. Lists whose places hold NUL are left out: a condition
+ * can only tell one from a list of the places the policy names (which hold no NUL, see encode.ts).
+ */
+export const PLACES_RE: Smt = reConcat(lit(PLACE_SEPARATOR), app('re.*', reConcat(app('re.*', chars(allExcept(PLACE_SEPARATOR))), lit(PLACE_SEPARATOR))));
+
 const isInt = (v: Smt) => app('is_int', num(v));
 const nat = (v: Smt) => and(isCtor('num', v), isInt(v), app('>=', num(v), realLit(0)));
 
@@ -174,6 +200,7 @@ export function factDomain(ir: PolicyIR, action: string, spec: FactSpec, v: Smt)
   });
   const { resolved, transform } = spec;
   if (transform === 'provenance') return { eager: or(absent, isCtor('str', v)) };
+  if (transform === 'source') return strIn(PLACES_RE, (x) => placesFromString(x) !== undefined);
   if (transform === 'bits') return strIn(BITS_RE, (x) => /^(4:[01]{32}|6:[01]{128})$/.test(x) && !x.startsWith(`6:${'0'.repeat(80)}${'1'.repeat(16)}`));
   const param = resolved.source === 'params' ? parameterSchema(ir, action, resolved.segments) : { required: false };
   if (transform === 'length') {
@@ -215,7 +242,7 @@ export function factLinks(specs: readonly FactSpec[], symbolOf: (fact: string) =
   const out: Smt[] = [];
   const groups = new Map<string, FactSpec[]>();
   for (const s of specs) {
-    if (s.transform === 'provenance') continue;
+    if (s.transform === 'provenance' || s.transform === 'source') continue;
     const key = `${s.resolved.source}\u0000${s.resolved.segments.join('\u0000')}`;
     groups.set(key, [...(groups.get(key) ?? []), s]);
   }

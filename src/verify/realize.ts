@@ -7,7 +7,7 @@ import { canonicalIp } from '../compiler/canonical.js';
 import type { FactSpec } from '../compiler/engine-input.js';
 import type { JsonObject, JsonValue, PolicyIR } from '../compiler/ir.js';
 import { actionDefinition } from '../compiler/engine-input.js';
-import { parameterSchema } from './facts.js';
+import { parameterSchema, placesFromString } from './facts.js';
 import type { ModelValue } from './solver.js';
 
 /** A request in the form `ape eval --requests` reads, one per line. */
@@ -17,6 +17,7 @@ export interface RequestLine {
   context: JsonObject;
   previous_action?: string;
   provenance?: Record<string, string>;
+  sources?: Record<string, string[]>;
 }
 
 const DEFAULT_PORTS: Record<string, number> = { http: 80, https: 443, ws: 80, wss: 443, ftp: 21 };
@@ -172,6 +173,12 @@ export function buildRequest(
     if (spec.transform === 'provenance') {
       const label = str(values.get(spec.fact));
       if (label !== undefined) (request.provenance ??= {})[spec.fact.slice(0, -'#provenance'.length)] = label;
+      continue;
+    }
+    if (spec.transform === 'source') {
+      const text = str(values.get(spec.fact));
+      const places = text === undefined ? undefined : placesFromString(text);
+      if (places !== undefined) (request.sources ??= {})[spec.fact.slice(0, -'#source'.length)] = places;
       continue;
     }
     const key = `${spec.resolved.source}\u0000${spec.resolved.segments.join('\u0000')}`;

@@ -229,7 +229,10 @@ export function generatedInputs(policy: CompiledPolicy, count: number, seed = 42
           list.push(...c.prefixes.map((p) => p.padEnd(p.startsWith('4:') ? 34 : 130, '1')));
           break;
         case 'provenance':
-          list.push(...c.labels, 'external');
+          list.push(...c.labels, 'external', 'model');
+          break;
+        case 'source':
+          list.push(c.names, [c.names[0] as string], ['read_file'], [], ['user', 'system', 'x'], c.names[0] as string, [c.names[0] as string, 7]);
           break;
         case 'regex':
         case 'exists':
@@ -260,11 +263,59 @@ export function generatedInputs(policy: CompiledPolicy, count: number, seed = 42
   return fc.sample(input, { numRuns: count, seed });
 }
 
-/** Every (policy, input) pair of the suite: request-derived inputs plus `perPolicy` generated ones. */
+/**
+ * Requests with provenance labels and sources (a policy's examples carry neither), by suite policy:
+ * `source` hit, miss, no place, missing sources, and the `model` label.
+ */
+export const CURATED_REQUESTS: Record<string, DecisionRequest[]> = {
+  'fixtures/provenance_origin.yaml': [
+    { action: 'pay', params: { recipient: 'bob', amount: 5 }, sources: { recipient: ['user'] } },
+    { action: 'pay', params: { recipient: 'bob', amount: 5 }, sources: { recipient: ['read_file', 'get_contacts'] } },
+    { action: 'pay', params: { recipient: 'bob', amount: 5 }, sources: { recipient: ['web fetch'] } },
+    { action: 'pay', params: { recipient: 'bob', amount: 5 }, sources: { recipient: ["it's \"quoted\""] } },
+    { action: 'pay', params: { recipient: 'bob', amount: 5 }, sources: { recipient: ['search', 'system'] } },
+    { action: 'pay', params: { recipient: 'bob', amount: 5 }, sources: { recipient: [] } },
+    { action: 'pay', params: { recipient: 'bob', amount: 5000 }, sources: { recipient: ['get_contacts'] } },
+    { action: 'pay', params: { recipient: 'bob', amount: 5 }, sources: { amount: ['user'] } },
+    { action: 'pay', params: { recipient: 'bob', amount: 5 } },
+    { action: 'pay', params: { recipient: 'bob', amount: 5, memo: 'm' }, sources: { recipient: ['user'], memo: ['system'] } },
+    { action: 'pay', params: { recipient: 'bob', amount: 5, memo: 'm' }, sources: { recipient: ['user'], memo: ['read_file'] } },
+    { action: 'pay', params: { recipient: 'bob', amount: 5, memo: 'm' }, sources: { recipient: ['user'] } },
+    { action: 'write_note', params: { text: 'x', title: 't' }, provenance: { text: 'model' }, sources: { title: ['user'] } },
+    { action: 'write_note', params: { text: 'x', title: 't' }, provenance: { text: 'user' }, sources: { title: ['get_contacts'] } },
+    { action: 'write_note', params: { text: 'x', title: 't' }, provenance: { text: 'external' }, sources: { title: ['user'] } },
+    { action: 'write_note', params: { text: 'x', title: 't' }, provenance: { text: 'system' }, sources: { title: ['user'] } },
+    { action: 'write_note', params: { text: 'x' }, provenance: { text: 'model' } },
+  ],
+  'fixtures/every_operator.yaml': [
+    { action: 'read_file', params: { path: '/srv/a' }, provenance: { path: 'model' } },
+    { action: 'read_file', params: { path: '/srv/a' }, provenance: { path: 'external' } },
+    { action: 'search_files', params: { path: '/x', pattern: 'longer-than-5' }, sources: { pattern: ['list_directory'] } },
+    { action: 'search_files', params: { path: '/x', pattern: 'longer-than-5' }, sources: { pattern: ['read_file'] } },
+  ],
+};
+
+/** Engine inputs no request produces (a `source` fact that is not a list of strings), by suite policy. */
+export const CURATED_INPUTS: Record<string, EngineInput[]> = {
+  'fixtures/provenance_origin.yaml': [
+    { action: 'pay', facts: { 'recipient#source': 'user', amount: 5 } },
+    { action: 'pay', facts: { 'recipient#source': ['user', 1], amount: 5 } },
+    { action: 'pay', facts: { 'recipient#source': null, amount: 5 } },
+    { action: 'pay', facts: { 'recipient#source': { user: true }, amount: 5 } },
+    { action: 'write_note', facts: { 'text#provenance': 'model', 'title#source': 'user' } },
+    { action: 'write_note', facts: { 'text#provenance': 'model', 'title#source': [['user']] } },
+  ],
+};
+
+/** Every (policy, input) pair of the suite: request-derived and curated inputs plus `perPolicy` generated ones. */
 export function conformanceSuite(perPolicy = 300): { name: string; policy: CompiledPolicy; inputs: EngineInput[] }[] {
-  return suitePolicies().map(({ name, policy }) => ({
-    name,
-    policy,
-    inputs: [...requestInputs(policy), ...generatedInputs(policy, perPolicy)],
-  }));
+  return suitePolicies().map(({ name, policy }) => {
+    const preparer = new RequestPreparer(policy.ir);
+    const curated = (CURATED_REQUESTS[name] ?? []).map((request) => preparer.prepare(request));
+    return {
+      name,
+      policy,
+      inputs: [...requestInputs(policy), ...curated, ...(CURATED_INPUTS[name] ?? []), ...generatedInputs(policy, perPolicy)],
+    };
+  });
 }

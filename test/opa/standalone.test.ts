@@ -95,7 +95,7 @@ const plainHost = (h: string) => canonicalHost(h) === h && !h.startsWith('[') &&
 function canonicalRequest(policy: CompiledPolicy, request: Record<string, unknown>): boolean {
   const specs: FactSpec[] = planFacts(policy.ir).plans.get(request['action'] as string) ?? [];
   for (const spec of specs) {
-    if (spec.transform === 'provenance') continue;
+    if (spec.transform === 'provenance' || spec.transform === 'source') continue;
     const raw = lookup(spec.resolved.source === 'params' ? request['params'] : request['context'], spec.resolved.segments);
     if (typeof raw !== 'string') continue;
     const ok = {
@@ -180,6 +180,17 @@ function paramsFor(policy: CompiledPolicy, action: string): fc.Arbitrary<Record<
   });
 }
 
+/** `sources` for a policy: lists of the places its `source` conditions name (and others), sometimes malformed. */
+function sourcesFor(policy: CompiledPolicy): fc.Arbitrary<unknown> {
+  const conditions = policy.ir.rules.flatMap((r) => r.conditions).filter((c) => c.op === 'source');
+  const paths = [...new Set(conditions.map((c) => c.path)), 'other'];
+  const names = [...new Set([...conditions.flatMap((c) => c.names), 'read_file', 'user', 'system', "it's \"x\""])];
+  const valid = fc.dictionary(fc.constantFrom(...paths), fc.array(fc.constantFrom(...names), { maxLength: 3 }), { maxKeys: 3 });
+  const first = paths[0] as string;
+  const invalid = fc.constantFrom<unknown>(null, [], 'x', { [first]: 'user' }, { [first]: ['user', 7] }, { [first]: null }, { [first]: [['user']] });
+  return fc.oneof({ weight: 8, arbitrary: valid }, { weight: 1, arbitrary: invalid });
+}
+
 function requests(policy: CompiledPolicy): fc.Arbitrary<Record<string, unknown>> {
   const actions = [...new Set([...policy.ir.rules.flatMap((r) => r.actions), ...STANDARD_ACTION_IDS.slice(0, 6), 'no_such_action'])];
   return fc.constantFrom(...actions).chain((action) => {
@@ -194,9 +205,10 @@ function requests(policy: CompiledPolicy): fc.Arbitrary<Record<string, unknown>>
         ),
         previous_action: fc.oneof({ weight: 12, arbitrary: fc.constantFrom<unknown>('read_file', 'connect', 'write_file') }, { weight: 1, arbitrary: fc.constant<unknown>(3) }),
         provenance: fc.oneof(
-          { weight: 6, arbitrary: fc.constantFrom<unknown>({ path: 'user' }, { path: 'external' }, { path: 7 }) },
+          { weight: 6, arbitrary: fc.constantFrom<unknown>({ path: 'user' }, { path: 'external' }, { path: 'model' }, { text: 'model' }, { text: 'user' }, { path: 7 }) },
           { weight: 1, arbitrary: fc.constant<unknown>(null) },
         ),
+        sources: sourcesFor(policy),
         facts: fc.constant<unknown>({ path: '/workspace/x', url: 'https://api.github.com/', 'url.host': 'api.github.com', 'url.scheme': 'https' }),
       },
       { requiredKeys: ['action', 'params'] },

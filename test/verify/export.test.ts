@@ -10,6 +10,7 @@ import { compilePolicyFile } from '../../src/compiler/compile.js';
 import type { EngineInput, JsonValue } from '../../src/compiler/ir.js';
 import { PolicyEncoding } from '../../src/verify/encode.js';
 import { smtExport } from '../../src/verify/export-smt.js';
+import { placesString } from '../../src/verify/facts.js';
 import { verificationModel, MODEL_FORMAT } from '../../src/verify/model.js';
 import { fitsAlphabet, realLit, strLit } from '../../src/verify/smtlib.js';
 import { checkSmt } from '../../src/verify/solver.js';
@@ -18,7 +19,13 @@ import { conformanceSuite } from '../conformance/cases.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
-function factTerm(value: JsonValue): string | undefined {
+function factTerm(value: JsonValue, key: string): string | undefined {
+  if (key.endsWith('#source')) {
+    // A list of places is the string NUL p1 NUL p2 NUL ...; anything else is no list of places (missing).
+    if (!Array.isArray(value) || !value.every((x): x is string => typeof x === 'string')) return 'absent';
+    const text = placesString(value);
+    return fitsAlphabet(text) ? `(str ${strLit(text)})` : undefined;
+  }
   if (typeof value === 'string') return fitsAlphabet(value) ? `(str ${strLit(value)})` : undefined;
   if (typeof value === 'number') return `(num ${realLit(value)})`;
   if (typeof value === 'boolean') return `(bool ${value})`;
@@ -29,7 +36,7 @@ function factTerm(value: JsonValue): string | undefined {
 function decideCall(input: EngineInput): string | undefined {
   let facts = '((as const (Array String Fact)) absent)';
   for (const [key, value] of Object.entries(input.facts)) {
-    const term = factTerm(value);
+    const term = factTerm(value, key);
     if (term === undefined || !fitsAlphabet(key)) return undefined;
     facts = `(store ${facts} ${strLit(key)} ${term})`;
   }

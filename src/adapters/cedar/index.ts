@@ -68,6 +68,8 @@ function accepted(context: Record<string, ContextValue>, c: CedarCondition): boo
     case 'min_length':
     case 'max_length':
       return isNumber();
+    case 'source':
+      return has(attrs.set);
     default:
       return has(attrs.str);
   }

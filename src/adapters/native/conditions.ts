@@ -15,6 +15,7 @@ export interface CompiledCondition {
 const isString = (v: JsonValue): boolean => typeof v === 'string';
 const isNumber = (v: JsonValue): boolean => typeof v === 'number';
 const any = (): boolean => true;
+const isStringList = (v: JsonValue): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
 
 function typeOf(values: readonly (string | number | boolean)[]): (v: JsonValue) => boolean {
   const types = new Set(values.map((v) => typeof v));
@@ -59,5 +60,7 @@ export function compileCondition(c: ConditionIR): CompiledCondition {
       return make(isString, (v) => c.prefixes.some((p) => (v as string).startsWith(p)));
     case 'provenance':
       return make(isString, (v) => (c.labels as readonly string[]).includes(v as string));
+    case 'source':
+      return make(isStringList, (v) => (v as string[]).some((place) => c.names.includes(place)));
   }
 }

@@ -44,6 +44,8 @@ function accepts(c: ConditionIR, value: JsonValue): boolean {
     case 'min_length':
     case 'max_length':
       return typeof value === 'number';
+    case 'source':
+      return Array.isArray(value) && value.every((x) => typeof x === 'string');
     default:
       return typeof value === 'string';
   }

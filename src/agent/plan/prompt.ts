@@ -36,6 +36,6 @@ export function toLlmPrompt(request: string, intent: IntentInput, ir: PolicyIR, 
 
 function conditionText(c: ConditionIR): string {
   const { op, path } = c;
-  const operand = 'values' in c ? c.values : 'patterns' in c ? c.patterns : 'ranges' in c ? c.ranges : 'labels' in c ? c.labels : 'pattern' in c ? c.pattern : c.value;
+  const operand = 'values' in c ? c.values : 'patterns' in c ? c.patterns : 'ranges' in c ? c.ranges : 'labels' in c ? c.labels : 'names' in c ? c.names : 'pattern' in c ? c.pattern : c.value;
   return `${path} ${op} ${JSON.stringify(operand)}`;
 }

@@ -4,6 +4,7 @@ import { keyParts, typedAttributes, usesIntEncoding, type FactAttributes } from 
 import {
   and,
   bool,
+  containsAny,
   ctx,
   ctxHas,
   ifThenElse,
@@ -116,6 +117,7 @@ export const CONDITION_EMITTERS = {
   exists: (c, a) => ({ accepted: or(typedAttributes(a).map((t) => ctxHas(t.name))), test: bool(c.value), selfGuarded: true }),
   cidr: (c, a) => onString(a, or(c.prefixes.map((p) => like(a, [p, WILDCARD])))),
   provenance: (c, a) => onString(a, stringIn(a, c.labels)),
+  source: (c, a) => ({ accepted: ctxHas(a.set), test: containsAny(ctx(a.set), c.names.map(str)), selfGuarded: false }),
 } satisfies Emitters;
 
 /** Emits one condition (dispatching on its operator). */

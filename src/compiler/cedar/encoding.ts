@@ -2,7 +2,8 @@
  * How engine-input facts become typed Cedar context attributes, shared by the schema, the policy
  * emitter and the cedar adapter. A fact of any JSON type is split by type, so a policy never reads
  * an attribute of the wrong type: `<f>_str` (String), `<f>_floor`/`<f>_ceil`/`<f>_khi`/`<f>_klo`
- * (Longs, for numbers), `<f>_bool` (Bool) and `<f>_present` (for `exists`: set when the fact is
+ * (Longs, for numbers), `<f>_bool` (Bool), `<f>_set` (Set<String>, for a list of strings: the
+ * places of a `source` fact) and `<f>_present` (for `exists`: set when the fact is
  * present but none of its typed attributes is, so a present fact always sets at least one).
  *
  * Numbers are exact: `floor`/`ceil` are the number rounded down/up, saturated at ±2^53 (enough to
@@ -23,6 +24,8 @@ export interface FactNeeds {
   /** `khi`/`klo` (comparison with any other number). */
   key: boolean;
   bool: boolean;
+  /** `set` (a list of strings, as a Set<String>). */
+  set: boolean;
   present: boolean;
 }
 
@@ -38,6 +41,7 @@ export interface FactAttributes {
   khi: string;
   klo: string;
   bool: string;
+  set: string;
   present: string;
 }
 
@@ -85,6 +89,9 @@ function needsOf(c: ConditionIR, needs: FactNeeds): void {
     case 'exists':
       needs.present = true;
       return;
+    case 'source':
+      needs.set = true;
+      return;
     default:
       needs.str = true;
   }
@@ -104,7 +111,7 @@ export function factLayout(ir: PolicyIR): FactLayout {
   const needsByFact = new Map<string, FactNeeds>();
   for (const rule of ir.rules) {
     for (const c of rule.conditions) {
-      const needs = needsByFact.get(c.fact) ?? { str: false, floor: false, ceil: false, key: false, bool: false, present: false };
+      const needs = needsByFact.get(c.fact) ?? { str: false, floor: false, ceil: false, key: false, bool: false, set: false, present: false };
       needsOf(c, needs);
       needsByFact.set(c.fact, needs);
     }
@@ -123,6 +130,7 @@ export function factLayout(ir: PolicyIR): FactLayout {
       khi: `${base}_khi`,
       klo: `${base}_klo`,
       bool: `${base}_bool`,
+      set: `${base}_set`,
       present: `${base}_present`,
     });
   }
@@ -163,21 +171,25 @@ export function keyParts(value: number): { khi: number; klo: number } {
   return { khi: Number(bits >> 32n), klo: Number(bits & 0xffffffffn) };
 }
 
+/** The Cedar type of a context attribute (`Set` is a Set<String>). */
+export type AttributeType = 'String' | 'Long' | 'Boolean' | 'Set';
+
 /** The typed attributes of a fact, in a fixed order (each optional in the schema). */
-export function typedAttributes(attrs: FactAttributes): { name: string; type: 'String' | 'Long' | 'Boolean' }[] {
+export function typedAttributes(attrs: FactAttributes): { name: string; type: AttributeType }[] {
   const { needs } = attrs;
-  const out: { name: string; type: 'String' | 'Long' | 'Boolean' }[] = [];
+  const out: { name: string; type: AttributeType }[] = [];
   if (needs.str) out.push({ name: attrs.str, type: 'String' });
   if (needs.floor) out.push({ name: attrs.floor, type: 'Long' });
   if (needs.ceil) out.push({ name: attrs.ceil, type: 'Long' });
   if (needs.key) out.push({ name: attrs.khi, type: 'Long' }, { name: attrs.klo, type: 'Long' });
   if (needs.bool) out.push({ name: attrs.bool, type: 'Boolean' });
+  if (needs.set) out.push({ name: attrs.set, type: 'Set' });
   if (needs.present) out.push({ name: attrs.present, type: 'Boolean' });
   return out;
 }
 
-/** A Cedar context value (the subset of JSON this encoding produces). */
-export type ContextValue = string | boolean | number;
+/** A Cedar context value (the subset of JSON this encoding produces; a list is a Set<String>). */
+export type ContextValue = string | boolean | number | string[];
 
 /** Adds the attributes of one fact value to a Cedar context. Absent facts add nothing. */
 export function encodeFact(context: Record<string, ContextValue>, attrs: FactAttributes, value: JsonValue | undefined): void {
@@ -204,6 +216,9 @@ export function encodeFact(context: Record<string, ContextValue>, attrs: FactAtt
     }
   } else if (typeof value === 'boolean' && needs.bool) {
     context[attrs.bool] = value;
+    typed = true;
+  } else if (Array.isArray(value) && needs.set && value.every((x) => typeof x === 'string')) {
+    context[attrs.set] = [...(value as string[])];
     typed = true;
   }
   if (needs.present && !typed) context[attrs.present] = true;

@@ -16,6 +16,7 @@ export const RESOURCE_TYPE = 'Tool';
 /** A type in a Cedar JSON schema (the subset this target emits). */
 export type SchemaType =
   | { type: 'String' | 'Long' | 'Boolean'; required?: boolean }
+  | { type: 'Set'; element: { type: 'String' }; required?: boolean }
   | { type: 'Record'; attributes: Record<string, SchemaType>; required?: boolean };
 
 /** The Cedar JSON schema (empty namespace). */
@@ -29,7 +30,7 @@ export type CedarSchemaJson = Record<
 
 /** The context attributes of one fact, in JSON schema form (all optional). */
 function factAttributes(attrs: FactAttributes): [string, SchemaType][] {
-  return typedAttributes(attrs).map(({ name, type }) => [name, { type, required: false }]);
+  return typedAttributes(attrs).map(({ name, type }) => [name, type === 'Set' ? { type, element: { type: 'String' }, required: false } : { type, required: false }]);
 }
 
 function contextOf(set: CedarPolicySet, action: string): Record<string, SchemaType> {
@@ -63,6 +64,7 @@ export function schemaJson(set: CedarPolicySet): CedarSchemaJson {
 
 function typeText(t: SchemaType, indent: string): string {
   if (t.type === 'Boolean') return 'Bool';
+  if (t.type === 'Set') return 'Set<String>';
   if (t.type !== 'Record') return t.type;
   const inner = `${indent}  `;
   const fields = Object.entries(t.attributes).map(([name, ft]) => `${inner}${ident(name).cedar}${ft.required === false ? '?' : ''}: ${typeText(ft, inner)}`);

@@ -125,6 +125,11 @@ export function setContains(items: readonly Cedar[], x: Cedar): Cedar {
   return { cedar: `[${items.map((i) => i.cedar).join(', ')}].contains(${x.cedar})` };
 }
 
+/** `s.containsAny([a, b])`: the set `s` holds at least one of the items. */
+export function containsAny(s: Cedar, items: readonly Cedar[]): Cedar {
+  return { cedar: `${s.cedar}.containsAny([${items.map((i) => i.cedar).join(', ')}])` };
+}
+
 /** `action == A` or `action in [A, B]`. */
 export function actionScope(actions: readonly string[]): Cedar {
   if (actions.length === 1) return { cedar: `action == ${entity('Action', actions[0] as string).cedar}` };

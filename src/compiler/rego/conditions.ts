@@ -6,7 +6,7 @@ import type { ConditionIR, ConditionOp, JsonObject } from '../ir.js';
 import { literal, type Code } from './writer.js';
 
 /** The library predicates (see `library.ts`): `_<name>` holds, `_not_<name>` fails, both on a well-typed value. */
-export type Predicate = 'prefix' | 'suffix' | 'glob' | 'outside' | 'equals' | 'one_of' | 'min' | 'max' | 'regex' | 'label';
+export type Predicate = 'prefix' | 'suffix' | 'glob' | 'outside' | 'equals' | 'one_of' | 'min' | 'max' | 'regex' | 'label' | 'source';
 
 /** How one condition is tested in Rego. */
 export type ConditionCode =
@@ -66,6 +66,7 @@ export const CONDITION_EMITTERS = {
   exists: (c) => ({ kind: 'presence', present: c.value }),
   cidr: (c) => test('prefix', literal(c.prefixes)),
   provenance: (c) => test('label', literal(c.labels)),
+  source: (c) => test('source', literal(c.names)),
 } as const satisfies { [K in ConditionOp]: ConditionEmitter<K> };
 
 /** The Rego of one condition. */

@@ -93,7 +93,7 @@ function failures(rule: RuleIR, c: ConditionIR, cc: ConditionCode): { body: Code
   const reason =
     'static' in template
       ? { code: stringLiteral(prefix + template.static), dynamic: false }
-      : { code: templated((v) => `${prefix}${template.head}${v}${template.tail}`, [fact]), dynamic: true };
+      : { code: templated((v) => `${prefix}${template.head}${v}${template.tail}`, [template.places ? code`_places_text(${fact})` : fact]), dynamic: true };
   return [
     { body: [code`not ${ok}`, code`not ${bad}`], reason: { code: stringLiteral(prefix + missingReason(c)), dynamic: false } },
     { body: [bad], reason },
@@ -170,7 +170,7 @@ function writeEntrypoints(w: RegoWriter, hash: string): void {
   metadata(
     w,
     'APE decision',
-    'The decision for an APE request as written, {action, params, context, previous_action, provenance}: decision, rule, matched, reasons and policy_hash, exactly as APE\'s native engine for canonical values. A request native refuses is denied with its error {code, message}; a value Rego cannot canonicalize exactly is denied with a reason naming it.',
+    'The decision for an APE request as written, {action, params, context, previous_action, provenance, sources}: decision, rule, matched, reasons and policy_hash, exactly as APE\'s native engine for canonical values. A request native refuses is denied with its error {code, message}; a value Rego cannot canonicalize exactly is denied with a reason naming it.',
   );
   const fallback = { decision: 'deny', rule: null, matched: [], reasons: [refused], policy_hash: hash };
   w.line(code`default decision := ${literal(fallback)}`);

@@ -78,7 +78,21 @@ const PREDICATES: Record<Predicate, PredicateSpec> = {
     fails: ['is_string(v)', 'not v in xs'],
     doc: 'one of the provenance labels xs',
   },
+  source: {
+    arg: 'xs',
+    holds: ['_places(v)', 'some x in v', 'x in xs'],
+    fails: ['_places(v)', 'not _source(k, xs)'],
+    doc: 'a list of places (strings), one of them in xs',
+  },
 };
+
+/** Helpers of the `source` predicate: the list-of-places type check and the text a reason names. */
+const PLACES: readonly (readonly string[])[] = [
+  ['# _places(v): v is a list of places (strings).'],
+  ['_places(v) if {', '\tis_array(v)', '\tevery x in v {', '\t\tis_string(x)', '\t}', '}'],
+  ['# _places_text(v): where a value was found, for a reason: "in a, b", or "nowhere" for an empty list.'],
+  ['_places_text(v) := "nowhere" if {', '\tcount(v) == 0', '} else := concat("", ["in ", concat(", ", v)])'],
+];
 
 function writeFunction(w: RegoWriter, name: Code, arg: string, body: readonly string[]): void {
   w.block(code`${name}(k, ${fixed(arg)}) if {`, () => {
@@ -125,6 +139,12 @@ export function writeLibrary(w: RegoWriter, used: ReadonlySet<Predicate>, presen
     w.line();
   }
   if (all.has('glob')) writeGlobMatch(w);
+  if (all.has('source')) {
+    for (const [i, definition] of PLACES.entries()) {
+      for (const line of definition) w.line(fixed(line));
+      if (i % 2 === 1) w.line();
+    }
+  }
   for (const name of Object.keys(PREDICATES) as Predicate[]) {
     if (!all.has(name)) continue;
     const spec = PREDICATES[name];

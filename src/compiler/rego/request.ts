@@ -1,6 +1,6 @@
 /**
  * The request form of an emitted policy: checks the APE request as written (`{action, params,
- * context, previous_action, provenance}`) the way native's RequestPreparer does, and computes the
+ * context, previous_action, provenance, sources}`) the way native's RequestPreparer does, and computes the
  * facts the rules read from it in Rego (`_facts`), with `_unsure_reasons` for values Rego cannot
  * canonicalize exactly.
  */
@@ -36,11 +36,25 @@ _refusal := {"code": "APE_REQUEST_INVALID", "message": "request must be an objec
 } else := {"code": "APE_REQUEST_INVALID", "message": "request.provenance must be an object of parameter path -> label"} if {
 	"provenance" in object.keys(input)
 	not is_object(input.provenance)
+} else := {"code": "APE_REQUEST_INVALID", "message": "request.sources must be an object of parameter path -> list of places"} if {
+	"sources" in object.keys(input)
+	not _sources_valid
 } else := {"code": "APE_PARAMS_INVALID", "message": violation[1]} if {
 	violation := min(_schema_violation[input.action])
 } else := {"code": "APE_REQUEST_INVALID", "message": "request.previous_action must be a string"} if {
 	"previous_action" in object.keys(input)
 	not is_string(input.previous_action)
+}
+
+# _sources_valid: request.sources is an object of parameter path -> list of places (strings).
+_sources_valid if {
+	is_object(input.sources)
+	every places in input.sources {
+		is_array(places)
+		every place in places {
+			is_string(place)
+		}
+	}
 }
 
 _action_given if {
@@ -144,6 +158,10 @@ _kind_plain(v) := {"value": v}
 
 _provenance(label) := {"value": label} if {
 	is_string(label)
+} else := {}
+
+_sources(places) := {"value": places} if {
+	is_array(places)
 } else := {}`;
 
 const KIND_FUNCTIONS: Record<FactSpec['resolved']['kind'], string> = {
@@ -183,6 +201,11 @@ function writeFacts(w: RegoWriter, ir: PolicyIR): void {
         if (spec.transform === 'provenance') {
           const path = spec.fact.slice(0, -'#provenance'.length);
           w.line(code`r := _provenance(${member(fixed('input.provenance'), path)})`);
+          return;
+        }
+        if (spec.transform === 'source') {
+          const path = spec.fact.slice(0, -'#source'.length);
+          w.line(code`r := _sources(${member(fixed('input.sources'), path)})`);
           return;
         }
         const kind = code`${fixed(KIND_FUNCTIONS[spec.resolved.kind])}(${rawValue(spec)})`;

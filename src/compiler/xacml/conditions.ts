@@ -4,6 +4,7 @@ import { globRegex } from './regex.js';
 import {
   and,
   anyOf,
+  apply,
   boolValue,
   doubleValue,
   FN,
@@ -23,10 +24,14 @@ export interface FactRefs {
   present: string;
   /** The fact may be present: some attribute holds it, or (without APE) it is derived and so unknown. */
   maybe: string;
+  /** The fact holds a list of strings from APE (a `source` fact's places; never trusted raw). */
+  list: string;
   /** The bags themselves (tests run `any-of` over them, false on an empty bag). */
   stringBag: Xml;
   doubleBag: Xml;
   booleanBag: Xml;
+  /** The strings of a list-of-strings fact. */
+  listBag: Xml;
 }
 
 /** A condition in XACML: the type check, and the predicate on a value that passed it. */
@@ -99,6 +104,7 @@ export const CONDITION_EMITTERS = {
   exists: (c, f) => ({ accepted: varRef(f.present), test: boolValue(c.value), maybe: varRef(f.maybe) }),
   cidr: (c, f) => onString(f, startsWith(f, c.prefixes)),
   provenance: (c, f) => onString(f, stringIn(f, c.labels)),
+  source: (c, f) => ({ accepted: varRef(f.list), test: apply(FN.stringAtLeastOneMemberOf, [apply(FN.stringBag, c.names.map(strValue)), f.listBag]) }),
 } satisfies Emitters;
 
 /** Emits one condition (dispatching on its operator). */

@@ -2,8 +2,8 @@
  * The facts a policy's rules read, as XACML variables. A fact is "accepted" with a type only when
  * its attribute holds exactly one value, of that type, that can be trusted: either the request says
  * APE canonicalized its facts (`urn:ape:facts-canonical`), or the raw value is already in canonical
- * form for its kind. Derived facts (lengths, IP bits, URL and email parts, provenance) are trusted
- * only from APE.
+ * form for its kind. Derived facts (lengths, IP bits, URL and email parts, provenance, sources) are
+ * trusted only from APE.
  */
 import { actionDefinition } from '../engine-input.js';
 import type { PolicyIR, ValueKind } from '../ir.js';
@@ -50,7 +50,7 @@ export function factTrust(ir: PolicyIR): Map<string, RawTrust> {
     const known = rule.actions.map((id) => actionDefinition(ir, id)).find((a) => a !== undefined);
     for (const condition of rule.conditions) {
       let trust = out.get(condition.fact) ?? ({ kind: 'plain' } as RawTrust);
-      const transformed = condition.op === 'min_length' || condition.op === 'max_length' || condition.op === 'cidr' || condition.op === 'provenance';
+      const transformed = condition.op === 'min_length' || condition.op === 'max_length' || condition.op === 'cidr' || condition.op === 'provenance' || condition.op === 'source';
       for (const id of rule.actions) {
         const resolved = resolvePath(actionDefinition(ir, id) ?? known, condition.path);
         if (transformed || resolved.derived !== undefined) trust = { kind: 'derived' };
@@ -80,6 +80,8 @@ export function emitFacts(ir: PolicyIR): { facts: Map<string, PolicyFact>; defin
   const canonical = varRef(CANONICAL_VAR);
   const facts = new Map<string, PolicyFact>();
   const others = designator(CATEGORY.resource, ATTRIBUTE.otherFacts, 'string');
+  const lists = designator(CATEGORY.resource, ATTRIBUTE.listFacts, 'string');
+  const sourceFacts = new Set(ir.rules.flatMap((r) => r.conditions.filter((c) => c.op === 'source').map((c) => c.fact)));
   for (const [fact, trust] of factTrust(ir)) {
     const index = facts.size;
     const v = (suffix: string) => `ape.fact.${index}.${suffix}`;
@@ -89,9 +91,11 @@ export function emitFacts(ir: PolicyIR): { facts: Map<string, PolicyFact>; defin
       boolean: v('boolean'),
       present: v('present'),
       maybe: v('maybe'),
+      list: v('list'),
       stringBag: designator(CATEGORY.resource, factAttributeId(fact, 'string'), 'string'),
       doubleBag: designator(CATEGORY.resource, factAttributeId(fact, 'double'), 'double'),
       booleanBag: designator(CATEGORY.resource, factAttributeId(fact, 'boolean'), 'boolean'),
+      listBag: designator(CATEGORY.resource, factAttributeId(fact, 'list'), 'string'),
     };
     const other = apply(FN.stringIsIn, [strValue(fact), others]);
     const counts = (s: number, d: number, b: number) => [bagSizeIs('string', refs.stringBag, s), bagSizeIs('double', refs.doubleBag, d), bagSizeIs('boolean', refs.booleanBag, b), not(other)];
@@ -127,6 +131,8 @@ export function emitFacts(ir: PolicyIR): { facts: Map<string, PolicyFact>; defin
       variable(refs.present, or([and([canonical, anyPresent]), and([not(canonical), rawPresent])])),
       variable(refs.maybe, or([and([canonical, anyPresent]), and([not(canonical), rawMaybe])])),
     );
+    // A list of places is only ever trusted from APE (`source` facts are derived).
+    if (sourceFacts.has(fact)) definitions.push(variable(refs.list, and([canonical, apply(FN.stringIsIn, [strValue(fact), lists])])));
     facts.set(fact, { fact, index, trust, refs });
   }
   return { facts, definitions };

@@ -29,6 +29,8 @@ export const ATTRIBUTE = {
   previousAction: 'urn:ape:previous-action',
   /** Names of facts present with a value that is not a string, number or boolean (resource category, string bag). */
   otherFacts: 'urn:ape:fact-present',
+  /** Names of facts holding a list of strings (the places of a `source` fact; resource category, string bag). */
+  listFacts: 'urn:ape:fact-list',
   /** The names of the request's top-level parameters (resource category, string bag; required for raw requests to actions with a closed schema). */
   paramNames: 'urn:ape:param-names',
   /** `true` when the facts were canonicalized by APE (environment category, boolean). */
@@ -39,9 +41,10 @@ export const ATTRIBUTE = {
 
 /**
  * The attribute id of a fact of one type (resource category): `urn:ape:fact:<type>:<fact key>`.
- * One id per type, because a PDP may not read one attribute with several data types.
+ * One id per type, because a PDP may not read one attribute with several data types. `list` holds
+ * the strings of a list-of-strings fact as a string bag.
  */
-export function factAttributeId(fact: string, type: 'string' | 'double' | 'boolean'): string {
+export function factAttributeId(fact: string, type: 'string' | 'double' | 'boolean' | 'list'): string {
   return `urn:ape:fact:${type}:${fact}`;
 }
 
@@ -71,6 +74,7 @@ export const FN = {
   stringEndsWith: `${F3}string-ends-with`,
   stringRegexpMatch: `${F1}string-regexp-match`,
   stringIsIn: `${F1}string-is-in`,
+  stringAtLeastOneMemberOf: `${F1}string-at-least-one-member-of`,
   stringConcatenate: 'urn:oasis:names:tc:xacml:2.0:function:string-concatenate',
   stringOneAndOnly: `${F1}string-one-and-only`,
   stringBag: `${F1}string-bag`,

@@ -89,3 +89,10 @@ export function loadTools(root: string, version: Version): Record<string, ToolSp
   if (!existsSync(file)) throw new Error(`${file} is missing: run bash scripts/install-agentdojo.sh`);
   return (JSON.parse(readFileSync(file, 'utf8')) as { suites: Record<string, ToolSpec[]> }).suites;
 }
+
+/** What the deployer knows of the user per suite (extract.py `deployer_data`): recorded as the `system` input. */
+export function loadDeployer(root: string, version: Version): Record<string, Json> {
+  const file = join(cacheDir(root), `tools-${version}.json`);
+  if (!existsSync(file)) throw new Error(`${file} is missing: run bash scripts/install-agentdojo.sh`);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { deployer?: Record<string, Json> }).deployer ?? {};
+}

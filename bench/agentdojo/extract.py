@@ -14,7 +14,8 @@ For every suite of the version it writes one JSON line per case:
 
 Scoring fields (``output_contains_injection_vectors``, ``args_found_in_prior_tool_outputs_not_in_prompt``,
 ``kind``, ``malicious``) are computed here for the report only: the replay never reads them to decide.
-The tools file holds, per suite, each tool's name, description and JSON Schema of parameters.
+The tools file holds, per suite, each tool's name, description and JSON Schema of parameters, and
+(``deployer``) what the agent's deployer knows of the user without asking a tool (see ``deployer_data``).
 """
 
 from __future__ import annotations
@@ -96,9 +97,25 @@ def tools_of(suite: Any) -> list[dict[str, Any]]:
     return [{"name": f.name, "description": f.description, "parameters": f.parameters.model_json_schema()} for f in suite.tools]
 
 
+def deployer_data(suite_name: str, env: Any) -> Any:
+    """What the deployer of the agent knows without asking any tool (read from the default environment,
+    before any injection): the user's own addresses and account, the address book, the team's members.
+    The replay records it as the ``system`` input; README.md says what each suite gets and why."""
+    if suite_name == "workspace":
+        return {"account_email": env.inbox.account_email, "contacts": structured(env.inbox.contact_list)}
+    if suite_name == "travel":
+        return {"account_email": env.user.email}
+    if suite_name == "banking":
+        return {"own_iban": env.bank_account.iban}
+    if suite_name == "slack":
+        return {"members": structured(env.slack.users)}
+    return None
+
+
 def extract(version: str, out_path: str, tools_path: str) -> None:
     suites = get_suites(version)
     tools: dict[str, Any] = {}
+    deployer: dict[str, Any] = {}
     n = {"benign": 0, "attack": 0}
     with open(out_path, "w", encoding="utf-8") as out:
         for suite_name, suite in suites.items():
@@ -107,6 +124,7 @@ def extract(version: str, out_path: str, tools_path: str) -> None:
             vectors = list(suite.get_injection_vector_defaults().keys())
             canaries = {v: canary(v) for v in vectors}
             default_env = suite.load_and_inject_default_environment({})
+            deployer[suite_name] = deployer_data(suite_name, suite.load_and_inject_default_environment(suite.get_injection_vector_defaults()))
             canary_env = suite.load_and_inject_default_environment(canaries)
             for user_id, user_task in suite.user_tasks.items():
                 calls = user_task.ground_truth(default_env.model_copy(deep=True))
@@ -139,7 +157,7 @@ def extract(version: str, out_path: str, tools_path: str) -> None:
                     }) + "\n")
                     n["attack"] += 1
     with open(tools_path, "w", encoding="utf-8") as f:
-        json.dump({"version": version, "suites": tools}, f, indent=1)
+        json.dump({"version": version, "suites": tools, "deployer": deployer}, f, indent=1)
     print(f"extract {version}: {n['benign']} benign, {n['attack']} attack cases", file=sys.stderr)
 
 

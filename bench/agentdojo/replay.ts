@@ -21,24 +21,29 @@ export interface CallDecision {
 export class SuiteReplayer {
   readonly #ape: Ape;
   readonly #log: DecisionLogEntry[];
+  readonly #prefix: string;
 
-  private constructor(ape: Ape, log: DecisionLogEntry[]) {
+  private constructor(ape: Ape, log: DecisionLogEntry[], prefix: string) {
     this.#ape = ape;
     this.#log = log;
+    this.#prefix = prefix;
   }
 
-  /** An Ape on the suite's policy with provenance by origin, told every decision. */
-  static async create(policyFile: string, engine: string): Promise<SuiteReplayer> {
+  /**
+   * An Ape on the suite's policy with provenance by origin (unless `origins` is false: for the
+   * cost figure only), told every decision. A tool `f` is the action `<prefix>f`.
+   */
+  static async create(policyFile: string, engine: string, prefix: string, origins = true): Promise<SuiteReplayer> {
     const log: DecisionLogEntry[] = [];
     const ape = await Ape.fromPolicy(policyFile, {
       engine,
-      origins: true,
+      origins,
       sessionTtlMs: 24 * 3_600_000,
       decisionLog: (entry) => {
         if (entry.stage === 'call') log.push(entry);
       },
     });
-    return new SuiteReplayer(ape, log);
+    return new SuiteReplayer(ape, log, prefix);
   }
 
   /**
@@ -48,15 +53,17 @@ export class SuiteReplayer {
    */
   async replay(c: ReplayCase, trusted: Json | undefined): Promise<CallDecision[]> {
     const session: AgentSession = this.#ape.createSession();
-    await session.recordInput('user', c.prompt);
-    if (trusted !== undefined) await session.recordInput('system', trusted);
+    if (this.#ape.runtime.tracksOrigins) {
+      await session.recordInput('user', c.prompt);
+      if (trusted !== undefined) await session.recordInput('system', trusted);
+    }
     const out: CallDecision[] = [];
     for (const call of c.calls) {
       this.#log.length = 0;
       const approve = async (_request: ApprovalRequest) => ({ approved: true, approver: 'replay' });
       try {
         await this.#ape.call(
-          call.function,
+          this.#prefix + call.function,
           call.args as Record<string, never>,
           async () => {
             if (call.error !== null) throw new Error(call.error);

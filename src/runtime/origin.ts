@@ -49,6 +49,8 @@ interface Place {
 const MAX_DEPTH = 64;
 const NUMBER_TOKEN = /(?<![\p{L}\p{N}.])-?\p{Nd}+(?:\.\p{Nd}+)?(?![\p{L}\p{N}]|\.\p{Nd})/gu;
 const WORD = /[\p{L}\p{N}]/u;
+/** Identifier-like tokens inside free text: URLs and domains, email addresses, codes of 6+ characters with a digit. */
+const IDENTIFIER = /(?:[a-z][a-z0-9+.-]*:\/\/)?[\p{L}\p{N}_%+-]+(?:@[\p{L}\p{N}-]+)?(?:\.[\p{L}\p{N}-]+)+(?:\/[^\s]*)?|(?=[\p{L}\p{N}]*\p{N})[\p{L}\p{N}]{6,}/gu;
 
 /**
  * The normal form values are compared in: Unicode NFKC, lower case, runs of white space as one
@@ -81,9 +83,12 @@ function occursAsToken(haystack: string, needle: string): boolean {
  * - numbers must equal a recorded number or a whole numeric token of a recorded string (`100`
  *   does not occur in `1000` nor in `100.5`);
  * - booleans and null never match (nothing tells who chose them);
+ * - a string found nowhere as a whole that embeds identifiers (URLs, domains, email addresses,
+ *   codes of 6+ characters with a digit) found in places takes their least trusted label;
  * - a value found nowhere is labeled `model` (written by the model); found in several places it
  *   takes the least trusted of their labels (`user`, `system`, or the tool's trust, `external` by
- *   default); a container takes the least trusted label of its leaves (`model` when empty).
+ *   default), and its sources list every place; a container takes the least trusted label of its
+ *   leaves (`model` when empty), and is found only in the places where every leaf is found.
  * Recorded values are copied into the tracker's own normal form when recorded; nothing is read twice.
  */
 export class OriginTracker {
@@ -137,6 +142,7 @@ export class OriginTracker {
       if ([...needle].length >= this.#minLength && !needle.includes('\u0000')) {
         for (const place of this.#places.values()) if (occursAsToken(place.text, needle)) sources.push(place.name);
       }
+      if (sources.length === 0) return this.#embedded(needle);
     } else if (typeof value === 'number' && Number.isFinite(value)) {
       for (const place of this.#places.values()) if (place.numbers.has(value)) sources.push(place.name);
     }
@@ -144,6 +150,22 @@ export class OriginTracker {
     let label: ProvenanceLabel = 'system';
     for (const name of sources) label = lowest(label, (this.#places.get(name) as Place).label);
     return { label, sources };
+  }
+
+  /**
+   * A string found nowhere as a whole (text the model wrote) that embeds identifiers (URLs, domains,
+   * email addresses, long codes with digits such as IBANs or phone numbers) takes the least trusted
+   * label of the places those identifiers occur in: a message that carries a link copied from a web
+   * page is as untrusted as the page. It has no sources (it was not found as a whole anywhere).
+   */
+  #embedded(text: string): ValueOrigin {
+    let label: ProvenanceLabel = 'model';
+    for (const m of text.matchAll(IDENTIFIER)) {
+      const token = m[0].replace(/[.,;:!?)\]'"]+$/u, '');
+      if ([...token].length < Math.max(this.#minLength, 6)) continue;
+      for (const place of this.#places.values()) if (occursAsToken(place.text, token)) label = lowest(label, place.label);
+    }
+    return { label, sources: [] };
   }
 
   /** The origin of every path of a call's parameters (containers: the least trusted leaf; empty: `model`). */
@@ -156,13 +178,16 @@ export class OriginTracker {
       if (node !== null && typeof node === 'object') {
         const entries = Array.isArray(node) ? node.map((v, i) => [String(i), v] as const) : Object.entries(node);
         label = entries.length === 0 ? 'model' : 'system';
-        const found = new Set<string>();
+        // A container is found in a place only when every leaf is (a list mixing a name the user gave
+        // with one only a web page gave is not "from the user").
+        let found: string[] | undefined;
         for (const [key, child] of entries) {
           const childPath = path ? `${path}.${key}` : key;
           label = lowest(label, walk(child, childPath, depth + 1));
-          for (const s of sources[childPath] ?? []) found.add(s);
+          const mine = sources[childPath] ?? [];
+          found = found === undefined ? [...mine] : found.filter((s) => mine.includes(s));
         }
-        if (path) sources[path] = [...found];
+        if (path) sources[path] = found ?? [];
       } else {
         const origin = this.originOf(node);
         label = origin.label;

@@ -49,6 +49,7 @@ interface Place {
 const MAX_DEPTH = 64;
 const NUMBER_TOKEN = /(?<![\p{L}\p{N}.])-?\p{Nd}+(?:\.\p{Nd}+)?(?![\p{L}\p{N}]|\.\p{Nd})/gu;
 const WORD = /[\p{L}\p{N}]/u;
+const ASCII = /^[\x00-\x7f]*$/;
 /** Identifier-like tokens inside free text: URLs and domains, email addresses, codes of 6+ characters with a digit. */
 const IDENTIFIER = /(?:[a-z][a-z0-9+.-]*:\/\/)?[\p{L}\p{N}_%+-]+(?:@[\p{L}\p{N}-]+)?(?:\.[\p{L}\p{N}-]+)+(?:\/[^\s]*)?|(?=[\p{L}\p{N}]*\p{N})[\p{L}\p{N}]{6,}/gu;
 
@@ -57,7 +58,9 @@ const IDENTIFIER = /(?:[a-z][a-z0-9+.-]*:\/\/)?[\p{L}\p{N}_%+-]+(?:@[\p{L}\p{N}-
  * space, trimmed. So `Ｂob  SMITH` matches `bob smith`.
  */
 export function normalizeForOrigin(text: string): string {
-  return text.normalize('NFKC').toLowerCase().replace(/\s+/gu, ' ').trim();
+  // NFKC leaves ASCII as it is: skip it for the common case (tool outputs are mostly ASCII and large).
+  const composed = ASCII.test(text) ? text : text.normalize('NFKC');
+  return composed.toLowerCase().replace(/\s+/gu, ' ').trim();
 }
 
 /** Whether `needle` occurs in `haystack` as whole tokens (no letter or digit glued on either side). */
@@ -214,7 +217,7 @@ export class OriginTracker {
     const visit = (node: unknown, depth: number): void => {
       if (typeof node === 'string') {
         texts.push(normalizeForOrigin(node));
-        for (const m of node.normalize('NFKC').matchAll(NUMBER_TOKEN)) target.numbers.add(Number(m[0]));
+        for (const m of (ASCII.test(node) ? node : node.normalize('NFKC')).matchAll(NUMBER_TOKEN)) target.numbers.add(Number(m[0]));
       } else if (typeof node === 'number') {
         if (Number.isFinite(node)) target.numbers.add(node);
       } else if (typeof node === 'bigint') {

@@ -153,7 +153,7 @@ function markdown(json: { machine: Record<string, string | number>; calls: numbe
   out.push(`${json.calls} calls decided (both versions). Deciding and running every case: native ${json.decide_ms.native} ms, ${WASM_ENGINE} ${json.decide_ms[WASM_ENGINE]} ms`);
   out.push('(first run in the process: the whole `Ape.call` path, session, decision, single-use authority, gate, origin recording).');
   out.push(`Cost of provenance by origin, measured in the same process on a second (warm) run: ${json.decide_ms.native_warm} ms with origins, ${json.decide_ms.native_warm_without_origins} ms without`);
-  out.push(`(${((json.decide_ms.native_warm - json.decide_ms.native_warm_without_origins) * 1000 / json.calls).toFixed(0)} µs more per call, recording outputs included; decisions differ without origins, time only).`);
+  out.push(`(${((Number(json.decide_ms.native_warm) - Number(json.decide_ms.native_warm_without_origins)) * 1000 / json.calls).toFixed(0)} µs more per call, recording outputs included; decisions differ without origins, time only).`);
   out.push(`Labeling one call's arguments alone: median ${fmt(labelNs)} per call over every v1 call, with its case's outputs recorded.`);
   out.push(`native and ${WASM_ENGINE} disagree on ${json.disagreements.length} calls${json.disagreements.length ? `: ${json.disagreements.slice(0, 10).join('; ')}` : ''}.`);
   out.push('');

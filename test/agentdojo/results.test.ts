@@ -153,7 +153,7 @@ describe('honesty rules (bench/agentdojo/README.md)', () => {
   });
 
   it("nothing the deployer's system input holds is a value only the attacker's calls use", () => {
-    const attacker = new Map(SUITES.map((s) => [s, attackerOnly(s)]));
+    const attacker = new Map<string, Set<string>>(SUITES.map((s) => [s, attackerOnly(s)]));
     let checked = 0;
     for (const l of lines) {
       for (const [path, places] of Object.entries(l.request.sources ?? {})) {

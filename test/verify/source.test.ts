@@ -5,11 +5,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bufferIO } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/program.js';
-import { compilePolicyFile } from '../../src/compiler/compile.js';
+import { readFileSync } from 'node:fs';
+import { compilePolicyFile, compilePolicySource } from '../../src/compiler/compile.js';
 import { NativeEvaluator } from '../../src/evaluator.js';
 import { placesFromString, placesString } from '../../src/verify/facts.js';
 import { propertyFrom } from '../../src/verify/properties.js';
 import type { RequestLine } from '../../src/verify/realize.js';
+import { semanticDiff } from '../../src/verify/semantic-diff.js';
 import { verifyProperty } from '../../src/verify/verify.js';
 import { FIXTURE_DIR } from '../conformance/cases.js';
 
@@ -66,6 +68,20 @@ describe('verify with source conditions and the model label', () => {
     expect(property.decisions).toContain(native);
     expect(await evalCli(request)).toBe(native);
     expect(c.check?.(request), JSON.stringify(request)).toBe(true);
+  });
+
+  it('ape diff --semantic: trusting the contacts no more is a confirmed narrowing on pay, nothing else differs', async () => {
+    const text = readFileSync(FILE, 'utf8');
+    expect(text).toContain('recipient: { source: [user, get_contacts] }');
+    const narrow = compilePolicySource(text.replace('recipient: { source: [user, get_contacts] }', 'recipient: { source: [user] }'), 'narrow.yaml');
+    const result = await semanticDiff(policy, narrow, { narrowingOnly: true, ...SLOW_MACHINE });
+    expect(result.unknown).toEqual([]);
+    expect(result.differences.map((d) => [d.action, d.a, d.b])).toEqual([['pay', 'allow', 'deny']]);
+    expect(result.widenings).toEqual([]);
+    const request = (result.differences[0] as { request: RequestLine }).request;
+    expect(request.sources?.['recipient']).toContain('get_contacts');
+    expect(new NativeEvaluator(policy).decideSync(request).decision).toBe('allow');
+    expect(new NativeEvaluator(narrow).decideSync(request).decision).toBe('deny');
   });
 
   it('a list of places and its solver string map one to one (lists without NUL in a place)', () => {

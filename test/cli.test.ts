@@ -117,6 +117,28 @@ describe('ape eval', () => {
     expect(lines[1]).toMatchObject({ line: 2 });
     expect(r.code).toBe(1);
   });
+  it('--requests reads provenance and sources: a source condition decides on where a value was found, a malformed sources is refused', async () => {
+    const file = join(tmp, 'sources.jsonl');
+    const base = { action: 'pay', params: { recipient: 'bob', amount: 5 } };
+    writeFileSync(
+      file,
+      [
+        { ...base, sources: { recipient: ['user'] } },
+        { ...base, sources: { recipient: ['read_file'] } },
+        { ...base, sources: { recipient: ['search'] } },
+        { ...base, sources: { recipient: 'user' } },
+        { action: 'write_note', params: { text: 'x', title: 't' }, provenance: { text: 'model' }, sources: { title: ['user'] } },
+      ]
+        .map((l) => JSON.stringify(l))
+        .join('\n') + '\n',
+    );
+    const r = await ape('eval', 'test/conformance/policies/provenance_origin.yaml', '--requests', file, '--json');
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l['decision'] ?? (l['error'] as { code: string }).code)).toEqual(['allow', 'deny', 'deny', 'APE_REQUEST_INVALID', 'allow']);
+    expect(lines[1]).toMatchObject({ rule: 'pay-injected' });
+    expect(lines[2]).toMatchObject({ rule: null, reasons: ["rule 'pay-known': recipient was found in search, not in any of user, get_contacts"] });
+    expect(lines[3]).toMatchObject({ line: 4, error: { message: 'request.sources must be an object of parameter path -> list of places' } });
+  });
 });
 
 describe('other commands', () => {

@@ -31,6 +31,7 @@ export const DIAGNOSTIC_CODES = {
   'unknown-action': 'warning',
   'unknown-parameter': 'warning',
   'fires-when-missing': 'warning',
+  'reserved-place-name': 'warning',
 } as const satisfies Record<string, Severity>;
 
 /** A diagnostic code. */

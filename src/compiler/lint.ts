@@ -76,6 +76,9 @@ export function lintNeverMatches(decision: Decision, conditions: ConditionIR[], 
   }
 }
 
+/** Place names of `request.sources` that are not tools: the user's prompt and the system configuration. */
+const RESERVED_PLACES: readonly string[] = ['user', 'system'];
+
 /** Lints over the finished IR: actions unknown to the repository, rules shadowed by an unconditional deny. */
 export function lintIR(ir: PolicyIR, ruleSources: RuleSourceMap, document: SourceDocument): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -86,9 +89,12 @@ export function lintIR(ir: PolicyIR, ruleSources: RuleSourceMap, document: Sourc
   for (const rule of ir.rules) {
     const source = ruleSources[rule.id] ?? [];
     rule.actions.forEach((action, i) => {
+      const at = source[0] === 'rules' ? [...source, 'action', i] : [...source, i];
       if (!ir.actions[action]) {
-        const at = source[0] === 'rules' ? [...source, 'action', i] : [...source, i];
         report('unknown-action', `action '${action}' is not in the action repository`, at, 'declare it under actions: to give it a schema and a risk level');
+      }
+      if (RESERVED_PLACES.includes(action)) {
+        report('reserved-place-name', `action '${action}' has the name of a reserved place: a \`source: ${action}\` condition means the ${action === 'user' ? "user's prompt" : 'system configuration'}, not this tool's output`, at, 'rename the tool');
       }
     });
   }

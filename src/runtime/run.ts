@@ -31,7 +31,7 @@ import { errorData, ownParams, textHash, type Call, type Gate, type GateRun, typ
 import { createIntent, intentDecision, isGenuineIntent, scopeViolation, type Intent } from './intent.js';
 import { approvePlan, canonicalParamsText, isGenuinePlan, stepValidator, type Plan, type PlanStep, type StepVerdict } from './plan.js';
 import { plainCopy, readFields, type PlainValue } from './plain.js';
-import { Labeled, requireTrusted, unwrap, unwrapExplicit, type ProvenanceLabel } from './provenance.js';
+import { isTrusted, Labeled, requireTrusted, unwrap, unwrapExplicit, type ProvenanceLabel } from './provenance.js';
 import { labelByOrigin } from './origin.js';
 import { sessionContext, type Session } from './session.js';
 import type { ReserveResult, SessionRecord } from './stores/types.js';
@@ -219,7 +219,7 @@ export class Run implements GateRun {
       }
       // A genuine intent of this tenant was validated by `createIntent` and is frozen: under a trusted
       // source, validating its data again would make the same intent (same version), so it is taken as is.
-      intent = isGenuineIntent(input) && source !== 'external' ? input : createIntent(data, { tenant: this.tenant, source });
+      intent = isGenuineIntent(input) && isTrusted(source) ? input : createIntent(data, { tenant: this.tenant, source });
     } catch (error) {
       if (error instanceof ProvenanceError) this.#core.auditor.emit({ type: 'provenance.refused', ...this.#ids(), data: errorData(error) });
       else if (error instanceof ApeError) this.#core.auditor.emit({ type: 'input.refused', ...this.#ids(), data: { ...errorData(error), input: 'intent' } });

@@ -165,6 +165,26 @@ rules:
   });
 });
 
+describe('source: a Set<String> context attribute and containsAny', () => {
+  it('declares <fact>_set as an optional Set<String>, tests it with containsAny, and sends only lists of strings', () => {
+    const policy = compilePolicySource('name: s\nversion: "1"\nrules:\n  - { id: r, action: pay, decision: allow, conditions: { to: { source: [user, get_contacts] } } }\n', 's.yaml');
+    const cedar = compileCedar(policy);
+    expect(cedar.policies).toContain('context has to_source_set && context.to_source_set.containsAny(["user", "get_contacts"])');
+    expect(cedar.schemaText).toContain('to_source_set?: Set<String>');
+    expect(cedar.schemaJson[''].actions['pay']?.appliesTo.context).toEqual({ type: 'Record', attributes: { to_source_set: { type: 'Set', element: { type: 'String' }, required: false } } });
+    const attrs = cedar.set.layout.byFact.get('to#source');
+    expect(attrs).toBeDefined();
+    const encode = (value: Parameters<typeof encodeFact>[2]) => {
+      const context: Record<string, ContextValue> = {};
+      encodeFact(context, attrs as NonNullable<typeof attrs>, value);
+      return context;
+    };
+    expect(encode(['user', 'x'])).toEqual({ to_source_set: ['user', 'x'] });
+    expect(encode([])).toEqual({ to_source_set: [] });
+    for (const wrong of ['user', ['user', 1], [['user']], null, 3]) expect(encode(wrong)).toEqual({});
+  });
+});
+
 describe('no policy value can inject Cedar', () => {
   it('quotes, backslashes, comment markers and policy syntax in operands stay inside one literal', () => {
     const hostile = `") || true }; permit (principal, action, resource); // \\\\" \\n /* *`;
@@ -176,14 +196,14 @@ rules:
   - id: evil
     action: a
     decision: allow
-    conditions: { p: { prefix: ${JSON.stringify(hostile)} }, q: { allowlist: [${JSON.stringify(hostile)}] }, r: { equals: ${JSON.stringify(hostile)} } }
+    conditions: { p: { prefix: ${JSON.stringify(hostile)} }, q: { allowlist: [${JSON.stringify(hostile)}] }, r: { equals: ${JSON.stringify(hostile)} }, s: { source: [${JSON.stringify(hostile)}] } }
 `, 'injection.yaml');
     const cedar = compileCedar(policy);
     expect(strict(cedar.schemaText, cedar.policies)).toEqual({ errors: [], warnings: [] });
     // The rule and the default decision: nothing else.
     expect(cedar.policies.match(/^(permit|forbid) \(/gm)).toEqual(['permit (', 'forbid (']);
     const native = new NativeEngine(policy.ir, policy.hash);
-    const inputs = [{ action: 'a', facts: { p: hostile, q: hostile, r: hostile } }, { action: 'a', facts: { p: 'x', q: hostile, r: hostile } }];
+    const inputs = [{ action: 'a', facts: { p: hostile, q: hostile, r: hostile, 's#source': [hostile] } }, { action: 'a', facts: { p: 'x', q: hostile, r: hostile, 's#source': [hostile] } }];
     expect(inputs.map((i) => native.decideSync(i).decision)).toEqual(['allow', 'deny']);
     const setId = `test-injection|${policy.hash}`;
     expect(preparsePolicySet(setId, { staticPolicies: cedar.policies }).type).toBe('success');

@@ -107,6 +107,11 @@ rules:
     expect(codes(text)).toEqual(['6:7 fires-when-missing']);
     expect(codes(text.replace('{ min: 10 }', '{ min: 10, exists: true }'))).toEqual([]);
   });
+
+  it('a rule on an action named user or system warns: those are the reserved places of source', () => {
+    const text = 'name: p\nactions:\n  - { id: user }\nrules:\n  - { action: [read_file, user], decision: allow }\n  - { action: system, decision: deny }\n';
+    expect(codes(text)).toEqual(['5:27 reserved-place-name', '6:15 unknown-action', '6:15 reserved-place-name']);
+  });
 });
 
 describe('YAML safety', () => {

@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { compilePolicySource } from '../../src/compiler/compile.js';
+import { RequestPreparer } from '../../src/compiler/engine-input.js';
+import { RequestError } from '../../src/errors.js';
 import { decide, oneRule } from '../helpers.js';
 
 type Case = [conditions: string, value: unknown, holds: boolean, schema?: string];
@@ -58,6 +61,67 @@ describe('every operator: holds, fails, and fails closed on wrong types', () => 
       expect(decide(policy, { action: 'act', params: { v: 'x' }, provenance: { v: 'user' } }).decision).toBe('allow');
       expect(decide(policy, { action: 'act', params: { v: 'x' }, provenance: { v: 'external' } }).decision).toBe('deny');
       expect(decide(policy, { action: 'act', params: { v: 'x' } }).decision).toBe('deny');
+    });
+    it('knows the model label: listed, it holds; unlisted, it fails like any other label', () => {
+      const model = oneRule('allow', '{ provenance: [user, model] }');
+      expect(decide(model, { action: 'act', params: { v: 'x' }, provenance: { v: 'model' } }).decision).toBe('allow');
+      expect(decide(model, { action: 'act', params: { v: 'x' }, provenance: { v: 'external' } }).decision).toBe('deny');
+      const result = decide(policy, { action: 'act', params: { v: 'x' }, provenance: { v: 'model' } });
+      expect(result.decision).toBe('deny');
+      expect(result.reasons).toEqual(["rule 'r': v comes from 'model', not from 'user', 'system'"]);
+      expect(() => compilePolicySource(oneRule('allow', '{ provenance: [trusted] }'), 't.yaml')).toThrow(/provenance/);
+    });
+  });
+
+  describe('source', () => {
+    const allow = oneRule('allow', '{ source: [user, get_contacts] }');
+    const deny = oneRule('deny', '{ source: read_file }', '{}', 'allow');
+    const ask = (policy: string, sources?: unknown) => decide(policy, { action: 'act', params: { v: 'bob' }, ...(sources === undefined ? {} : { sources: sources as Record<string, string[]> }) });
+    it('holds when the value was found in at least one of the places', () => {
+      expect(ask(allow, { v: ['user'] }).decision).toBe('allow');
+      expect(ask(allow, { v: ['read_file', 'get_contacts'] }).decision).toBe('allow');
+      expect(ask(deny, { v: ['user', 'read_file'] }).decision).toBe('deny');
+    });
+    it('fails when it was found elsewhere or nowhere, and says where it was found', () => {
+      expect(ask(allow, { v: ['read_file'] }).reasons).toEqual(["rule 'r': v was found in read_file, not in any of user, get_contacts"]);
+      expect(ask(allow, { v: ['search', 'system'] }).reasons).toEqual(["rule 'r': v was found in search, system, not in any of user, get_contacts"]);
+      expect(ask(allow, { v: [] }).reasons).toEqual(["rule 'r': v was found nowhere, not in any of user, get_contacts"]);
+      expect(ask(allow, { v: ['User', 'user '] }).decision).toBe('deny');
+      expect(ask(deny, { v: ['user'] }).decision).toBe('allow');
+      expect(ask(deny, { v: [] }).decision).toBe('allow');
+    });
+    it('fails closed without a list of places for the path: an allow condition fails, a deny condition holds', () => {
+      for (const sources of [undefined, {}, { w: ['user'] }, { 'v.x': ['user'] }]) {
+        expect(ask(allow, sources).decision).toBe('deny');
+        expect(ask(allow, sources).reasons).toEqual(["rule 'r': v is missing, invalid or not a list of places"]);
+        expect(ask(deny, sources).decision).toBe('deny');
+        expect(decide(oneRule('escalate', '{ source: read_file }', '{}', 'allow'), { action: 'act', params: { v: 1 }, ...(sources ? { sources } : {}) }).decision).toBe('escalate');
+      }
+    });
+    it('reads sources by path, whether or not the parameter is present', () => {
+      expect(decide(allow, { action: 'act', params: {}, sources: { v: ['user'] } }).decision).toBe('allow');
+    });
+    it('a malformed request.sources is a RequestError, whatever the policy reads', () => {
+      const preparer = new RequestPreparer(compilePolicySource(allow, 't.yaml').ir);
+      for (const sources of [null, 'user', ['user'], { v: 'user' }, { v: [1] }, { v: ['user', null] }, { v: [['user']] }, { v: { 0: 'user' } }, new Map()]) {
+        expect(() => preparer.prepare({ action: 'act', params: {}, sources: sources as never })).toThrow(RequestError);
+        expect(() => preparer.prepare({ action: 'other', params: {}, sources: sources as never })).toThrow('request.sources must be an object of parameter path -> list of places');
+      }
+    });
+    it('takes a copy of the places: changing the request afterwards changes nothing', () => {
+      const preparer = new RequestPreparer(compilePolicySource(allow, 't.yaml').ir);
+      const places = ['user'];
+      const input = preparer.prepare({ action: 'act', params: {}, sources: { v: places } });
+      places[0] = 'read_file';
+      expect(input.facts['v#source']).toEqual(['user']);
+    });
+    it('needs a string or a non-empty list of strings as its operand', () => {
+      for (const operand of ['[]', '5', '[user, 5]', '{ a: b }']) {
+        expect(() => compilePolicySource(oneRule('allow', `{ source: ${operand} }`), 't.yaml')).toThrow();
+      }
+      expect(compilePolicySource(oneRule('allow', '{ source: [user, user, x] }'), 't.yaml').ir.rules[0]?.conditions).toEqual([
+        { op: 'source', path: 'v', fact: 'v#source', kind: 'plain', names: ['user', 'x'] },
+      ]);
     });
   });
 

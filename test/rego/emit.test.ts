@@ -13,7 +13,9 @@ import { CONDITION_EMITTERS, emitRego, emitRegoTests, globToRe2, RegoEmitError }
 import { nativeDecide } from '../../src/adapters/native/index.js';
 import { literal, ident, stringLiteral } from '../../src/compiler/rego/writer.js';
 import { generatedRego } from '../../scripts/gen-rego.js';
-import { suitePolicies } from '../conformance/cases.js';
+import { CURATED_REQUESTS, FIXTURE_DIR, suitePolicies } from '../conformance/cases.js';
+import { compilePolicyFile } from '../../src/compiler/compile.js';
+import { ApeError } from '../../src/errors.js';
 import { tempDir } from '../opa/helpers.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -129,6 +131,35 @@ describe('literals and identifiers', () => {
       expect(decision?.decision).toBe('deny');
       expect(decision).toEqual({ decision: native.decision, rule: native.rule, matched: native.matched, reasons: native.reasons, policy_hash: native.policy_hash });
     }
+  });
+});
+
+describe('source and the model label in the request form (decision)', () => {
+  it('opa eval reads input.sources as native does: hits, misses, no place, missing sources, and refuses malformed sources with native\'s error', async () => {
+    const policy = compilePolicyFile(join(FIXTURE_DIR, 'provenance_origin.yaml'));
+    const base = { action: 'pay', params: { recipient: 'bob', amount: 5 } };
+    const malformed = [null, 'user', ['user'], { recipient: 'user' }, { recipient: ['user', 1] }, { recipient: [['user']] }, { other: null }];
+    const requests: unknown[] = [...(CURATED_REQUESTS['fixtures/provenance_origin.yaml'] ?? []), ...malformed.map((sources) => ({ ...base, sources }))];
+    const preparer = new RequestPreparer(policy.ir);
+    const engine = new NativeEngine(policy.ir, policy.hash);
+    const expected = requests.map((request) => {
+      try {
+        const { engine: _e, ...rest } = engine.decideSync(preparer.prepare(request as never));
+        void _e;
+        return rest;
+      } catch (error) {
+        if (!(error instanceof ApeError)) throw error;
+        return { decision: 'deny', rule: null, matched: [], reasons: [error.message], policy_hash: policy.hash, error: { code: error.code, message: error.message } };
+      }
+    });
+    expect(expected.filter((e) => 'error' in e)).toHaveLength(malformed.length);
+    const file = join(temp.dir, 'provenance_origin.rego');
+    writeFileSync(file, emitRego(policy));
+    writeFileSync(join(temp.dir, 'requests.json'), JSON.stringify({ requests }));
+    const query = '[d | some r in data.requests; d := data.ape.provenance_origin.decision with input as r]';
+    const { stdout } = await runOpa(['eval', '--format', 'json', '-d', file, '-d', join(temp.dir, 'requests.json'), query]);
+    const got = (JSON.parse(stdout) as { result: { expressions: { value: unknown }[] }[] }).result[0]?.expressions[0]?.value;
+    expect(got).toEqual(expected);
   });
 });
 

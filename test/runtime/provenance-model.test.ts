@@ -1,7 +1,7 @@
 /** The `model` provenance label: below `user`, above `external`, and never able to grant authority. */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InputError, isTrusted, label, lowest, ProvenanceError, requireTrusted, unwrap } from '../../src/runtime/index.js';
+import { createIntent, InputError, isTrusted, label, lowest, ProvenanceError, requireTrusted, unwrap } from '../../src/runtime/index.js';
 import { intentFor, makeRuntime, tempRoot } from './helpers.js';
 
 const { root, cleanup } = tempRoot();
@@ -28,6 +28,8 @@ describe('the model label', () => {
     const { ape } = makeRuntime(root);
     const run = await ape.createRun(await ape.openSession({ tenant: 'acme' }));
     await expect(run.setIntent(intentFor(root), { source: 'model' })).rejects.toBeInstanceOf(ProvenanceError);
+    // A genuine intent is taken as is only under a trusted source: the model cannot vouch for one either.
+    await expect(run.setIntent(createIntent(intentFor(root), { tenant: 'acme' }), { source: 'model' })).rejects.toBeInstanceOf(ProvenanceError);
     await expect(run.setIntent(label(intentFor(root), 'model'))).rejects.toBeInstanceOf(ProvenanceError);
     await expect(run.setIntent(intentFor(root), { source: 'trusted' } as never)).rejects.toThrow(InputError);
     await expect(run.setIntent(intentFor(root), { source: 'trusted' } as never)).rejects.toThrow(/'system', 'user', 'model' or 'external'/);

@@ -12,6 +12,7 @@ import { compileXacml, escapeXml, xacmlDiagnostics, XacmlUnrepresentableError, X
 import { CONDITION_EMITTERS } from '../../src/compiler/xacml/conditions.js';
 import { globRegex, regexLiteral } from '../../src/compiler/xacml/regex.js';
 import { doubleValue } from '../../src/compiler/xacml/vocabulary.js';
+import { xacmlRequest } from '../../src/compiler/xacml/request.js';
 import { element, textElement } from '../../src/compiler/xacml/writer.js';
 import { OPERATOR_NAMES } from '../../src/compiler/operators.js';
 import { oneRule, compile } from '../helpers.js';
@@ -56,6 +57,32 @@ describe('glob and literal regular expressions', () => {
     expect(regexLiteral('.(x)+[y]?{z}|^$\\-*')).toBe('\\.\\(x\\)\\+\\[y\\]\\?\\{z\\}\\|\\^\\$\\\\\\-\\*');
     expect(globRegex('*.example.com')).toBe('^[\\s\\S]*\\.example\\.com$');
     expect(globRegex('a*b')).toBe('^a[\\s\\S]*b$');
+  });
+});
+
+describe('source: the places of a value as a string bag', () => {
+  it('a list of strings is sent as a bag under urn:ape:fact:list:<fact> and named in urn:ape:fact-list; other values are not', () => {
+    const resource = (facts: Record<string, unknown>) =>
+      xacmlRequest({ action: 'pay', facts: facts as never }, 'h').Request.Category.find((c) => c.CategoryId.endsWith(':resource'))?.Attribute;
+    expect(resource({ 'to#source': ['user', 'x'] })).toEqual([
+      { AttributeId: 'urn:ape:fact:list:to#source', DataType: 'http://www.w3.org/2001/XMLSchema#string', Value: ['user', 'x'] },
+      { AttributeId: 'urn:ape:fact-present', DataType: 'http://www.w3.org/2001/XMLSchema#string', Value: ['to#source'] },
+      { AttributeId: 'urn:ape:fact-list', DataType: 'http://www.w3.org/2001/XMLSchema#string', Value: ['to#source'] },
+    ]);
+    expect(resource({ 'to#source': [] })).toEqual([
+      { AttributeId: 'urn:ape:fact-present', DataType: 'http://www.w3.org/2001/XMLSchema#string', Value: ['to#source'] },
+      { AttributeId: 'urn:ape:fact-list', DataType: 'http://www.w3.org/2001/XMLSchema#string', Value: ['to#source'] },
+    ]);
+    expect(resource({ 'to#source': ['user', 1] })).toEqual([{ AttributeId: 'urn:ape:fact-present', DataType: 'http://www.w3.org/2001/XMLSchema#string', Value: ['to#source'] }]);
+    expect(resource({ 'to#source': 'user' })).toEqual([{ AttributeId: 'urn:ape:fact:string:to#source', DataType: 'http://www.w3.org/2001/XMLSchema#string', Value: 'user' }]);
+  });
+
+  it('the condition is string-at-least-one-member-of on that bag, accepted only from APE (urn:ape:facts-canonical)', () => {
+    const { xml } = compileXacml(compile(oneRule('allow', '{ source: [user, get_contacts] }')));
+    expect(xml).toContain('FunctionId="urn:oasis:names:tc:xacml:1.0:function:string-at-least-one-member-of"');
+    expect(xml).toContain('AttributeId="urn:ape:fact:list:v#source"');
+    expect(xml).toMatch(/<VariableDefinition VariableId="ape\.fact\.0\.list">\s*<Apply FunctionId="[^"]*:and">\s*<VariableReference VariableId="ape\.facts-canonical"\/>[\s\S]*?urn:ape:fact-list[\s\S]*?<\/VariableDefinition>/);
+    expect(compileXacml(compile(oneRule('allow', '{ prefix: /x }'))).xml).not.toContain('urn:ape:fact-list');
   });
 });
 

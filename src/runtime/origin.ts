@@ -44,6 +44,8 @@ interface Place {
   text: string;
   /** Every number the place holds: numeric leaves and numeric tokens of its strings. */
   numbers: Set<number>;
+  /** The normalized strings already recorded (the same prompt or output recorded again adds nothing). */
+  seen: Set<string>;
 }
 
 const MAX_DEPTH = 64;
@@ -206,7 +208,7 @@ export class OriginTracker {
   #add(name: string, label: ProvenanceLabel, value: unknown): void {
     let place = this.#places.get(name);
     if (!place) {
-      place = { name, label, text: '', numbers: new Set() };
+      place = { name, label, text: '', numbers: new Set(), seen: new Set() };
       this.#places.set(name, place);
     } else {
       place.label = lowest(place.label, label);
@@ -216,7 +218,10 @@ export class OriginTracker {
     const seen = new Set<object>();
     const visit = (node: unknown, depth: number): void => {
       if (typeof node === 'string') {
-        texts.push(normalizeForOrigin(node));
+        const normal = normalizeForOrigin(node);
+        if (target.seen.has(normal)) return;
+        target.seen.add(normal);
+        texts.push(normal);
         for (const m of (ASCII.test(node) ? node : node.normalize('NFKC')).matchAll(NUMBER_TOKEN)) target.numbers.add(Number(m[0]));
       } else if (typeof node === 'number') {
         if (Number.isFinite(node)) target.numbers.add(node);
@@ -231,7 +236,7 @@ export class OriginTracker {
           return;
         }
         for (const [key, child] of Object.entries(node)) {
-          texts.push(normalizeForOrigin(key));
+          visit(key, depth + 1);
           visit(child, depth + 1);
         }
       }

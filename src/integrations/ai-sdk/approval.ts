@@ -1,7 +1,7 @@
 /** `apeToolApproval(ape)`: the AI SDK's `toolApproval` hook deciding each call with APE before a human is asked. */
 import type { ModelMessage, ToolApprovalConfiguration, ToolApprovalStatus, ToolSet, TypedToolCall } from 'ai';
 import type { Ape } from '../../agent/index.js';
-import { ApprovalLedger, precheck, resolveOptions, type IntegrationOptions } from '../core/index.js';
+import { ApprovalLedger, contentTexts, precheck, recordUserWords, resolveOptions, type IntegrationOptions } from '../core/index.js';
 
 /** The framework name in approval keys. */
 export const AI_SDK = 'ai-sdk';
@@ -23,6 +23,7 @@ export function apeToolApproval<TOOLS extends ToolSet = ToolSet, RUNTIME_CONTEXT
     const tool = String(toolCall.toolName);
     const action = o.actionOf(tool);
     const input: unknown = toolCall.input;
+    await recordUserWords(ape, userTexts(messages));
     const verdict = await precheck(ape, action, input, o.context);
     if (verdict.kind === 'allow') return { type: 'approved' };
     if (verdict.kind === 'deny') return { type: 'denied', reason: verdict.reason };
@@ -40,4 +41,9 @@ function requested(messages: readonly ModelMessage[] | undefined, toolCallId: st
     if (message.content.some((part) => part.type === 'tool-approval-request' && part.toolCallId === toolCallId)) return true;
   }
   return false;
+}
+
+/** The user's own words in the conversation (the text of every `user` message). */
+export function userTexts(messages: readonly ModelMessage[] | undefined): string[] {
+  return (messages ?? []).filter((m) => m.role === 'user').flatMap((m) => contentTexts(m.content));
 }

@@ -6,19 +6,21 @@ import {
   ApprovalLedger,
   IntegrationConfigError,
   refusalOf,
+  recordUserWords,
   refusalResult,
   resolveOptions,
   type FrameworkAnswer,
   type IntegrationOptions,
 } from '../core/index.js';
-import { AI_SDK } from './approval.js';
+import { AI_SDK, userTexts } from './approval.js';
 
 type Execute = (input: unknown, options: ToolExecutionOptions<unknown>) => unknown;
 
 /**
  * Wraps every tool's `execute`: the exact call is decided by APE, runs once under a single-use
  * authority bound to its canonical arguments, and is audited; its output is recorded as external
- * data. An escalated call runs only with the SDK approval of this call id (from `apeToolApproval`),
+ * data (and, with provenance by origin, the text of the conversation's user messages is recorded as
+the user's words first). An escalated call runs only with the SDK approval of this call id (from `apeToolApproval`),
  * re-checked against the arguments that actually run. A refused call never runs: the model gets an
  * error result with the reason (`onDeny: 'result'`, default) or the typed error is thrown.
  * Tools without `execute` (provider-executed or client-side) cannot be guarded and are refused.
@@ -36,6 +38,7 @@ export function apeTools<TOOLS extends ToolSet>(ape: Ape, tools: TOOLS, options?
     const guarded = async (input: unknown, opts: ToolExecutionOptions<unknown>): Promise<unknown> => {
       const answer = approvalFor(opts.toolCallId, opts.messages);
       try {
+        await recordUserWords(ape, userTexts(opts.messages));
         return await ape.call(action, input as JsonObject, (params) => finalValue(original(params, opts)), {
           tool: name,
           approve: ledger.approver(name, opts.toolCallId, answer),

@@ -4,3 +4,4 @@ export { ApprovalLedger, type FrameworkAnswer, type LedgerOptions, type PendingC
 export { resolveOptions, type DenyMode, type IntegrationOptions, type ResolvedOptions } from './options.js';
 export { refusalOf, refusalResult, refusalText, type RefusalResult } from './refusal.js';
 export { FrameworkApprovalError, IntegrationConfigError } from './errors.js';
+export { recordUserWords, contentTexts } from './origins.js';

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 
 const here = new URL('.', import.meta.url).pathname;
-const skip = new Set(['run.ts', 'lib.ts', 'generate.ts']);
+const skip = new Set(['run.ts', 'lib.ts', 'generate.ts', 'agentdojo.ts']);
 const only = process.argv.slice(2);
 const benches = readdirSync(here)
   .filter((f) => f.endsWith('.ts') && !skip.has(f))

@@ -9,6 +9,8 @@ import { loadCases } from '../../bench/agentdojo/cases.js';
 import { addCase, emptyScore, type Score } from '../../bench/agentdojo/score.js';
 import { compilePolicyFile, type DecisionRequest, type DecisionResult } from '../../src/compiler/index.js';
 import { createEvaluator, type Evaluator } from '../../src/evaluator.js';
+import { bufferIO } from '../../src/cli/io.js';
+import { runCli } from '../../src/cli/program.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const SUITES = ['workspace', 'travel', 'banking', 'slack'] as const;
@@ -110,6 +112,24 @@ describe('the committed AgentDojo decisions', () => {
       }, 300_000);
     });
   }
+
+  it('are what `ape eval <suite policy> --requests` reads and answers (a sample of each suite, escalations and denials included)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ape-agentdojo-eval-'));
+    try {
+      for (const suite of SUITES) {
+        const sample = lines.filter((l) => l.suite === suite && l.version === 'v1.2.2').filter((l, i) => i % 25 === 0 || l.decision.decision !== 'allow').slice(0, 60);
+        const file = join(dir, `${suite}.jsonl`);
+        writeFileSync(file, sample.map((l) => JSON.stringify(l.request)).join('\n') + '\n');
+        const io = bufferIO();
+        await runCli(['eval', join(root, 'bench/agentdojo/policies', `${suite}.yaml`), '--requests', file], io);
+        const answers = io.stdout.trim().split('\n').map((a) => JSON.parse(a) as DecisionResult);
+        expect(answers.map((a) => [a.decision, a.rule])).toEqual(sample.map((l) => [l.decision.decision, l.decision.rule]));
+        expect(sample.some((l) => l.decision.decision === 'escalate')).toBe(true);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('give exactly the published figures (bench/results/agentdojo.json) when scored again', () => {
     const published = JSON.parse(readFileSync(join(root, 'bench/results/agentdojo.json'), 'utf8')) as { scores: Record<string, Record<string, Score>> };

@@ -260,3 +260,27 @@ describe('identifiers embedded in model-written text', () => {
     expect(t.originOf('see you in 2024')).toEqual({ label: 'model', sources: [] });
   });
 });
+
+describe('decisionLog', () => {
+  it('is told each engine decision of a call, plan stage and call stage, with the exact request; a throwing listener fails the call closed', async () => {
+    const entries: import('../../src/runtime/index.js').DecisionLogEntry[] = [];
+    const ape = await Ape.fromPolicy(POLICY, { origins: true, decisionLog: (e) => entries.push(e) });
+    await ape.recordInput('user', 'Pay DE89370400440532013000');
+    let ran = 0;
+    await ape.guard('send_money', async () => ++ran)({ recipient: 'DE89370400440532013000', amount: 5 });
+    expect(entries.map((e) => e.stage)).toEqual(['plan', 'call']);
+    const call = entries[1] as import('../../src/runtime/index.js').DecisionLogEntry;
+    expect(call.request).toMatchObject({ action: 'send_money', params: { recipient: 'DE89370400440532013000', amount: 5 }, provenance: { recipient: 'user' }, sources: { recipient: ['user'] } });
+    expect(call.result).toMatchObject({ decision: 'allow', rule: 'pay-user-named' });
+    // The entry is a copy: changing it changes nothing the runtime holds.
+    (call.request.params as Record<string, unknown>).recipient = 'x';
+    await ape.close();
+
+    const failing = await Ape.fromPolicy(POLICY, { origins: true, decisionLog: () => { throw new Error('log down'); } });
+    await failing.recordInput('user', 'Pay DE89370400440532013000');
+    await expect(failing.guard('send_money', async () => ++ran)({ recipient: 'DE89370400440532013000', amount: 5 })).rejects.toThrow();
+    expect(ran).toBe(1);
+    await failing.close();
+    await expect(Ape.fromPolicy(POLICY, { decisionLog: 'yes' as never })).rejects.toThrow(/decisionLog must be a function/);
+  });
+});

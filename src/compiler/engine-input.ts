@@ -86,7 +86,8 @@ export const SOURCES_MESSAGE = 'request.sources must be an object of parameter p
 
 /**
  * Copies `request.sources` once into plain data, checking it: an object whose values are lists of
- * strings. Throws `RequestError` otherwise.
+ * well-formed strings (a lone UTF-16 surrogate is refused, as in parameters). Throws `RequestError`
+ * otherwise.
  */
 function readSources(raw: unknown): Map<string, string[]> | undefined {
   if (raw === undefined) return undefined;
@@ -100,7 +101,7 @@ function readSources(raw: unknown): Map<string, string[]> | undefined {
     const copy: string[] = [];
     for (let i = 0; i < places.length; i++) {
       const place: unknown = places[i];
-      if (typeof place !== 'string') throw new RequestError(SOURCES_MESSAGE);
+      if (typeof place !== 'string' || !isWellFormed(place)) throw new RequestError(SOURCES_MESSAGE);
       copy.push(place);
     }
     out.set(key, copy);

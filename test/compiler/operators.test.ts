@@ -103,7 +103,7 @@ describe('every operator: holds, fails, and fails closed on wrong types', () => 
     });
     it('a malformed request.sources is a RequestError, whatever the policy reads', () => {
       const preparer = new RequestPreparer(compilePolicySource(allow, 't.yaml').ir);
-      for (const sources of [null, 'user', ['user'], { v: 'user' }, { v: [1] }, { v: ['user', null] }, { v: [['user']] }, { v: { 0: 'user' } }, new Map()]) {
+      for (const sources of [null, 'user', ['user'], { v: 'user' }, { v: [1] }, { v: ['user', null] }, { v: [['user']] }, { v: { 0: 'user' } }, { v: ['\ud800'] }, new Map()]) {
         expect(() => preparer.prepare({ action: 'act', params: {}, sources: sources as never })).toThrow(RequestError);
         expect(() => preparer.prepare({ action: 'other', params: {}, sources: sources as never })).toThrow('request.sources must be an object of parameter path -> list of places');
       }

@@ -4,7 +4,7 @@
  * facts the rules read from it in Rego (`_facts`), with `_unsure_reasons` for values Rego cannot
  * canonicalize exactly.
  */
-import { planFacts, type FactSpec } from '../engine-input.js';
+import { planFacts, SOURCES_MESSAGE, type FactSpec } from '../engine-input.js';
 import type { PolicyIR } from '../ir.js';
 import { CANONICAL_LIBRARY } from './canonical-library.js';
 import { writeSchemaChecks } from './schema.js';
@@ -36,7 +36,7 @@ _refusal := {"code": "APE_REQUEST_INVALID", "message": "request must be an objec
 } else := {"code": "APE_REQUEST_INVALID", "message": "request.provenance must be an object of parameter path -> label"} if {
 	"provenance" in object.keys(input)
 	not is_object(input.provenance)
-} else := {"code": "APE_REQUEST_INVALID", "message": "request.sources must be an object of parameter path -> list of places"} if {
+} else := {"code": "APE_REQUEST_INVALID", "message": ${JSON.stringify(SOURCES_MESSAGE)}} if {
 	"sources" in object.keys(input)
 	not _sources_valid
 } else := {"code": "APE_PARAMS_INVALID", "message": violation[1]} if {

@@ -114,7 +114,7 @@ function validValue(schema: JsonObject, operands: string[]): fc.Arbitrary<JsonVa
 function contextValue(options: RawRequestOptions): fc.Arbitrary<Record<string, JsonValue> | undefined> {
   const plain = fc.oneof(fc.string({ maxLength: 4 }), fc.integer(), fc.boolean(), fc.constant<JsonValue>({ a: { b: 1 } }));
   const value = options.violations ? fc.oneof({ arbitrary: plain, weight: 2 }, { arbitrary: fc.constantFrom(...DEPTHS).map(nested), weight: 1 }, { arbitrary: fc.constantFrom(...LONE_SURROGATES), weight: 1 }) : plain;
-  return fc.option(fc.dictionary(fc.constantFrom('trace', 'note', 'extra'), value, { minKeys: 1, maxKeys: 2 }), { nil: undefined });
+  return fc.option(fc.dictionary(fc.constantFrom('trace', 'note', 'extra'), value, { minKeys: 1, maxKeys: 2 }), { nil: undefined, freq: 2 });
 }
 
 /** Requests with hostile values (and, with `options.violations`, schema violations), for every action of the policy with a definition. */

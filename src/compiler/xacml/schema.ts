@@ -7,8 +7,9 @@
  * forms, integers integral; required parameters present. Null, objects and arrays (nested values
  * XACML cannot inspect), and every schema keyword outside this list, fail closed: such a parameter
  * must be absent. The `urn:ape:param-names` bag may name only declared parameters and must name
- * every parameter the request carries; for a closed schema it must be given. APE's own engines
- * validate the whole schema before deciding, so their requests skip these checks.
+ * every parameter the request carries; for a closed schema it must be given. `urn:ape:fact-present`
+ * may name only parents of context values the rules read. APE's own engines validate the whole
+ * request before deciding, so their requests skip these checks.
  */
 import { actionDefinition } from '../engine-input.js';
 import type { JsonObject, JsonValue, PolicyIR } from '../ir.js';
@@ -191,6 +192,13 @@ function actionCheck(parameters: JsonObject): Xml {
   return and([namesCheck(entries.map(([name]) => name).sort(), closed), ...entries.map(([name, schema]) => propertyCheck(name, schema, required.has(name)))]);
 }
 
+/** The proper prefixes of a context path that are themselves below `context` (`context.a.b.c` -> `context.a`, `context.a.b`). */
+function contextParents(path: string): string[] {
+  const segments = path.split('.');
+  if (segments[0] !== 'context') return [];
+  return segments.slice(2).map((_, i) => segments.slice(0, i + 2).join('.'));
+}
+
 /**
  * The schema-check variable: APE's requests pass; a raw request must pass its action's checks.
  * Only actions that can end in an allow are checked (those of allow rules, or every action when the
@@ -207,5 +215,11 @@ export function emitSchemaCheck(ir: PolicyIR): Xml {
     return or([not(anyOf(FN.stringEqual, strValue(id), ACTION)), definition ? actionCheck(definition.parameters) : noNames]);
   });
   if (ir.defaultDecision === 'allow') perAction.push(or([...ids.map((id) => anyOf(FN.stringEqual, strValue(id), ACTION)), noNames]));
+  // Nulls, lists and objects under `context`: only the parents of values the rules read (XACML cannot look inside any other, nor measure its nesting).
+  const parents = [...new Set(ir.rules.flatMap((r) => r.conditions.flatMap((c) => contextParents(c.path))))].sort();
+  const present = designator(CATEGORY.resource, ATTRIBUTE.otherFacts, 'string');
+  const presentOk = parents.length ? apply(FN.stringSubset, [present, apply(FN.stringBag, parents.map((p) => strValue(p)))]) : bagSizeIs('string', present, 0);
+  const candidate = ir.defaultDecision === 'allow' ? boolValue(true) : or(ids.map((id) => anyOf(FN.stringEqual, strValue(id), ACTION)));
+  perAction.push(or([not(candidate), presentOk]));
   return element('VariableDefinition', { VariableId: SCHEMA_VAR }, [or([varRef(CANONICAL_VAR), and(perAction)])]);
 }

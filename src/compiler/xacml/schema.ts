@@ -7,8 +7,8 @@
  * forms, integers integral; required parameters present. Null, objects and arrays (nested values
  * XACML cannot inspect), and every schema keyword outside this list, fail closed: such a parameter
  * must be absent. The `urn:ape:param-names` bag may name only declared parameters and must name
- * every parameter the request carries; for a closed schema it must be given. `urn:ape:fact-present`
- * may name only parents of context values the rules read. APE's own engines validate the whole
+ * every parameter the request carries; for a closed schema it must be given. Under `context`, only
+ * the values the rules read and their parents may be carried. APE's own engines validate the whole
  * request before deciding, so their requests skip these checks.
  */
 import { actionDefinition } from '../engine-input.js';
@@ -200,6 +200,29 @@ function contextParents(path: string): string[] {
 }
 
 /**
+ * What a raw request may carry under `context`: values only at the paths the rules read and their
+ * parents (`urn:ape:context-names`), nulls, lists and objects only as such parents
+ * (`urn:ape:fact-present`), and well-formed strings where the rules read them. XACML cannot
+ * enumerate attributes, so any other context value, which could nest deeper than APE allows or hold
+ * a lone surrogate, is refused (fail closed).
+ */
+function contextCheck(ir: PolicyIR): Xml {
+  const read = [...new Set(ir.rules.flatMap((r) => r.conditions.map((c) => c.path)).filter((p) => p.startsWith('context.')))].sort();
+  const parents = [...new Set(read.flatMap(contextParents))].sort();
+  const allowed = [...new Set([...read, ...parents])].sort();
+  const subsetOf = (bag: Xml, names: string[]) => (names.length ? apply(FN.stringSubset, [bag, apply(FN.stringBag, names.map((n) => strValue(n)))]) : bagSizeIs('string', bag, 0));
+  const wellFormed = read.map((path) => {
+    const s = designator(CATEGORY.resource, factAttributeId(path, 'string'), 'string');
+    return or([bagSizeIs('string', s, 0), anyOf(FN.stringRegexpMatch, strValue(lengthRegex(0, undefined)), s)]);
+  });
+  return and([
+    subsetOf(designator(CATEGORY.resource, ATTRIBUTE.contextNames, 'string'), allowed),
+    subsetOf(designator(CATEGORY.resource, ATTRIBUTE.otherFacts, 'string'), parents),
+    ...wellFormed,
+  ]);
+}
+
+/**
  * The schema-check variable: APE's requests pass; a raw request must pass its action's checks.
  * Only actions that can end in an allow are checked (those of allow rules, or every action when the
  * default is allow): elsewhere a failed check could only turn a deny or escalate into a deny. An
@@ -215,11 +238,7 @@ export function emitSchemaCheck(ir: PolicyIR): Xml {
     return or([not(anyOf(FN.stringEqual, strValue(id), ACTION)), definition ? actionCheck(definition.parameters) : noNames]);
   });
   if (ir.defaultDecision === 'allow') perAction.push(or([...ids.map((id) => anyOf(FN.stringEqual, strValue(id), ACTION)), noNames]));
-  // Nulls, lists and objects under `context`: only the parents of values the rules read (XACML cannot look inside any other, nor measure its nesting).
-  const parents = [...new Set(ir.rules.flatMap((r) => r.conditions.flatMap((c) => contextParents(c.path))))].sort();
-  const present = designator(CATEGORY.resource, ATTRIBUTE.otherFacts, 'string');
-  const presentOk = parents.length ? apply(FN.stringSubset, [present, apply(FN.stringBag, parents.map((p) => strValue(p)))]) : bagSizeIs('string', present, 0);
   const candidate = ir.defaultDecision === 'allow' ? boolValue(true) : or(ids.map((id) => anyOf(FN.stringEqual, strValue(id), ACTION)));
-  perAction.push(or([not(candidate), presentOk]));
+  perAction.push(or([not(candidate), contextCheck(ir)]));
   return element('VariableDefinition', { VariableId: SCHEMA_VAR }, [or([varRef(CANONICAL_VAR), and(perAction)])]);
 }

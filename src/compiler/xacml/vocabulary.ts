@@ -31,6 +31,8 @@ export const ATTRIBUTE = {
   otherFacts: 'urn:ape:fact-present',
   /** The names of the request's top-level parameters (resource category, string bag; required for raw requests to actions with a closed schema). */
   paramNames: 'urn:ape:param-names',
+  /** The dotted names of every value the request carries under `context`, at every level (resource category, string bag; raw requests). */
+  contextNames: 'urn:ape:context-names',
   /** `true` when the facts were canonicalized by APE (environment category, boolean). */
   canonical: 'urn:ape:facts-canonical',
   /** The IR hash of the policy the caller means (environment category, string; only a multi-policy root reads it). */

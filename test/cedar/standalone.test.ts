@@ -15,8 +15,9 @@ import { compileCedarRaw } from '../../src/compiler/cedar/index.js';
 import { actionDefinition, planFacts, RequestPreparer, type DecisionRequest } from '../../src/compiler/engine-input.js';
 import type { JsonObject, JsonValue } from '../../src/compiler/ir.js';
 import { cedarFileNames } from '../../src/compiler/cedar/target.js';
+import { isIdent } from '../../src/compiler/cedar/writer.js';
 import { NativeEvaluator } from '../../src/evaluator.js';
-import { rawRequests } from '../conformance/raw-requests.js';
+import { nested, rawRequests } from '../conformance/raw-requests.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -48,14 +49,20 @@ function askCedar(text: string, notes: Map<string, { rule: string; decision: str
   }
   const context: Record<string, unknown> = { params: request.params ?? {}, context: request.context ?? {} };
   if (request.previous_action !== undefined) context['previous_action'] = request.previous_action;
-  const answer = statefulIsAuthorized({
-    principal: { type: 'Agent', id: 'agent' },
-    action: { type: 'Action', id: request.action },
-    resource: { type: 'Tool', id: 'tool' },
-    context: context as never,
-    preparsedPolicySetId: setId,
-    entities: [],
-  });
+  let answer: ReturnType<typeof statefulIsAuthorized>;
+  try {
+    answer = statefulIsAuthorized({
+      principal: { type: 'Agent', id: 'agent' },
+      action: { type: 'Action', id: request.action },
+      resource: { type: 'Tool', id: 'tool' },
+      context: context as never,
+      preparsedPolicySetId: setId,
+      entities: [],
+    });
+  } catch {
+    // cedar-wasm throws on JSON it cannot read (a lone surrogate, nesting beyond its parser's recursion limit): no answer.
+    return { decision: 'error', rules: [] };
+  }
   if (answer.type !== 'success') return { decision: 'error', rules: [] };
   const reasons = answer.response.diagnostics.reason;
   const rules = reasons.map((id) => notes.get(id)?.rule ?? '?');
@@ -83,6 +90,30 @@ function cedarData(value: unknown): boolean {
   return Object.entries(value).every(([k, v]) => k !== '__entity' && k !== '__extn' && cedarData(v));
 }
 
+/** The keys an action's rules read under `params` or `context` (identifier keys only), as nested maps. */
+type Reads = Map<string, Reads>;
+function readsOf(policy: CompiledPolicy, action: string, source: 'params' | 'context'): Reads {
+  const root: Reads = new Map();
+  for (const spec of planFacts(policy.ir).plans.get(action) ?? []) {
+    const { segments } = spec.resolved;
+    if (spec.resolved.source !== source || segments.length === 0 || !segments.every(isIdent)) continue;
+    let node = root;
+    for (const segment of segments) {
+      const next: Reads = node.get(segment) ?? new Map();
+      node.set(segment, next);
+      node = next;
+    }
+  }
+  return root;
+}
+
+/** Whether a value holds only keys some rule reads, records along the read paths and scalars at their ends (docs/cedar.md: the raw form refuses everything else). */
+function fitsReads(value: unknown, reads: Reads): boolean {
+  if (reads.size === 0) return value === null || typeof value !== 'object';
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  return Object.entries(value).every(([k, v]) => reads.has(k) && fitsReads(v, reads.get(k) as Reads));
+}
+
 /**
  * Whether the raw form decides this request exactly (docs/cedar.md): every value the action's rules
  * read is a plain value or a path, read directly (no derived part, length or provenance), already
@@ -90,6 +121,9 @@ function cedarData(value: unknown): boolean {
  */
 function exactlyDecidable(policy: CompiledPolicy, request: DecisionRequest): boolean {
   if (!cedarData(request.params) || !cedarData(request.context)) return false;
+  // Context values no rule reads (and, for an action without a definition, such parameters) are refused.
+  if (request.context !== undefined && !fitsReads(request.context, readsOf(policy, request.action, 'context'))) return false;
+  if (actionDefinition(policy.ir, request.action) === undefined && !fitsReads(request.params ?? {}, readsOf(policy, request.action, 'params'))) return false;
   let facts: Record<string, JsonValue>;
   try {
     facts = new RequestPreparer(policy.ir).prepare(request).facts;
@@ -110,8 +144,10 @@ function exactlyDecidable(policy: CompiledPolicy, request: DecisionRequest): boo
     if (facts[spec.fact] !== raw) return false;
     // The value has the one JSON type every condition on it tests (else native's deny and escalate
     // rules hold for the mistyped value, and the raw form refuses every permit instead).
-    for (const c of policy.ir.rules.flatMap((r) => (r.actions.includes(request.action) ? r.conditions : []))) {
-      if (c.fact !== spec.fact || c.op === 'exists') continue;
+    const tested = policy.ir.rules.flatMap((r) => (r.actions.includes(request.action) ? r.conditions : [])).filter((c) => c.fact === spec.fact && c.op !== 'exists');
+    // A value only `exists` reads must be a string or a boolean (docs/cedar.md: Cedar cannot test "any scalar").
+    if (tested.length === 0 && typeof raw !== 'string' && typeof raw !== 'boolean') return false;
+    for (const c of tested) {
       const wanted =
         c.op === 'equals' || c.op === 'one_of' ? new Set((c.op === 'equals' ? [c.value] : c.values).map((x) => typeof x)) : new Set([c.op === 'min' || c.op === 'max' ? 'number' : 'string']);
       if (wanted.size !== 1 || !wanted.has(typeof raw)) return false;
@@ -175,6 +211,24 @@ describe('standalone Cedar: cedar-wasm on the committed raw policy sets, raw req
       }
       expect(unsafe.slice(0, 5)).toEqual([]);
     }
+  });
+
+  it('generated schema violations and deep or ill-formed values (params and context) are never allowed', () => {
+    let refused = 0;
+    let allowed = 0;
+    for (const { policy, text, notes } of examples) {
+      const unsafe: unknown[] = [];
+      for (const request of rawRequests(policy, 300, 31, { violations: true, context: true })) {
+        const native = nativeOutcome(policy, request);
+        if (native.decision === 'refused') refused++;
+        const cedar = askCedar(text, notes, request);
+        if (cedar.decision === 'allow') allowed++;
+        if (cedar.decision === 'allow' && native.decision !== 'allow') unsafe.push({ request, native, cedar });
+      }
+      expect(unsafe.slice(0, 5)).toEqual([]);
+    }
+    expect(refused).toBeGreaterThan(300);
+    expect(allowed).toBeGreaterThan(3);
   });
 
   it('non-canonical spellings of allowed paths are never allowed; deny rules still fire', () => {
@@ -352,7 +406,11 @@ describe('standalone Cedar: the raw form on edge cases', () => {
     const open = compilePolicySource('name: open\nversion: "1"\ndefault_decision: allow\nrules: []\n', 'open.yaml');
     const openText = compileCedarRaw(open);
     const openNotes = annotationsOf(openText);
-    expect(askCedar(openText, openNotes, { action: 'some_tool', params: { a: [1, { b: 'c' }] } }).decision).toBe('allow');
+    // An action without a definition takes no parameter the rules do not read (Cedar cannot see how deep it nests): native allows, the raw form denies.
+    expect(askCedar(openText, openNotes, { action: 'some_tool' }).decision).toBe('allow');
+    expect(askCedar(openText, openNotes, { action: 'some_tool', params: {} }).decision).toBe('allow');
+    expect(nativeOutcome(open, { action: 'some_tool', params: { a: [1, { b: 'c' }] } }).decision).toBe('allow');
+    expect(askCedar(openText, openNotes, { action: 'some_tool', params: { a: [1, { b: 'c' }] } }).decision).toBe('deny');
     for (const bad of [{ params: 'x' }, { params: [1] }, { context: 'x' }, { previous_action: 1 }] as Record<string, unknown>[]) {
       const r = { action: 'some_tool', ...bad } as unknown as DecisionRequest;
       expect(nativeOutcome(open, r).decision, JSON.stringify(bad)).toBe('refused');
@@ -360,5 +418,31 @@ describe('standalone Cedar: the raw form on edge cases', () => {
     }
     // Without params at all the required name is missing.
     expect(ask({ action: 'op' })).toBe('deny');
+  });
+
+  it('values nested deeper than APE allows are never allowed: context keys no rule reads, undeclared parameters, nested read values', () => {
+    const tmp = { name: 'ok', dir: '/tmp/a', n: 1, flag: true };
+    const low = { risk: 'low' };
+    expect(askCedar(text, notes, { action: 'op', params: tmp, context: { session: low } }).decision).toBe('allow');
+    const open = compilePolicySource('name: open\nversion: "1"\ndefault_decision: allow\nrules: []\n', 'open.yaml');
+    const openText = compileCedarRaw(open);
+    const openNotes = annotationsOf(openText);
+    for (const depth of [63, 64, 65, 66, 80, 100]) {
+      const deep = nested(depth);
+      const requests: [CompiledPolicy, string, Map<string, { rule: string; decision: string }>, DecisionRequest][] = [
+        [policy, text, notes, { action: 'op', params: tmp, context: { session: low, trace: deep } }],
+        [policy, text, notes, { action: 'op', params: tmp, context: { session: { ...low, extra: deep } } }],
+        [policy, text, notes, { action: 'op', params: tmp, context: { session: { risk: deep } } }],
+        [policy, text, notes, { action: 'read_file', params: { path: '/tmp/a' }, context: { trace: deep } }],
+        [open, openText, openNotes, { action: 'some_tool', params: { a: deep } }],
+        [open, openText, openNotes, { action: 'read_file', params: { path: '/a' }, context: { a: deep } }],
+      ];
+      for (const [p, t, n, r] of requests) {
+        const native = nativeOutcome(p, r).decision;
+        if (depth >= 65) expect(native, `${depth} ${JSON.stringify(Object.keys(r.context ?? r.params ?? {}))}`).toBe('refused');
+        // cedar-wasm reads nesting up to its parser's limit (about 128 levels): below it the raw form must refuse every permit itself.
+        expect(askCedar(t, n, r).decision, `${depth}`).not.toBe('allow');
+      }
+    }
   });
 });

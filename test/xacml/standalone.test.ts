@@ -16,7 +16,7 @@ import type { JsonObject, JsonValue } from '../../src/compiler/ir.js';
 import { ATTRIBUTE, CATEGORY, compileXacml, DATATYPE, factAttributeId, PEP, policySetId, type XacmlPolicySet } from '../../src/compiler/xacml/index.js';
 import { xacmlFileName } from '../../src/compiler/xacml/target.js';
 import { NativeEvaluator } from '../../src/evaluator.js';
-import { rawRequests } from '../conformance/raw-requests.js';
+import { nested, rawRequests } from '../conformance/raw-requests.js';
 import { startAuthzforce, type RunningPdp } from '../setup/authzforce.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -90,7 +90,62 @@ rules:
 `;
 
 /**
- * A raw JSON Profile request: parameters flattened to dotted keys, each typed by its JSON type, and
+ * Every JSON Schema keyword the PolicySet checks on the raw path, and some it cannot check (a
+ * lookahead pattern, a format it does not know, multipleOf, nested objects and arrays): those
+ * parameters must be absent for an allow.
+ */
+const SCHEMA_KEYWORDS = `
+name: schema_keywords
+default_decision: deny
+actions:
+  - id: tag
+    description: parameters with every checked keyword
+    risk_level: low
+    parameters:
+      type: object
+      additionalProperties: false
+      required: [label]
+      properties:
+        label: { type: string, minLength: 2, maxLength: 4 }
+        color: { type: string, enum: [red, green, "bl\\u00fce", "\\U0001F600", "a\\nb"] }
+        code: { type: string, pattern: '^[A-Z]{2}-\\d{3}$' }
+        loose: { type: string, pattern: 'b.c|x\\s*y|^[^a-c]$|\\W\\D', maxLength: 6 }
+        look: { type: string, pattern: "(?=a)a" }
+        when: { type: string, format: date }
+        n: { type: number, minimum: -1.5, exclusiveMaximum: 10 }
+        k: { type: integer, exclusiveMinimum: 0, maximum: 100 }
+        z: { type: number, exclusiveMaximum: 0 }
+        p: { type: number, minimum: 0, maximum: 0 }
+        level: { enum: [1, 2, "high", true, null] }
+        fixed: { const: "yes" }
+        meta: { type: object, properties: { a: { type: string } } }
+        list: { type: array, items: { type: string } }
+        any: {}
+        mult: { type: integer, multipleOf: 3 }
+rules:
+  - id: tag-ok
+    action: tag
+    decision: allow
+`;
+
+/** A rule on a nested context value: only it and its parent may be carried under context on the raw path. */
+const CONTEXT_READS = `
+name: context_reads
+default_decision: deny
+rules:
+  - id: low-risk-read
+    action: read_file
+    decision: allow
+    conditions:
+      context.session.risk: { prefix: [lo] }
+`;
+
+/** The parameters of SCHEMA_KEYWORDS the PolicySet cannot check as strings (or at all): an allow needs them absent. */
+const UNCHECKABLE = new Set(['look', 'when', 'meta', 'list', 'mult']);
+
+/**
+ * A raw JSON Profile request: parameters flattened to dotted keys, each typed by its JSON type, the
+ * dotted names of every context value as `urn:ape:context-names`, and
  * the top-level parameter names as `urn:ape:param-names` (or `names` when given; `null` omits it); no canonical flag.
  */
 function rawRequest(request: DecisionRequest, hash: string, names?: string[] | null): unknown {
@@ -98,7 +153,9 @@ function rawRequest(request: DecisionRequest, hash: string, names?: string[] | n
   if (request.previous_action !== undefined) action.push({ AttributeId: ATTRIBUTE.previousAction, DataType: DATATYPE.string, Value: request.previous_action });
   const resource: { AttributeId: string; DataType: string; Value: JsonValue }[] = [];
   const others: string[] = [];
+  const contextNames: string[] = [];
   const visit = (key: string, value: unknown) => {
+    if (key.startsWith('context.')) contextNames.push(key);
     if (typeof value === 'string') resource.push({ AttributeId: factAttributeId(key, 'string'), DataType: DATATYPE.string, Value: value });
     else if (typeof value === 'number') resource.push({ AttributeId: factAttributeId(key, 'double'), DataType: DATATYPE.double, Value: String(value) });
     else if (typeof value === 'boolean') resource.push({ AttributeId: factAttributeId(key, 'boolean'), DataType: DATATYPE.boolean, Value: value });
@@ -110,6 +167,7 @@ function rawRequest(request: DecisionRequest, hash: string, names?: string[] | n
   for (const [k, v] of Object.entries(request.params ?? {})) visit(k, v);
   for (const [k, v] of Object.entries(request.context ?? {})) visit(`context.${k}`, v);
   if (others.length) resource.push({ AttributeId: ATTRIBUTE.otherFacts, DataType: DATATYPE.string, Value: others });
+  if (contextNames.length) resource.push({ AttributeId: ATTRIBUTE.contextNames, DataType: DATATYPE.string, Value: contextNames });
   const listed = names === undefined ? Object.keys(request.params ?? {}) : names;
   if (listed !== null && listed.length) resource.push({ AttributeId: ATTRIBUTE.paramNames, DataType: DATATYPE.string, Value: listed });
   return {
@@ -158,6 +216,8 @@ const examples = readdirSync(join(ROOT, 'policies'))
 const hostile = compilePolicySource(HOSTILE_XML, 'hostile_xml.yaml');
 const existsKinds = compilePolicySource(EXISTS_KINDS, 'exists_kinds.yaml');
 const closedEmpty = compilePolicySource(CLOSED_EMPTY, 'closed_empty.yaml');
+const keywords = compilePolicySource(SCHEMA_KEYWORDS, 'schema_keywords.yaml');
+const contextReads = compilePolicySource(CONTEXT_READS, 'context_reads.yaml');
 let pdp: RunningPdp | undefined;
 
 beforeAll(async () => {
@@ -166,7 +226,7 @@ beforeAll(async () => {
     hash: policy.hash,
     set: { id: policySetId(policy), xml: readFileSync(join(ROOT, 'xacml', xacmlFileName(file)), 'utf8'), rules: [] },
   }));
-  pdp = await startAuthzforce([...committed, { hash: hostile.hash, set: compileXacml(hostile) }, { hash: existsKinds.hash, set: compileXacml(existsKinds) }, { hash: closedEmpty.hash, set: compileXacml(closedEmpty) }], 110_000);
+  pdp = await startAuthzforce([...committed, { hash: hostile.hash, set: compileXacml(hostile) }, { hash: existsKinds.hash, set: compileXacml(existsKinds) }, { hash: closedEmpty.hash, set: compileXacml(closedEmpty) }, { hash: keywords.hash, set: compileXacml(keywords) }, { hash: contextReads.hash, set: compileXacml(contextReads) }], 110_000);
 });
 afterAll(async () => {
   await pdp?.stop();
@@ -174,6 +234,8 @@ afterAll(async () => {
 
 /** Whether every parameter value is already in canonical form (APE's canonicalization would not change it). */
 function canonical(policy: CompiledPolicy, request: DecisionRequest): boolean {
+  // Null, objects and arrays are refused on the raw path (XACML cannot inspect nested values): not decided exactly.
+  if (!Object.values(request.params ?? {}).every((v) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) return false;
   const preparer = new RequestPreparer(policy.ir);
   try {
     const input = preparer.prepare(request);
@@ -234,6 +296,127 @@ describe('standalone XACML: raw requests to the committed PolicySets', () => {
       expect(unsafe.slice(0, 5)).toEqual([]);
     }
     expect(refused).toBeGreaterThan(100);
+  });
+
+  it('generated schema violations (enum outsiders, lengths, patterns, bounds, lone surrogates, deep or mistyped nesting) are never allowed', async () => {
+    if (!pdp) throw new Error('the PDP did not start');
+    let refused = 0;
+    let allowed = 0;
+    for (const { policy } of examples) {
+      const unsafe: unknown[] = [];
+      for (const request of rawRequests(policy, 150, 23, { violations: true, context: true })) {
+        const native = nativeOutcome(policy, request);
+        if (native.decision === 'refused') refused++;
+        const xacml = await askRaw(pdp, request, policy.hash);
+        expect(xacml.decision, JSON.stringify(request)).not.toBe('error');
+        if (xacml.decision === 'allow') allowed++;
+        if (xacml.decision === 'allow' && native.decision !== 'allow') unsafe.push({ request, native, xacml });
+      }
+      expect(unsafe.slice(0, 5)).toEqual([]);
+    }
+    expect(refused).toBeGreaterThan(150);
+    expect(allowed).toBeGreaterThan(2);
+  });
+
+  it('context: values other than those the rules read (and their parents) are refused raw, at any depth; read strings must be well-formed', async () => {
+    if (!pdp) throw new Error('the PDP did not start');
+    const read = { path: '/workspace/a' };
+    const cases: [Record<string, unknown>, string, string][] = [
+      [{ session: { risk: 'low' } }, 'allow', 'allow'],
+      [{ session: { risk: 'low' }, trace: 'x', n: 3 }, 'allow', 'deny'],
+      [{ session: { risk: 'low' }, trace: 'x\ud800' }, 'refused', 'deny'],
+      [{ session: { risk: 'lo\ud800' } }, 'refused', 'deny'],
+      [{ session: { risk: 'lo' } }, 'allow', 'allow'],
+      [{ session: { risk: 'high' } }, 'deny', 'deny'],
+      [{ session: { risk: 'low' }, trace: nested(2) }, 'allow', 'deny'],
+      [{ session: { risk: 'low' }, trace: nested(70) }, 'refused', 'deny'],
+      [{ session: { risk: 'low', junk: nested(70) } }, 'refused', 'deny'],
+      [{ session: { risk: 'low', junk: null } }, 'allow', 'deny'],
+      [{ session: { risk: nested(70) } }, 'refused', 'deny'],
+    ];
+    for (const [context, native, xacml] of cases) {
+      const request = { action: 'read_file', params: read, context };
+      expect(nativeOutcome(contextReads, request).decision, JSON.stringify(context).slice(0, 80)).toBe(native);
+      expect((await askRaw(pdp, request, contextReads.hash)).decision, JSON.stringify(context).slice(0, 80)).toBe(xacml);
+    }
+  });
+
+  it('enum, const, lengths in code points, patterns and bounds are decided exactly as native; what XACML cannot check is never allowed', async () => {
+    if (!pdp) throw new Error('the PDP did not start');
+    const unsafe: unknown[] = [];
+    const different: unknown[] = [];
+    const seen = new Set<string>();
+    const directed: Record<string, unknown>[] = [
+      { label: 'ab' },
+      { label: '😀😀😀😀' },
+      { label: '😀😀😀😀a' },
+      { label: 'a' },
+      { label: '😀' },
+      { label: 'abcde' },
+      { label: 'a\ud800' },
+      { label: 'ab', color: '😀' },
+      { label: 'ab', color: 'blüe' },
+      { label: 'ab', color: 'Red' },
+      { label: 'ab', color: 'a\nb' },
+      { label: 'ab', code: 'AB-123' },
+      { label: 'ab', code: 'AB-123\n' },
+      { label: 'ab', code: 'AB-١٢٣' },
+      { label: 'ab', loose: 'b😀c' },
+      { label: 'ab', loose: '😀' },
+      { label: 'ab', loose: 'x\u2028y' },
+      { label: 'ab', loose: 'b\nc' },
+      { label: 'ab', loose: 'a' },
+      { label: 'ab', loose: '!x' },
+      { label: 'ab', n: -1.5 },
+      { label: 'ab', n: -1.6 },
+      { label: 'ab', n: 10 },
+      { label: 'ab', n: 9.999 },
+      { label: 'ab', k: 0 },
+      { label: 'ab', k: 1 },
+      { label: 'ab', k: 100 },
+      { label: 'ab', k: 1.5 },
+      { label: 'ab', z: -0 },
+      { label: 'ab', z: 0 },
+      { label: 'ab', z: -1e-300 },
+      { label: 'ab', p: -0 },
+      { label: 'ab', p: 0 },
+      { label: 'ab', p: 1e-300 },
+      { label: 'ab', level: 2 },
+      { label: 'ab', level: 3 },
+      { label: 'ab', level: 'high' },
+      { label: 'ab', level: true },
+      { label: 'ab', level: false },
+      { label: 'ab', level: null },
+      { label: 'ab', fixed: 'yes' },
+      { label: 'ab', fixed: 'no' },
+      { label: 'ab', any: 'x' },
+      { label: 'ab', any: { a: 1 } },
+      { label: 'ab', any: '\udc00' },
+      { label: 'ab', look: 'a' },
+      { label: 'ab', when: '2024-01-01' },
+      { label: 'ab', meta: { a: 'b' } },
+      { label: 'ab', list: ['a'] },
+      { label: 'ab', mult: 3 },
+    ];
+    const properties = (keywords.ir.actions['tag'] as { parameters: JsonObject }).parameters['properties'] as Record<string, JsonObject>;
+    expect([properties['code']?.['pattern'], properties['loose']?.['pattern'], properties['color']?.['enum']]).toEqual(['^[A-Z]{2}-\\d{3}$', 'b.c|x\\s*y|^[^a-c]$|\\W\\D', ['red', 'green', 'blüe', '😀', 'a\nb']]);
+    const generated = rawRequests(keywords, 1500, 29, { violations: true });
+    for (const request of [...directed.map((params) => ({ action: 'tag', params })), ...generated]) {
+      const native = nativeOutcome(keywords, request);
+      const xacml = await askRaw(pdp, request, keywords.hash);
+      expect(xacml.decision, JSON.stringify(request)).not.toBe('error');
+      if (xacml.decision === 'allow' && native.decision !== 'allow') unsafe.push({ request, native, xacml });
+      const params = request.params ?? {};
+      const checkable = Object.entries(params).every(([k, v]) => !UNCHECKABLE.has(k) && (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'));
+      if (checkable) {
+        const expected = native.decision === 'refused' ? { decision: 'deny', rule: null } : native;
+        seen.add(expected.decision);
+        if (JSON.stringify(xacml) !== JSON.stringify(expected)) different.push({ request, native, xacml });
+      } else if (xacml.decision === 'allow') unsafe.push({ request, native, xacml, uncheckable: true });
+    }
+    expect(unsafe.slice(0, 5)).toEqual([]);
+    expect(different.slice(0, 5)).toEqual([]);
+    expect([...seen].sort()).toEqual(['allow', 'deny']);
   });
 
   it('raw requests with an extra parameter (closed schemas) are never allowed where native refuses them', async () => {

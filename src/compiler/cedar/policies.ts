@@ -111,7 +111,7 @@ export function emitPolicySet(compiled: CompiledPolicy, raw?: RawConditions): { 
     const scope = actionScope(rule.actions);
     const when = conditions.length ? and(conditions.map((c) => c.holds)) : null;
     // The raw form's permits also require the action's parameter schema and every raw value to be well typed (see `raw.ts`).
-    const textWhen = raw && rule.decision === 'allow' ? and([...conditions.map((c) => c.holds), schemaCheck(ir, rule.actions), raw.wellTyped(rule.actions)]) : when;
+    const textWhen = raw && rule.decision === 'allow' ? and([...conditions.map((c) => c.holds), schemaCheck(ir, rule.actions), raw.shapeCheck(ir, rule.actions), raw.wellTyped(rule.actions)]) : when;
     const notes = annotations(rule.decision === 'escalate' ? `escalate:${rule.id}` : rule.id, rule.id, rule.decision);
     policies.push({
       kind: 'rule',
@@ -172,7 +172,7 @@ function outcomePolicies(ir: PolicyIR, policies: readonly CedarPolicy[], raw: Ra
   const out: Cedar[] = [];
   const id = `default:${ir.defaultDecision}`;
   const notes = [annotation('id', id), annotation('ape_rule', 'default'), annotation('ape_decision', ir.defaultDecision)];
-  if (ir.defaultDecision === 'allow') out.push(policy({ annotations: notes, effect: 'permit', action: null, when: raw ? and([schemaCheck(ir, null), raw.wellTyped(null)]) : null }));
+  if (ir.defaultDecision === 'allow') out.push(policy({ annotations: notes, effect: 'permit', action: null, when: raw ? and([schemaCheck(ir, null), raw.shapeCheck(ir, null), raw.wellTyped(null)]) : null }));
   else out.push(policy({ annotations: notes, effect: 'forbid', action: null, when: null, unless: anyMatches(policies, ['allow', 'escalate']) }));
   for (const risk of ir.riskEscalations) {
     const when = ir.defaultDecision === 'allow' ? null : anyMatches(policies, ['allow'], risk.action);

@@ -4,7 +4,9 @@
  * exactly are decided exactly: plain strings, integers and booleans, and paths whose spelling `like`
  * proves canonical (absolute, no `//`, `.` or `..` segment, no NUL). Everything else (hosts, URLs,
  * emails, IPs, derived parts, lengths, provenance, non-identifier keys) fails closed: an allow
- * condition on it never holds, a deny or escalate condition always holds.
+ * condition on it never holds, a deny or escalate condition always holds. Permits also require the
+ * parameters to fit the action's schema and the request to carry no value no rule reads (Cedar
+ * cannot see how deep such a value nests, which APE limits).
  */
 import type { ConditionIR, Decision, JsonObject, JsonValue, PolicyIR, RuleIR } from '../ir.js';
 import { actionDefinition, planFacts, type FactSpec } from '../engine-input.js';
@@ -63,6 +65,26 @@ function canonicalPathTest(v: Cedar): Cedar {
 }
 
 type RawType = 'string' | 'long' | 'bool' | 'any';
+
+/** Holds for a value of this type; fails or errs for any other (`any`: always holds). */
+function typeProbe(type: RawType, v: Cedar): Cedar {
+  switch (type) {
+    case 'string':
+      return like(v, [WILDCARD]);
+    case 'long':
+      return { cedar: `${v.cedar} >= 0 || ${v.cedar} < 0`, binds: 'or' };
+    case 'bool':
+      return { cedar: `${v.cedar} == true || ${v.cedar} == false`, binds: 'or' };
+    case 'any':
+      return bool(true);
+  }
+}
+
+/** Keys read under `params` or `context`: a node per key, its location key (as in `RawValue.key`) and the keys read below it. */
+interface KeyTree {
+  key: string;
+  children: Map<string, KeyTree>;
+}
 
 /** An exactly decided condition: the guard that the value is usable, the test, and the type it needs. */
 interface Exact {
@@ -183,6 +205,84 @@ export class RawConditions {
     return ifThenElse(exact.accepted, exact.test, bool(true));
   }
 
+  /** The keys the rules of this action read under `params` or `context`, as a tree (identifier keys only). */
+  #tree(source: 'params' | 'context', action: string): KeyTree {
+    const root: KeyTree = { key: `${source}:`, children: new Map() };
+    for (const spec of this.#plans.get(action) ?? []) {
+      const { segments } = spec.resolved;
+      if (spec.resolved.source !== source || segments.length === 0 || !segments.every(isIdent)) continue;
+      let node = root;
+      segments.forEach((segment, i) => {
+        let child = node.children.get(segment);
+        if (!child) {
+          child = { key: `${source}:${segments.slice(0, i + 1).join('.')}`, children: new Map() };
+          node.children.set(segment, child);
+        }
+        node = child;
+      });
+    }
+    return root;
+  }
+
+  /**
+   * A probe that holds only for a scalar value this action's rules read at this key: of the one type
+   * they need, else (only `exists` reads it, or conditions of several types) a string or a boolean;
+   * it fails or errs otherwise (Cedar has no test for "any scalar").
+   */
+  #leafProbe(action: string, key: string, v: Cedar): Cedar {
+    const type = this.#types.get(action)?.get(key)?.type;
+    if (type === 'string' || type === 'long' || type === 'bool') return typeProbe(type, v);
+    return { cedar: `${v.cedar} == true || ${v.cedar} == false || ${like(v, [WILDCARD]).cedar}`, binds: 'or' };
+  }
+
+  /**
+   * The record `v` holds only keys of this tree (record equality over the keys present, at most
+   * six per level), its records recursively so, and its leaves scalars: so no value anywhere below
+   * it nests deeper than the tree (APE refuses nesting beyond 64 levels, which Cedar cannot count).
+   */
+  #shape(action: string, v: Cedar, node: KeyTree): Cedar {
+    const keys = [...node.children.keys()].sort();
+    if (keys.length > MAX_OPTIONAL) return bool(false);
+    const has = (k: string): Cedar => ({ cedar: `${v.cedar} has ${k}` });
+    const shapes: Cedar[] = [];
+    for (let mask = 0; mask < 1 << keys.length; mask++) {
+      const present = keys.filter((_, i) => mask & (1 << i));
+      const record = `{${present.map((k) => `${k}: ${v.cedar}.${k}`).join(', ')}}`;
+      shapes.push(and([...keys.map((k) => (present.includes(k) ? has(k) : not(has(k)))), { cedar: `${v.cedar} == ${record}` }]));
+    }
+    const parts: Cedar[] = [or(shapes)];
+    for (const k of keys) {
+      const child = node.children.get(k) as KeyTree;
+      const value: Cedar = { cedar: `${v.cedar}.${k}` };
+      parts.push(or([not(has(k)), child.children.size ? this.#shape(action, value, child) : this.#leafProbe(action, child.key, value)]));
+    }
+    return and(parts);
+  }
+
+  /**
+   * The shape checks for a permit of these actions (null: every action): `context.context` holds
+   * only keys the action's rules read, and for an action without a definition `context.params`
+   * holds only keys its rules read (none for an action no rule names). Values no rule reads are
+   * refused (fail closed), because Cedar can neither enumerate them nor measure their nesting.
+   */
+  shapeCheck(ir: PolicyIR, actions: readonly string[] | null): Cedar {
+    const defined = new Set([...STANDARD_ACTION_IDS, ...Object.keys(ir.actions)]);
+    const named = [...new Set(actions ?? [...defined, ...ir.rules.flatMap((r) => r.actions)])].sort();
+    const within = (root: string, action: string, node: KeyTree): Cedar => or([{ cedar: `!(context has ${root})` }, this.#shape(action, { cedar: `context.${root}` }, node)]);
+    const shapeOf = (action: string): Cedar => {
+      const parts = [within(ROOTS.context, action, this.#tree('context', action))];
+      if (!defined.has(action)) parts.push(within(ROOTS.params, action, this.#tree('params', action)));
+      return and(parts);
+    };
+    const parts = named.map((id) => (actions !== null && actions.length === 1 ? shapeOf(id) : or([{ cedar: `action != ${entity('Action', id).cedar}` }, shapeOf(id)])));
+    if (actions === null) {
+      // Any other action has no definition and no rule: it takes no parameter and no context.
+      const empty: KeyTree = { key: '', children: new Map() };
+      parts.push(or([...named.map((id) => ({ cedar: `action == ${entity('Action', id).cedar}` })), and([within(ROOTS.params, '', empty), within(ROOTS.context, '', empty)])]));
+    }
+    return and(parts);
+  }
+
   /**
    * Holds when every raw value the rules of these actions (null: of every action) read exactly has
    * the type its conditions need; a value of another type makes it fail or raise an error, so a
@@ -202,15 +302,7 @@ export class RawConditions {
           checks.push(bool(false));
           continue;
         }
-        const probe: Cedar =
-          type === 'string'
-            ? like(raw.value, [WILDCARD])
-            : type === 'long'
-              ? { cedar: `${raw.value.cedar} >= 0 || ${raw.value.cedar} < 0`, binds: 'or' }
-              : type === 'bool'
-                ? { cedar: `${raw.value.cedar} == true || ${raw.value.cedar} == false`, binds: 'or' }
-                : bool(true);
-        checks.push(or([not(raw.present), probe]));
+        checks.push(or([not(raw.present), typeProbe(type, raw.value)]));
       }
       parts.push(ids.length === 1 && actions !== null ? and(checks) : or([{ cedar: `action != ${entity('Action', id).cedar}` }, and(checks)]));
     }
@@ -247,9 +339,8 @@ function propertyCheck(v: Cedar, schema: JsonValue | undefined): Cedar | null {
 
 /**
  * The parameter-schema checks of one action that Cedar can make exactly: required parameters
- * present, each parameter of its declared scalar type and `minimum`, and with
- * `additionalProperties: false` no other parameter (record equality over the present optional
- * ones). A parameter whose schema uses anything else must be absent; a schema beyond this
+ * present, each parameter of its declared scalar type and `minimum`, and no other parameter
+ * (record equality over the present optional ones, with or without `additionalProperties: false`). A parameter whose schema uses anything else must be absent; a schema beyond this
  * (nested objects, arrays, unions, lengths, patterns, more than six optional parameters) never
  * passes. False is fail closed: the action is never allowed.
  */
@@ -274,18 +365,17 @@ function actionSchemaCheck(parameters: JsonObject): Cedar {
     if (required.has(name)) checks.push(has(name), check ?? bool(false));
     else checks.push(check ? or([not(has(name)), check]) : not(has(name)));
   }
-  if (closed === false) {
-    const optional = names.filter((n) => !required.has(n));
-    if (optional.length > MAX_OPTIONAL) return bool(false);
-    const shapes: Cedar[] = [];
-    for (let mask = 0; mask < 1 << optional.length; mask++) {
-      const present = optional.filter((_, i) => mask & (1 << i));
-      const keys = names.filter((n) => required.has(n) || present.includes(n));
-      const record = `{${keys.map((k) => `${k}: ${params.cedar}.${k}`).join(', ')}}`;
-      shapes.push(and([...optional.map((n) => (present.includes(n) ? has(n) : not(has(n)))), { cedar: `${params.cedar} == ${record}` }]));
-    }
-    checks.push(or(shapes));
+  // No parameter but the declared ones, closed schema or not: Cedar cannot see what an undeclared one holds (nor how deep it nests).
+  const optional = names.filter((n) => !required.has(n));
+  if (optional.length > MAX_OPTIONAL) return bool(false);
+  const shapes: Cedar[] = [];
+  for (let mask = 0; mask < 1 << optional.length; mask++) {
+    const present = optional.filter((_, i) => mask & (1 << i));
+    const keys = names.filter((n) => required.has(n) || present.includes(n));
+    const record = `{${keys.map((k) => `${k}: ${params.cedar}.${k}`).join(', ')}}`;
+    shapes.push(and([...optional.map((n) => (present.includes(n) ? has(n) : not(has(n)))), { cedar: `${params.cedar} == ${record}` }]));
   }
+  checks.push(or(shapes));
   const body = and(checks);
   // Absent parameters are `{}` (as in APE): only required ones make that fail.
   return required.size ? and([{ cedar: `context has ${ROOTS.params}` }, body]) : or([{ cedar: `!(context has ${ROOTS.params})` }, body]);

@@ -33,6 +33,8 @@ export const ATTRIBUTE = {
   listFacts: 'urn:ape:fact-list',
   /** The names of the request's top-level parameters (resource category, string bag; required for raw requests to actions with a closed schema). */
   paramNames: 'urn:ape:param-names',
+  /** The dotted names of every value the request carries under `context`, at every level (resource category, string bag; raw requests). */
+  contextNames: 'urn:ape:context-names',
   /** `true` when the facts were canonicalized by APE (environment category, boolean). */
   canonical: 'urn:ape:facts-canonical',
   /** The IR hash of the policy the caller means (environment category, string; only a multi-policy root reads it). */
@@ -82,6 +84,9 @@ export const FN = {
   booleanEqual: `${F1}boolean-equal`,
   doubleGe: `${F1}double-greater-than-or-equal`,
   doubleLe: `${F1}double-less-than-or-equal`,
+  doubleGt: `${F1}double-greater-than`,
+  doubleLt: `${F1}double-less-than`,
+  doubleEqual: `${F1}double-equal`,
   integerEqual: `${F1}integer-equal`,
   integerGe: `${F1}integer-greater-than-or-equal`,
   integerAdd: `${F1}integer-add`,

@@ -14,7 +14,7 @@ function ask(text: string, id: string, action: string, context: Record<string, u
   expect(preparsePolicySet(id, { staticPolicies: text }).type).toBe('success');
   const parts = policySetTextToParts(text);
   if (parts.type !== 'success') throw new Error(JSON.stringify(parts));
-  const rules = new Map(parts.policies.map((p, i) => {
+  const rules = new Map<string, string>(parts.policies.map((p, i) => {
     const json = policyToJson(p);
     return [`policy${i}`, json.type === 'success' ? (json.json.annotations ?? {})['ape_rule'] ?? '' : ''] as const;
   }));

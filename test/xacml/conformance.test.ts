@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { NativeEngine } from '../../src/adapters/native/index.js';
-import { XacmlEngine } from '../../src/adapters/xacml/index.js';
+import { parseXacmlResponse, XacmlEngine } from '../../src/adapters/xacml/index.js';
 import { compilePolicySource, type CompiledPolicy } from '../../src/compiler/compile.js';
-import { compileXacml, xacmlDiagnostics } from '../../src/compiler/xacml/index.js';
+import { ATTRIBUTE, compileXacml, xacmlDiagnostics, xacmlRequest } from '../../src/compiler/xacml/index.js';
 import { FIXTURE_DIR, generatedInputs, POLICY_DIR, requestInputs, suitePolicies } from '../conformance/cases.js';
 import { comparable, describeConformance, GENERATED_PER_POLICY } from '../conformance/run.js';
 import { startAuthzforce, type RunningPdp } from '../setup/authzforce.js';
@@ -79,4 +79,22 @@ describe('conformance: xacml on regex-free variants of the excluded policies', (
       expect(mismatches).toEqual([]);
     });
   }
+});
+
+describe('source in a raw request: a PEP cannot forge a list of places', () => {
+  it('the same list is a Permit from APE and a Deny without urn:ape:facts-canonical (allow fails, deny holds)', async () => {
+    if (!pdp) throw new Error('the PDP did not start');
+    const { policy } = served.find(({ name }) => name === 'fixtures/provenance_origin.yaml') as { policy: CompiledPolicy };
+    const input = { action: 'pay', facts: { recipient: 'bob', amount: 5, 'recipient#source': ['user'] } };
+    expect(new NativeEngine(policy.ir, policy.hash).decideSync(input).decision).toBe('allow');
+    const ask = async (body: unknown) => {
+      const response = await fetch((pdp as RunningPdp).url, { method: 'POST', headers: { 'content-type': 'application/xacml+json', accept: 'application/xacml+json' }, body: JSON.stringify(body) });
+      return parseXacmlResponse(await response.text(), 'pdp').decision;
+    };
+    const request = xacmlRequest(input, policy.hash);
+    expect(await ask(request)).toBe('Permit');
+    const raw = { Request: { Category: request.Request.Category.map((c) => ({ ...c, Attribute: c.Attribute.filter((a) => a.AttributeId !== ATTRIBUTE.canonical) })) } };
+    expect(JSON.stringify(raw)).not.toContain(ATTRIBUTE.canonical);
+    expect(await ask(raw)).toBe('Deny');
+  });
 });

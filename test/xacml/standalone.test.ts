@@ -357,6 +357,15 @@ describe('standalone XACML: raw requests to the committed PolicySets', () => {
       [{ session: { risk: 'low', junk: null } }, 'allow', 'deny'],
       [{ session: { risk: nested(70) } }, 'refused', 'deny'],
     ];
+    // The deny says why (advice urn:ape:reason of ape:malformed-request).
+    const response = await fetch(pdp.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/xacml+json', accept: 'application/xacml+json' },
+      body: JSON.stringify(rawRequest({ action: 'read_file', params: read, context: { session: { risk: 'low' }, trace: 'x' } }, contextReads.hash)),
+    });
+    const result = parseXacmlResponse(await response.text(), pdp.url);
+    expect(result.decision).toBe('Deny');
+    expect(result.advice.find((a) => a.id === PEP.decision)?.values.get(PEP.reason)?.[0]).toMatch(/schema.*context only the values the rules read/);
     for (const [context, native, xacml] of cases) {
       const request = { action: 'read_file', params: read, context };
       expect(nativeOutcome(contextReads, request).decision, JSON.stringify(context).slice(0, 80)).toBe(native);

@@ -446,3 +446,86 @@ describe('standalone Cedar: the raw form on edge cases', () => {
     }
   });
 });
+
+/** The JSON Schema keywords the raw form checks exactly (enum, const, integer bounds), and one it cannot (maxLength); six optional parameters, the most record equality enumerates. */
+const KEYWORDS = `
+name: cedar_keywords
+version: "1"
+default_decision: deny
+actions:
+  - id: tag
+    description: parameters with checked keywords
+    risk_level: low
+    parameters:
+      type: object
+      additionalProperties: false
+      properties:
+        color: { type: string, enum: [red, green, "\\U0001F600"] }
+        k: { type: integer, exclusiveMinimum: 0.5, maximum: 100.5 }
+        z: { type: integer, exclusiveMaximum: 0 }
+        level: { type: integer, enum: [1, 2, 2.5] }
+        flag: { type: boolean, const: true }
+        label: { type: string, maxLength: 3 }
+rules:
+  - { id: tag-ok, action: tag, decision: allow }
+`;
+
+describe('standalone Cedar: schema keywords in the raw form', () => {
+  const policy = compilePolicySource(KEYWORDS, 'cedar_keywords.yaml');
+  const text = compileCedarRaw(policy);
+  const notes = annotationsOf(text);
+
+  it('enum, const and integer bounds decide exactly as native; what Cedar cannot check (lengths) is never allowed', () => {
+    const directed: [Record<string, unknown>, 'allow' | 'refused', 'allow' | 'deny'][] = [
+      [{}, 'allow', 'allow'],
+      [{ color: '😀' }, 'allow', 'allow'],
+      [{ color: 'Red' }, 'refused', 'deny'],
+      [{ k: 0 }, 'refused', 'deny'],
+      [{ k: 1 }, 'allow', 'allow'],
+      [{ k: 100 }, 'allow', 'allow'],
+      [{ k: 101 }, 'refused', 'deny'],
+      [{ z: -1 }, 'allow', 'allow'],
+      [{ z: 0 }, 'refused', 'deny'],
+      [{ level: 2 }, 'allow', 'allow'],
+      [{ level: 3 }, 'refused', 'deny'],
+      [{ flag: true }, 'allow', 'allow'],
+      [{ flag: false }, 'refused', 'deny'],
+      [{ label: 'ab' }, 'allow', 'deny'],
+    ];
+    for (const [params, native, cedar] of directed) {
+      const request = { action: 'tag', params };
+      expect(nativeOutcome(policy, request).decision, JSON.stringify(params)).toBe(native);
+      expect(askCedar(text, notes, request).decision, JSON.stringify(params)).toBe(cedar);
+    }
+    const unsafe: unknown[] = [];
+    const different: unknown[] = [];
+    const seen = new Set<string>();
+    const params = fc.record(
+      {
+        color: fc.constantFrom<JsonValue>('red', 'green', '😀', 'Red', '', 5, '\ud83d'),
+        k: fc.constantFrom<JsonValue>(-1, 0, 1, 2, 100, 101, 1.5, 'x'),
+        z: fc.constantFrom<JsonValue>(-5, -1, 0, 1, true),
+        level: fc.constantFrom<JsonValue>(1, 2, 3, 2.5, '1'),
+        flag: fc.constantFrom<JsonValue>(true, false, 'true', null),
+        label: fc.constantFrom<JsonValue>('ab', 'abcd'),
+      },
+      { requiredKeys: [] },
+    );
+    const generated = fc.sample(params.map((p) => ({ action: 'tag', params: p as Record<string, unknown> })), { numRuns: 1200, seed: 41 });
+    for (const request of [...generated, ...rawRequests(policy, 300, 41, { violations: true })]) {
+      const native = nativeOutcome(policy, request);
+      const cedar = askCedar(text, notes, request);
+      if (cedar.decision === 'allow' && native.decision !== 'allow') unsafe.push({ request, native, cedar });
+      const given = request.params ?? {};
+      if (request.action === 'tag' && cedarData(given) && !('label' in given) && Object.values(given).every((v) => typeof v !== 'object')) {
+        const expected = native.decision === 'allow' ? 'allow' : 'deny';
+        seen.add(expected);
+        // No answer (cedar-wasm refuses a lone surrogate) is a deny.
+        if ((cedar.decision === 'error' ? 'deny' : cedar.decision) !== expected) different.push({ request, native, cedar });
+      }
+    }
+    expect(unsafe.slice(0, 5)).toEqual([]);
+    expect(different.slice(0, 5)).toEqual([]);
+    expect([...seen].sort()).toEqual(['allow', 'deny']);
+  });
+});

@@ -8,12 +8,14 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseXacmlResponse } from '../../src/adapters/xacml/index.js';
 import { compilePolicyFile, compilePolicySource, type CompiledPolicy } from '../../src/compiler/compile.js';
 import { actionDefinition, RequestPreparer, type DecisionRequest } from '../../src/compiler/engine-input.js';
 import type { JsonObject, JsonValue } from '../../src/compiler/ir.js';
 import { ATTRIBUTE, CATEGORY, compileXacml, DATATYPE, factAttributeId, PEP, policySetId, type XacmlPolicySet } from '../../src/compiler/xacml/index.js';
+import { translatePattern } from '../../src/compiler/xacml/pattern.js';
 import { xacmlFileName } from '../../src/compiler/xacml/target.js';
 import { NativeEvaluator } from '../../src/evaluator.js';
 import { nested, rawRequests } from '../conformance/raw-requests.js';
@@ -140,6 +142,26 @@ rules:
       context.session.risk: { prefix: [lo] }
 `;
 
+/** Patterns of every construct the translation writes (and some it refuses), one optional parameter each. */
+const PATTERNS = ['^.$', '^..?$', '\\d', '\\D\\W', '^\\S+$', '^[^x]{2}$', '\\s', 'a{2,3}?b', '^(?<w>\\w+)-(?:\\d|x)*$', '[é-ü]$', '^\\u00e9|\\x41$', '[.]\\.', '^[-a\\]]+$', '(?=a)', '😀', '^$'];
+const PATTERN_POLICY = `
+name: patterns
+default_decision: deny
+actions:
+  - id: match
+    description: one parameter per pattern
+    risk_level: low
+    parameters:
+      type: object
+      additionalProperties: false
+      properties:
+${PATTERNS.map((p, i) => `        p${i}: { type: string, pattern: ${JSON.stringify(p)} }`).join('\n')}
+rules:
+  - id: match-ok
+    action: match
+    decision: allow
+`;
+
 /** The parameters of SCHEMA_KEYWORDS the PolicySet cannot check as strings (or at all): an allow needs them absent. */
 const UNCHECKABLE = new Set(['look', 'when', 'meta', 'list', 'mult']);
 
@@ -218,6 +240,7 @@ const existsKinds = compilePolicySource(EXISTS_KINDS, 'exists_kinds.yaml');
 const closedEmpty = compilePolicySource(CLOSED_EMPTY, 'closed_empty.yaml');
 const keywords = compilePolicySource(SCHEMA_KEYWORDS, 'schema_keywords.yaml');
 const contextReads = compilePolicySource(CONTEXT_READS, 'context_reads.yaml');
+const patterns = compilePolicySource(PATTERN_POLICY, 'patterns.yaml');
 let pdp: RunningPdp | undefined;
 
 beforeAll(async () => {
@@ -226,7 +249,7 @@ beforeAll(async () => {
     hash: policy.hash,
     set: { id: policySetId(policy), xml: readFileSync(join(ROOT, 'xacml', xacmlFileName(file)), 'utf8'), rules: [] },
   }));
-  pdp = await startAuthzforce([...committed, { hash: hostile.hash, set: compileXacml(hostile) }, { hash: existsKinds.hash, set: compileXacml(existsKinds) }, { hash: closedEmpty.hash, set: compileXacml(closedEmpty) }, { hash: keywords.hash, set: compileXacml(keywords) }, { hash: contextReads.hash, set: compileXacml(contextReads) }], 110_000);
+  pdp = await startAuthzforce([...committed, { hash: hostile.hash, set: compileXacml(hostile) }, { hash: existsKinds.hash, set: compileXacml(existsKinds) }, { hash: closedEmpty.hash, set: compileXacml(closedEmpty) }, { hash: keywords.hash, set: compileXacml(keywords) }, { hash: contextReads.hash, set: compileXacml(contextReads) }, { hash: patterns.hash, set: compileXacml(patterns) }], 110_000);
 });
 afterAll(async () => {
   await pdp?.stop();
@@ -334,11 +357,42 @@ describe('standalone XACML: raw requests to the committed PolicySets', () => {
       [{ session: { risk: 'low', junk: null } }, 'allow', 'deny'],
       [{ session: { risk: nested(70) } }, 'refused', 'deny'],
     ];
+    // The deny says why (advice urn:ape:reason of ape:malformed-request).
+    const response = await fetch(pdp.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/xacml+json', accept: 'application/xacml+json' },
+      body: JSON.stringify(rawRequest({ action: 'read_file', params: read, context: { session: { risk: 'low' }, trace: 'x' } }, contextReads.hash)),
+    });
+    const result = parseXacmlResponse(await response.text(), pdp.url);
+    expect(result.decision).toBe('Deny');
+    expect(result.advice.find((a) => a.id === PEP.decision)?.values.get(PEP.reason)?.[0]).toMatch(/schema.*context only the values the rules read/);
     for (const [context, native, xacml] of cases) {
       const request = { action: 'read_file', params: read, context };
       expect(nativeOutcome(contextReads, request).decision, JSON.stringify(context).slice(0, 80)).toBe(native);
       expect((await askRaw(pdp, request, contextReads.hash)).decision, JSON.stringify(context).slice(0, 80)).toBe(xacml);
     }
+  });
+
+  it('translated patterns match exactly the strings ECMAScript matches (code points, line terminators, anchors); untranslatable ones never allow', async () => {
+    if (!pdp) throw new Error('the PDP did not start');
+    const translated = PATTERNS.map((p) => translatePattern(p) !== null);
+    expect(translated.filter((t) => !t).length).toBe(2);
+    const units = fc.constantFrom('a', 'b', 'x', 'A', '-', '.', ']', '1', '\u0661', 'é', 'ü', '😀', '\n', '\r', '\u2028', ' ', '\u00a0', '\t', '\u000b', '_');
+    const strings = fc.sample(fc.array(units, { maxLength: 5 }).map((a) => a.join('')), { numRuns: 60, seed: 37 });
+    const different: unknown[] = [];
+    let allowed = 0;
+    for (const [i, pattern] of PATTERNS.entries()) {
+      for (const value of strings) {
+        const request = { action: 'match', params: { [`p${i}`]: value } };
+        const native = nativeOutcome(patterns, request).decision;
+        const xacml = (await askRaw(pdp, request, patterns.hash)).decision;
+        if (xacml === 'allow') allowed++;
+        const expected = translated[i] ? (native === 'allow' ? 'allow' : 'deny') : 'deny';
+        if (xacml !== expected) different.push({ pattern, value, native, xacml });
+      }
+    }
+    expect(different.slice(0, 5)).toEqual([]);
+    expect(allowed).toBeGreaterThan(100);
   });
 
   it('enum, const, lengths in code points, patterns and bounds are decided exactly as native; what XACML cannot check is never allowed', async () => {

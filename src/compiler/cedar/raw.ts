@@ -310,8 +310,20 @@ export class RawConditions {
   }
 }
 
-const PROPERTY_KEYS = new Set(['type', 'format', 'description', 'minimum']);
+const PROPERTY_KEYS = new Set(['type', 'format', 'description', 'title', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'enum', 'const']);
+const BOUNDS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'] as const;
 const MAX_OPTIONAL = 6;
+
+/**
+ * An integer bound as the Long bound Cedar compares with (`v >= b` for minimum and exclusive
+ * minimum, `v <= b` for the maxima): exact, because a fraction is no Cedar value, so every value
+ * Cedar compares is an integer. Null when the bound is not a finite number or leaves the safe range.
+ */
+function longBound(keyword: (typeof BOUNDS)[number], bound: JsonValue | undefined): number | null {
+  if (typeof bound !== 'number' || !Number.isFinite(bound)) return null;
+  const b = keyword === 'minimum' ? Math.ceil(bound) : keyword === 'maximum' ? Math.floor(bound) : keyword === 'exclusiveMinimum' ? Math.floor(bound) + 1 : Math.ceil(bound) - 1;
+  return Number.isSafeInteger(b) ? b + 0 : null;
+}
 
 /** The checks of one parameter (null: Cedar cannot check it, so the parameter must be absent). */
 function propertyCheck(v: Cedar, schema: JsonValue | undefined): Cedar | null {
@@ -319,18 +331,40 @@ function propertyCheck(v: Cedar, schema: JsonValue | undefined): Cedar | null {
   if (!Object.keys(schema).every((k) => PROPERTY_KEYS.has(k))) return null;
   const format = schema['format'];
   if (format !== undefined && (typeof format !== 'string' || !(format in KIND_FORMATS))) return null;
-  const minimum = schema['minimum'];
-  switch (schema['type']) {
+  const values = schema['const'] !== undefined ? [schema['const']] : schema['enum'];
+  if (values !== undefined && !Array.isArray(values)) return null;
+  const type = schema['type'];
+  // `enum`/`const`: the listed values of the parameter's type (a fractional or unsafe number never equals a Long exactly: left out, fail closed).
+  const members = (jsType: 'string' | 'number' | 'boolean'): Cedar | null =>
+    values === undefined
+      ? null
+      : or(
+          values.flatMap((x): Cedar[] => {
+            if (typeof x !== jsType) return [];
+            if (typeof x === 'number') return Number.isSafeInteger(x) ? [{ cedar: `${v.cedar} == ${long(x + 0).cedar}` }] : [];
+            return [{ cedar: `${v.cedar} == ${typeof x === 'string' ? str(x).cedar : bool(x as boolean).cedar}` }];
+          }),
+        );
+  switch (type) {
     case 'string':
-      return minimum === undefined ? like(v, [WILDCARD]) : null;
-    case 'boolean':
-      return minimum === undefined ? { cedar: `${v.cedar} == true || ${v.cedar} == false`, binds: 'or' } : null;
+    case 'boolean': {
+      if (BOUNDS.some((k) => schema[k] !== undefined)) return null;
+      const listed = members(type);
+      return listed ?? typeProbe(type === 'string' ? 'string' : 'bool', v);
+    }
     case 'integer':
     case 'number': {
-      // A fraction is no Cedar value (the request is refused), so both are Longs here.
-      if (minimum === undefined) return { cedar: `${v.cedar} >= 0 || ${v.cedar} < 0`, binds: 'or' };
-      if (typeof minimum !== 'number' || !Number.isSafeInteger(Math.ceil(minimum))) return null;
-      return { cedar: `${v.cedar} >= ${long(Math.ceil(minimum) + 0).cedar}` };
+      // A fraction is no Cedar value (the request is refused), so both are Longs here; a comparison errs on anything else.
+      const checks: Cedar[] = [];
+      for (const keyword of BOUNDS) {
+        if (schema[keyword] === undefined) continue;
+        const b = longBound(keyword, schema[keyword]);
+        if (b === null) return null;
+        checks.push({ cedar: `${v.cedar} ${keyword === 'minimum' || keyword === 'exclusiveMinimum' ? '>=' : '<='} ${long(b).cedar}` });
+      }
+      const listed = members('number');
+      if (listed) checks.push(listed);
+      return checks.length ? and(checks) : typeProbe('long', v);
     }
     default:
       return null;
@@ -339,7 +373,7 @@ function propertyCheck(v: Cedar, schema: JsonValue | undefined): Cedar | null {
 
 /**
  * The parameter-schema checks of one action that Cedar can make exactly: required parameters
- * present, each parameter of its declared scalar type and `minimum`, and no other parameter
+ * present, each parameter of its declared scalar type, `enum`/`const` and integer bounds, and no other parameter
  * (record equality over the present optional ones, with or without `additionalProperties: false`). A parameter whose schema uses anything else must be absent; a schema beyond this
  * (nested objects, arrays, unions, lengths, patterns, more than six optional parameters) never
  * passes. False is fail closed: the action is never allowed.

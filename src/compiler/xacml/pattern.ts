@@ -9,7 +9,7 @@
  * `\t \n \r`, `\xHH`, `\uHHHH`, `\u{...}`, identity escapes of syntax characters, groups
  * (`(...)`, `(?:...)`, `(?<name>...)`), alternation, the anchors `^` `$`, and the quantifiers
  * `* + ? {n} {n,} {n,m}` (greedy or lazy: only whether a match exists matters). No lookaround,
- * back-references, word boundaries, property escapes or astral literals.
+ * back-references, word boundaries, property escapes, astral literals, empty branches or groups.
  */
 import { isXmlWritable } from './writer.js';
 
@@ -72,6 +72,8 @@ class Translator {
       this.#i++;
       parts.push(this.#alternative());
     }
+    // An empty branch is not written (not every XML Schema regex engine accepts it): no translation.
+    if (parts.length > 1 && parts.includes('')) this.#fail();
     return parts.join('|');
   }
 
@@ -131,7 +133,7 @@ class Translator {
           else this.#fail();
         }
         const inner = this.#disjunction();
-        if (this.#peek() !== ')') this.#fail();
+        if (this.#peek() !== ')' || inner === '') this.#fail();
         this.#i++;
         return `(${inner})`;
       }

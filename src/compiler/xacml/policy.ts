@@ -179,9 +179,9 @@ function assemble(compiled: CompiledPolicy, facts: Xml[], ruleVars: Xml[], rules
       'ape:malformed-request',
       'deny',
       not(varRef(V.requestOk)),
-      strValue("the request must carry exactly one action-id, at most one previous action, and parameters that fit the action's schema"),
+      strValue("the request must carry exactly one action-id, at most one previous action, parameters that fit the action's schema as far as XACML can check it, and under context only the values the rules read"),
       null,
-      'A request without exactly one action, with several previous actions, or (without APE) with parameters that violate the action schema is denied.',
+      'A request without exactly one action, with several previous actions, or (without APE) with parameters the PolicySet cannot check against the action schema or that violate it, or context values no rule reads, is denied.',
     ),
   ];
   if (transitions.length) {

@@ -119,7 +119,7 @@ function valueChecks(schema: JsonValue | undefined, s: Xml, d: Xml, b: Xml): Val
       else if (translated !== '') checks.string?.push(anyOf(FN.stringRegexpMatch, strValue(translated), s));
     }
     const format = schema['format'];
-    if (format !== undefined && (typeof format !== 'string' || !(format in KIND_FORMATS))) checks.string = null;
+    if (format !== undefined && (typeof format !== 'string' || !Object.prototype.hasOwnProperty.call(KIND_FORMATS, format))) checks.string = null;
   }
 
   const values = schema['const'] !== undefined ? [schema['const']] : schema['enum'];

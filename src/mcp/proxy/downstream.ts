@@ -1,6 +1,7 @@
 /** tools/call requests taken off a downstream session's transport and answered by the proxy itself, without the SDK's per-request machinery. */
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, type CallToolResult, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { Cancellation } from './cancellation.js';
 
 /** One tools/call taken directly: the request id, the tool and its arguments (as received, not yet copied). */
 export interface DirectToolCall {
@@ -10,7 +11,7 @@ export interface DirectToolCall {
 }
 
 /** Handles one direct tools/call: resolves with the result to send, or rejects with the error to send (an `McpError` keeps its code). */
-export type DirectCallHandler = (call: DirectToolCall, signal: AbortSignal) => Promise<CallToolResult>;
+export type DirectCallHandler = (call: DirectToolCall, cancellation: Cancellation) => Promise<CallToolResult>;
 
 const RELATED_TASK = 'io.modelcontextprotocol/related-task';
 
@@ -42,48 +43,51 @@ export function directToolCall(message: JSONRPCMessage): DirectToolCall | undefi
  * other message reaches the `Server` unchanged.
  */
 export function takeToolCalls(transport: Transport, handle: DirectCallHandler, onError: (error: Error) => void): void {
-  const inflight = new Map<RequestId, AbortController>();
+  const inflight = new Map<RequestId, Cancellation>();
   const dispatch = transport.onmessage;
   transport.onmessage = (message, extra) => {
     const call = directToolCall(message);
     if (call) {
-      answer(call);
+      void answer(call);
       return;
     }
     const m = message as { method?: unknown; params?: unknown };
     if (m.method === 'notifications/cancelled' && isRecord(m.params)) {
       const id = m.params['requestId'];
-      if (typeof id === 'string' || typeof id === 'number') inflight.get(id)?.abort(m.params['reason']);
+      if (typeof id === 'string' || typeof id === 'number') inflight.get(id)?.cancel(m.params['reason']);
     }
     dispatch?.(message, extra);
   };
   const onclose = transport.onclose;
   transport.onclose = () => {
-    for (const controller of inflight.values()) controller.abort('the session closed');
+    for (const cancellation of inflight.values()) cancellation.cancel('the session closed');
     inflight.clear();
     onclose?.();
   };
-  const answer = (call: DirectToolCall): void => {
-    const controller = new AbortController();
-    inflight.set(call.id, controller);
-    const send = (message: JSONRPCMessage) => (controller.signal.aborted ? undefined : transport.send(message));
-    handle(call, controller.signal)
-      .then(
-        (result) => send({ jsonrpc: '2.0', id: call.id, result }),
-        (error: { code?: unknown; message?: unknown; data?: unknown }) =>
-          send({
-            jsonrpc: '2.0',
-            id: call.id,
-            error: {
-              code: typeof error.code === 'number' && Number.isSafeInteger(error.code) ? error.code : ErrorCode.InternalError,
-              message: typeof error.message === 'string' ? error.message : 'Internal error',
-              ...(error.data !== undefined ? { data: error.data } : {}),
-            },
-          }),
-      )
-      .catch((error: Error) => onError(new Error(`Failed to send response: ${error.message}`)))
-      .finally(() => {
-        if (inflight.get(call.id) === controller) inflight.delete(call.id);
-      });
+  const answer = async (call: DirectToolCall): Promise<void> => {
+    const cancellation = new Cancellation();
+    inflight.set(call.id, cancellation);
+    let reply: JSONRPCMessage;
+    try {
+      reply = { jsonrpc: '2.0', id: call.id, result: await handle(call, cancellation) };
+    } catch (caught) {
+      const error = (caught ?? {}) as { code?: unknown; message?: unknown; data?: unknown };
+      reply = {
+        jsonrpc: '2.0',
+        id: call.id,
+        error: {
+          code: typeof error.code === 'number' && Number.isSafeInteger(error.code) ? error.code : ErrorCode.InternalError,
+          message: typeof error.message === 'string' ? error.message : 'Internal error',
+          ...(error.data !== undefined ? { data: error.data } : {}),
+        },
+      };
+    }
+    if (inflight.get(call.id) === cancellation) inflight.delete(call.id);
+    if (cancellation.cancelled) return;
+    try {
+      await transport.send(reply);
+    } catch (error) {
+      onError(new Error(`Failed to send response: ${(error as Error).message}`));
+    }
   };
 }

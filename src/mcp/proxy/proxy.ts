@@ -34,6 +34,7 @@ import { toolActionId } from '../action-id.js';
 import { McpSetupError, McpToolRefusedError } from '../errors.js';
 import { connectUpstream, listAllTools, type Upstream, type UpstreamSpec } from '../upstream.js';
 import { elicitationApprover, supportsElicitation, type HandlerExtra } from './approval.js';
+import type { Cancellation } from './cancellation.js';
 import { takeToolCalls, type DirectToolCall } from './downstream.js';
 import { outcomeOfError, refusal } from './refusal.js';
 import { checkToolResult } from './result.js';
@@ -149,7 +150,7 @@ export class McpProxy {
     server.onclose = () => this.#servers.delete(server);
     this.#servers.add(server);
     await server.connect(transport);
-    takeToolCalls(transport, (call, signal) => this.#track(this.#directCall(server, call, signal)), (error) => this.#options.log?.(`ape mcp-proxy: to the client: ${error.message}`));
+    takeToolCalls(transport, (call, cancellation) => this.#track(this.#directCall(server, call, cancellation)), (error) => this.#options.log?.(`ape mcp-proxy: to the client: ${error.message}`));
     return server;
   }
 
@@ -275,7 +276,7 @@ export class McpProxy {
   }
 
   /** A tools/call of the direct path: the same decision, then one request to the server and its result checked once. */
-  #directCall(server: Server, call: DirectToolCall, signal: AbortSignal): Promise<CallToolResult> {
+  #directCall(server: Server, call: DirectToolCall, cancellation: Cancellation): Promise<CallToolResult> {
     const asker: Pick<HandlerExtra, 'sendRequest'> = {
       sendRequest: (request, schema, options) => server.request(request, schema, { ...options, relatedRequestId: call.id }),
     };
@@ -283,7 +284,7 @@ export class McpProxy {
       if (this.#tools.get(call.name)?.execution?.taskSupport === 'required') {
         throw new McpError(ErrorCode.InvalidRequest, `Tool "${call.name}" requires task-based execution, which the APE proxy does not relay`);
       }
-      const raw = await this.#calls.call({ name: call.name, arguments: params }, this.#options.requestTimeoutMs ?? 60_000, signal);
+      const raw = await this.#calls.call({ name: call.name, arguments: params }, this.#options.requestTimeoutMs ?? 60_000, cancellation);
       return checkToolResult(call.name, raw, this.#tools.outputValidator(call.name));
     };
     return this.#callTool(server, call.name, call.arguments, forward, asker);

@@ -1,20 +1,20 @@
 /** tools/call to the server straight over the client's transport: one JSON-RPC request and its raw result, without the SDK's per-request machinery. */
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { Cancellation } from './cancellation.js';
 
 interface Pending {
   resolve: (result: unknown) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+  unlisten: (() => void) | undefined;
 }
 
 /**
  * Sends tools/call requests on a transport an SDK `Client` is connected to, under ids of its own
  * (`ape-<n>`, strings: the client's are numbers) so the two never meet; the answers to these ids
  * are taken before the client sees them and everything else reaches the client unchanged. Each
- * call has a timeout and follows an abort signal (both cancel it at the server); when the
+ * call has a timeout and follows a cancellation (both cancel it at the server); when the
  * transport closes, every pending call fails.
  */
 export class UpstreamCalls {
@@ -43,11 +43,11 @@ export class UpstreamCalls {
     return this.#pending.size;
   }
 
-  /** Calls a tool; resolves with the server's raw `result` (unchecked), rejects with an `McpError` (its error answer, timeout, abort, closed). */
-  call(params: { name: string; arguments: Record<string, unknown> }, timeoutMs: number, signal?: AbortSignal): Promise<unknown> {
+  /** Calls a tool; resolves with the server's raw `result` (unchecked), rejects with an `McpError` (its error answer, timeout, cancellation, closed). */
+  call(params: { name: string; arguments: Record<string, unknown> }, timeoutMs: number, cancellation?: Cancellation): Promise<unknown> {
     return new Promise((resolve, reject) => {
       if (this.#closed) return reject(new McpError(ErrorCode.ConnectionClosed, 'Connection closed'));
-      if (signal?.aborted) return reject(new McpError(ErrorCode.RequestTimeout, `Request was cancelled: ${String(signal.reason)}`));
+      if (cancellation?.cancelled) return reject(new McpError(ErrorCode.RequestTimeout, `Request was cancelled: ${String(cancellation.reason)}`));
       const id = `ape-${this.#next++}`;
       const cancel = (error: McpError, reason: string) => {
         if (!this.#settle(id)) return;
@@ -55,9 +55,8 @@ export class UpstreamCalls {
         this.#transport.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } }).catch(() => undefined);
       };
       const timer = setTimeout(() => cancel(new McpError(ErrorCode.RequestTimeout, 'Request timed out', { timeout: timeoutMs }), 'timed out'), timeoutMs);
-      const onAbort = signal ? () => cancel(new McpError(ErrorCode.RequestTimeout, `Request was cancelled: ${String(signal.reason)}`), String(signal.reason)) : undefined;
-      if (signal && onAbort) signal.addEventListener('abort', onAbort, { once: true });
-      this.#pending.set(id, { resolve, reject, timer, signal, onAbort });
+      const unlisten = cancellation?.onCancel((reason) => cancel(new McpError(ErrorCode.RequestTimeout, `Request was cancelled: ${String(reason)}`), String(reason)));
+      this.#pending.set(id, { resolve, reject, timer, unlisten });
       const request: JSONRPCMessage = { jsonrpc: '2.0', id, method: 'tools/call', params };
       this.#transport.send(request).catch((error: Error) => {
         if (this.#settle(id)) reject(new McpError(ErrorCode.ConnectionClosed, `cannot send to the MCP server: ${error.message}`));
@@ -83,13 +82,13 @@ export class UpstreamCalls {
     return true;
   }
 
-  /** Forgets a pending call (its timer and abort listener); false when it was already settled. */
+  /** Forgets a pending call (its timer and cancellation listener); false when it was already settled. */
   #settle(id: string): boolean {
     const pending = this.#pending.get(id);
     if (!pending) return false;
     this.#pending.delete(id);
     clearTimeout(pending.timer);
-    if (pending.onAbort) pending.signal?.removeEventListener('abort', pending.onAbort);
+    pending.unlisten?.();
     return true;
   }
 

@@ -1,8 +1,11 @@
-import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CallToolResultSchema, type CallToolResult, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Ape } from '../../src/agent/index.js';
+import { listenHttp, McpProxy } from '../../src/mcp/index.js';
 import { directToolCall } from '../../src/mcp/proxy/downstream.js';
 import { toolResultProblem } from '../../src/mcp/proxy/result.js';
-import { fixtureServer, realServer, startProxy, text, type ProxyHarness } from './helpers.js';
+import { fixtureServer, realServer, sdkClient, startProxy, text, type ProxyHarness } from './helpers.js';
 
 // The direct path: a tools/call without a progress token is taken off the session's transport, sent to the server
 // under an id of the proxy's own, and its raw result checked once (shape, output schema) before it is passed on.
@@ -123,6 +126,43 @@ describe('the direct tools/call path against a server whose answers the test cho
       expect(s.cancelled).toHaveLength(1);
     } finally {
       await quick.close();
+    }
+  });
+});
+
+describe('escalation on the direct path over Streamable HTTP (the question rides on the call stream)', () => {
+  it('accept runs the exact call; decline does not reach the server', async () => {
+    const ape = await Ape.fromPolicy(`
+name: mcp_shapes_http
+default_decision: deny
+actions:
+  - { id: answer, category: custom, risk_level: low, parameters: { type: object, properties: { shape: { type: string } } } }
+  - { id: stats, category: custom, risk_level: low }
+rules:
+  - { id: ask-first, action: answer, decision: escalate }
+  - { id: stats, action: stats, decision: allow }
+`);
+    const proxy = await McpProxy.start({ ape, upstream: fixtureServer('shapes-server.mjs'), upstreamStderr: 'ignore' });
+    const endpoint = await listenHttp(proxy, { host: '127.0.0.1', port: 0 });
+    let reply: ElicitResult = { action: 'accept', content: { approve: true } };
+    const { client, asked } = sdkClient(() => reply);
+    try {
+      await client.connect(new StreamableHTTPClientTransport(new URL(endpoint.url)));
+      expect(text((await client.callTool({ name: 'answer', arguments: { shape: 'ok' } })) as CallToolResult)).toBe('fine');
+      expect(asked).toHaveLength(1);
+      expect(asked[0]).toContain('"shape":"ok"');
+      reply = { action: 'decline' };
+      const declined = (await client.callTool({ name: 'answer', arguments: { shape: 'ok' } })) as CallToolResult;
+      expect(declined.isError).toBe(true);
+      expect(asked).toHaveLength(2);
+      const s = JSON.parse(text((await client.callTool({ name: 'stats', arguments: {} })) as CallToolResult)) as Stats;
+      expect(s.calls['answer']).toBe(1);
+      expect(String(s.ids[0])).toMatch(/^ape-\d+$/); // sent by the direct path
+    } finally {
+      await client.close();
+      await endpoint.close();
+      await proxy.close();
+      await ape.close();
     }
   });
 });

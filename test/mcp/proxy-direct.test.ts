@@ -167,6 +167,31 @@ rules:
   });
 });
 
+describe('the direct path to a server reached over Streamable HTTP', () => {
+  it('a proxy in front of a proxy served over HTTP: calls, errors and refusals cross both', async () => {
+    const inner = await Ape.fromPolicy(SHAPES);
+    const innerProxy = await McpProxy.start({ ape: inner, upstream: fixtureServer('shapes-server.mjs'), upstreamStderr: 'ignore' });
+    const endpoint = await listenHttp(innerProxy, { host: '127.0.0.1', port: 0 });
+    const outerPolicy = SHAPES.replace('- { id: stats, action: stats, decision: allow }', '- { id: stats, action: stats, decision: allow }\n  - { id: secret-outside, action: secret, decision: allow }');
+    const h = await startProxy(outerPolicy, { transport: 'http', url: endpoint.url });
+    try {
+      expect(text(await h.call('answer', { shape: 'ok' }))).toBe('fine');
+      await expect(h.call('answer', { shape: 'unknown-block' })).rejects.toThrow(/not a tool result/);
+      // Allowed by the outer policy, refused by the inner one: the refusal comes back as a tool result.
+      const secret = await h.call('secret', {});
+      expect(secret.isError).toBe(true);
+      const s = await stats(h);
+      expect(s.calls['secret']).toBeUndefined();
+      expect(s.ids.every((id) => /^ape-\d+$/.test(String(id)))).toBe(true);
+    } finally {
+      await h.close();
+      await endpoint.close();
+      await innerProxy.close();
+      await inner.close();
+    }
+  });
+});
+
 describe('results the transport cannot carry', () => {
   it('an oversized result: the client gets an error, nothing is passed on, the proxy ends as upstream-closed', async () => {
     const h = await startProxy(SHAPES, fixtureServer('shapes-server.mjs'), { proxy: { requestTimeoutMs: 10_000 } });

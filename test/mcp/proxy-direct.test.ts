@@ -104,8 +104,10 @@ describe('the direct tools/call path against a server whose answers the test cho
 
   it('a call the client cancels is cancelled at the server, and the proxy still serves', async () => {
     const abort = new AbortController();
+    const waits = (await stats(h)).calls['wait'] ?? 0;
     const pending = h.client.callTool({ name: 'wait', arguments: {} }, CallToolResultSchema, { signal: abort.signal });
-    await new Promise((r) => setTimeout(r, 200));
+    // Cancel once the server holds the call (it never answers 'wait').
+    for (let i = 0; i < 100 && ((await stats(h)).calls['wait'] ?? 0) === waits; i++) await new Promise((r) => setTimeout(r, 20));
     abort.abort('the user gave up');
     await expect(pending).rejects.toThrow();
     let s = await stats(h);

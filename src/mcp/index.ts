@@ -8,6 +8,7 @@ export type { ScannedServer, ScannedTool } from './scan/types.js';
 export { classifyTool, classifyByName, type ToolClassification, type ClassificationBasis } from './scan/classify.js';
 export { schemaHash, parameterSchema } from './scan/schema.js';
 export { connectUpstream, listAllTools, type UpstreamSpec, type ConnectOptions, type Upstream } from './upstream.js';
+export { StdioLineServerTransport, StdioChildTransport, type StdioChildParams } from './stdio.js';
 export { toolActionId } from './action-id.js';
 export { McpProxy, type McpProxyOptions, type ProxyEnd } from './proxy/proxy.js';
 export { listenHttp, parseListen, isLoopback, type ListenOptions, type HttpEndpoint } from './proxy/http.js';

@@ -6,6 +6,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ClientCapabilities, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { McpUpstreamError } from './errors.js';
+import { StdioChildTransport } from './stdio.js';
 
 /** How to reach an MCP server. */
 export interface UpstreamSpec {
@@ -38,12 +39,17 @@ export interface Upstream {
   stderrTail(): string;
 }
 
-/** The transport for a server spec (not yet started). */
+/**
+ * The transport for a server spec (not yet started). A stdio server is started by the lean
+ * {@link StdioChildTransport}; on Windows by the SDK's `StdioClientTransport` (its cross-spawn
+ * resolves `.cmd` shims such as `npx`).
+ */
 export function upstreamTransport(spec: UpstreamSpec, stderr: 'inherit' | 'pipe' | 'ignore' = 'inherit'): Transport {
   if (spec.transport === 'stdio') {
     if (!spec.command) throw new McpUpstreamError('a stdio server needs a command');
     const params = { command: spec.command, args: spec.args ?? [], env: { ...getDefaultEnvironment(), ...(spec.env ?? {}) }, stderr };
-    return new StdioClientTransport(spec.cwd !== undefined ? { ...params, cwd: spec.cwd } : params);
+    const withCwd = spec.cwd !== undefined ? { ...params, cwd: spec.cwd } : params;
+    return process.platform === 'win32' ? new StdioClientTransport(withCwd) : new StdioChildTransport(withCwd);
   }
   if (!spec.url) throw new McpUpstreamError(`an ${spec.transport} server needs a URL`);
   let url: URL;
@@ -60,7 +66,7 @@ export function upstreamTransport(spec: UpstreamSpec, stderr: 'inherit' | 'pipe'
 export async function connectUpstream(spec: UpstreamSpec, options: ConnectOptions = {}): Promise<Upstream> {
   const transport = upstreamTransport(spec, options.stderr ?? 'inherit');
   const lines: string[] = [];
-  if (transport instanceof StdioClientTransport && transport.stderr) {
+  if ((transport instanceof StdioChildTransport || transport instanceof StdioClientTransport) && transport.stderr) {
     transport.stderr.on('data', (chunk: Buffer) => {
       lines.push(...chunk.toString('utf8').split('\n').filter((l) => l.trim() !== ''));
       if (lines.length > 20) lines.splice(0, lines.length - 20);

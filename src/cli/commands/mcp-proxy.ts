@@ -1,9 +1,8 @@
 /** `ape mcp-proxy --policy <file> -- <command> [args...]`: an MCP server in front of an MCP server, deciding every tools/call. */
 import type { Command } from 'commander';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { Ape } from '../../agent/index.js';
 import { FilePolicySource, watchApe } from '../../distribution/index.js';
-import { McpProxy, isLoopback, listenHttp, parseListen, type ProxyEnd } from '../../mcp/index.js';
+import { McpProxy, StdioLineServerTransport, isLoopback, listenHttp, parseListen, type ProxyEnd } from '../../mcp/index.js';
 import { JsonlSink } from '../../runtime/index.js';
 import type { CliIO } from '../io.js';
 import { CliUsageError } from '../shared.js';
@@ -86,7 +85,7 @@ export function register(program: Command, io: CliIO): void {
           } else {
             // stdout is the MCP channel from here on: nothing else is written to it.
             process.stdin.once('end', stop);
-            await proxy.connect(new StdioServerTransport());
+            await proxy.connect(new StdioLineServerTransport());
             end = await proxy.done;
           }
         } finally {

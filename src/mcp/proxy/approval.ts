@@ -36,11 +36,12 @@ export function approvalForm(tool: string, request: ApprovalRequest): ElicitRequ
 }
 
 /**
- * An approver asking the client's user through elicitation, bound to the request being handled.
+ * An approver asking the client's user through elicitation, bound to the request being handled
+ * (`extra.sendRequest` sends on that request's session and stream).
  * Accept with `approve: true` approves (with edited arguments when they changed); everything
  * else (decline, cancel, `approve: false`, arguments that are not a JSON object, no answer) refuses.
  */
-export function elicitationApprover(tool: string, extra: HandlerExtra, timeoutMs: number): ApprovalHandler {
+export function elicitationApprover(tool: string, extra: Pick<HandlerExtra, 'sendRequest'>, timeoutMs: number): ApprovalHandler {
   return async (request: ApprovalRequest): Promise<ApprovalResponse> => {
     let result;
     try {

@@ -34,8 +34,12 @@ import { toolActionId } from '../action-id.js';
 import { McpSetupError, McpToolRefusedError } from '../errors.js';
 import { connectUpstream, listAllTools, type Upstream, type UpstreamSpec } from '../upstream.js';
 import { elicitationApprover, supportsElicitation, type HandlerExtra } from './approval.js';
+import type { Cancellation } from './cancellation.js';
+import { takeToolCalls, type DirectToolCall } from './downstream.js';
 import { outcomeOfError, refusal } from './refusal.js';
+import { checkToolResult } from './result.js';
 import { policyPins, ToolRegistry } from './tools.js';
+import { UpstreamCalls } from './upstream-calls.js';
 
 /** Options of {@link McpProxy.start}. */
 export interface McpProxyOptions {
@@ -71,11 +75,16 @@ export interface ProxyEnd {
  * `Server` each). tools/call: the tool must be listed with its pinned schema and valid
  * arguments, then `ape.call` decides the exact call (token, gate, limits, session, audit) and,
  * on an escalation, asks the client's user through elicitation. Everything else passes through.
+ *
+ * A tools/call without a progress token takes the direct path: taken off the session's transport
+ * and sent to the server as one JSON-RPC request, its raw result checked once (shape and output
+ * schema) and passed on. The decision path is the same on both paths; the SDK's path relays progress.
  */
 export class McpProxy {
   readonly #options: McpProxyOptions;
   readonly #upstream: Upstream;
   readonly #tools: ToolRegistry;
+  readonly #calls: UpstreamCalls;
   readonly #servers = new Set<Server>();
   readonly #inflight = new Set<Promise<unknown>>();
   #refreshing: Promise<void> | undefined;
@@ -88,6 +97,7 @@ export class McpProxy {
     this.#options = options;
     this.#upstream = upstream;
     this.#tools = new ToolRegistry(policyPins(options.ape.policy), (name) => this.actionId(name));
+    this.#calls = new UpstreamCalls(upstream.transport);
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
   }
 
@@ -140,6 +150,7 @@ export class McpProxy {
     server.onclose = () => this.#servers.delete(server);
     this.#servers.add(server);
     await server.connect(transport);
+    takeToolCalls(transport, (call, cancellation) => this.#track(this.#directCall(server, call, cancellation)), (error) => this.#options.log?.(`ape mcp-proxy: to the client: ${error.message}`));
     return server;
   }
 
@@ -218,9 +229,14 @@ export class McpProxy {
         })(),
       ),
     );
-    server.setRequestHandler(CallToolRequestSchema, (request, extra) =>
-      this.#track(this.#callTool(server, request.params.name, request.params.arguments, request.params._meta?.progressToken, extra)),
-    );
+    // The tools/calls the direct path leaves (with a progress token, relayed under the client's token).
+    server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
+      const name = request.params.name;
+      const progressToken = request.params._meta?.progressToken;
+      const forward = async (params: JsonObject) =>
+        (await client.callTool({ name, arguments: params as Record<string, unknown> }, undefined, this.#requestOptions(extra, progressToken))) as CallToolResult;
+      return this.#track(this.#callTool(server, name, request.params.arguments, forward, extra));
+    });
     // Everything else passes through unchanged, for the capabilities the server has.
     const forward = (method: string, params: object | undefined, extra: HandlerExtra, schema: Parameters<typeof client.request>[1]) =>
       this.#track(
@@ -259,7 +275,32 @@ export class McpProxy {
     return s.possible.length === 1 && s.possible[0] === 'deny';
   }
 
-  async #callTool(server: Server, name: string, rawArgs: Record<string, unknown> | undefined, progressToken: string | number | undefined, extra: HandlerExtra): Promise<CallToolResult> {
+  /** A tools/call of the direct path: the same decision, then one request to the server and its result checked once. */
+  #directCall(server: Server, call: DirectToolCall, cancellation: Cancellation): Promise<CallToolResult> {
+    const asker: Pick<HandlerExtra, 'sendRequest'> = {
+      sendRequest: (request, schema, options) => server.request(request, schema, { ...options, relatedRequestId: call.id }),
+    };
+    const forward = async (params: JsonObject): Promise<CallToolResult> => {
+      if (this.#tools.get(call.name)?.execution?.taskSupport === 'required') {
+        throw new McpError(ErrorCode.InvalidRequest, `Tool "${call.name}" requires task-based execution, which the APE proxy does not relay`);
+      }
+      const raw = await this.#calls.call({ name: call.name, arguments: params }, this.#options.requestTimeoutMs ?? 60_000, cancellation);
+      return checkToolResult(call.name, raw, this.#tools.outputValidator(call.name));
+    };
+    return this.#callTool(server, call.name, call.arguments, forward, asker);
+  }
+
+  /**
+   * Checks and decides one tools/call, then runs `forward` (the request to the server) inside
+   * `ape.call`; refusals are tool results with `isError`, failures of the server JSON-RPC errors.
+   */
+  async #callTool(
+    server: Server,
+    name: string,
+    rawArgs: Record<string, unknown> | undefined,
+    forward: (params: JsonObject) => Promise<CallToolResult>,
+    asker: Pick<HandlerExtra, 'sendRequest'>,
+  ): Promise<CallToolResult> {
     this.#ensureUp();
     // The arguments are copied once; everything below reads the copy.
     const args = JSON.parse(JSON.stringify(rawArgs ?? {})) as JsonObject;
@@ -267,7 +308,7 @@ export class McpProxy {
     const problem = this.#tools.problem(name, args);
     if (problem) return refusal(new McpToolRefusedError(name, problem).code, `${problem}; not run`);
     const action = this.actionId(name);
-    const approve = supportsElicitation(server.getClientCapabilities()) ? elicitationApprover(name, extra, this.#options.approvalTimeoutMs ?? 300_000) : undefined;
+    const approve = supportsElicitation(server.getClientCapabilities()) ? elicitationApprover(name, asker, this.#options.approvalTimeoutMs ?? 300_000) : undefined;
     try {
       return await this.#options.ape.call<CallToolResult>(
         action,
@@ -277,7 +318,7 @@ export class McpProxy {
           const again = this.#tools.problem(name, params as JsonObject);
           if (again) throw new McpToolRefusedError(name, again);
           this.#ensureUp();
-          return (await this.#upstream.client.callTool({ name, arguments: params as Record<string, unknown> }, undefined, this.#requestOptions(extra, progressToken))) as CallToolResult;
+          return forward(params as JsonObject);
         },
         { tool: name, ...(approve ? { approve } : {}) },
       );

@@ -14,6 +14,11 @@ interface Known {
   hash: string;
   validate?: ValidateFunction;
   schemaError?: string;
+  /** The hash of the output schema, when the tool declares one. */
+  outputHash?: string;
+  /** The output schema's validator, when the tool declares one and it compiles. */
+  output?: ValidateFunction;
+  outputError?: string;
 }
 
 const ajvOptions = { strict: false, allErrors: false, addUsedSchema: false, validateFormats: true } as const;
@@ -57,15 +62,16 @@ export class ToolRegistry {
     const changed: string[] = [];
     for (const tool of tools) {
       const hash = schemaHash(tool.inputSchema);
+      const outputHash = tool.outputSchema ? schemaHash(tool.outputSchema) : undefined;
       const action = this.#actionOf(tool.name);
       if (!this.#pins.has(action)) this.#pins.set(action, hash);
       if (this.#pins.get(action) !== hash) changed.push(tool.name);
       const previous = this.#known.get(tool.name);
-      if (previous && previous.hash === hash) {
+      if (previous && previous.hash === hash && previous.outputHash === outputHash) {
         previous.tool = tool;
         continue;
       }
-      this.#known.set(tool.name, compile(tool, hash));
+      this.#known.set(tool.name, compile(tool, hash, outputHash));
     }
     return changed;
   }
@@ -80,6 +86,11 @@ export class ToolRegistry {
     return this.#known.get(name)?.tool;
   }
 
+  /** The validator of the tool's output schema (compiled once per listed schema), if it declares one. */
+  outputValidator(name: string): ValidateFunction | undefined {
+    return this.#known.get(name)?.output;
+  }
+
   /** Why `name` cannot be called with `args` (unknown, schema changed, arguments invalid), or undefined. */
   problem(name: string, args: JsonObject): ToolProblem {
     const known = this.#known.get(name);
@@ -91,6 +102,7 @@ export class ToolRegistry {
       return `the input schema of '${name}' changed ${since} (pinned ${pin ?? '?'}, now ${known.hash}); it is refused until the policy is updated (ape mcp-scan --connect)`;
     }
     if (!known.validate) return `the input schema of '${name}' cannot be used to check arguments: ${known.schemaError ?? 'unknown error'}`;
+    if (known.outputError !== undefined) return `the output schema of '${name}' cannot be used to check its results: ${known.outputError}`;
     if (!known.validate(args)) {
       const e = known.validate.errors?.[0];
       return `arguments of '${name}' do not match its input schema${e ? `: ${e.instancePath || '/'} ${e.message ?? 'is invalid'}` : ''}`;
@@ -99,16 +111,31 @@ export class ToolRegistry {
   }
 }
 
-function compile(tool: Tool, hash: string): Known {
-  const schema = tool.inputSchema as Record<string, unknown>;
+/** Compiles a tool's JSON Schema with the dialect it names (draft 2020-12 unless it names draft-04/06/07). */
+function compileSchema(schema: Record<string, unknown>): ValidateFunction {
   const dialect = typeof schema['$schema'] === 'string' ? schema['$schema'] : '';
   const ajv = dialect.includes('draft-07') || dialect.includes('draft-06') || dialect.includes('draft-04') ? draft07 : draft2020;
+  const { $schema: _ignored, ...rest } = schema;
+  return ajv.compile(rest);
+}
+
+function compile(tool: Tool, hash: string, outputHash: string | undefined): Known {
+  const known: Known = { tool, hash };
   try {
-    const { $schema: _ignored, ...rest } = schema;
-    return { tool, hash, validate: ajv.compile(rest) };
+    known.validate = compileSchema(tool.inputSchema as Record<string, unknown>);
   } catch (error) {
-    return { tool, hash, schemaError: (error as Error).message };
+    known.schemaError = (error as Error).message;
   }
+  if (tool.outputSchema && outputHash !== undefined) {
+    known.outputHash = outputHash;
+    try {
+      known.output = compileSchema(tool.outputSchema as Record<string, unknown>);
+    } catch (error) {
+      // Results it cannot check are not passed on: the tool is refused (see problem()).
+      known.outputError = (error as Error).message;
+    }
+  }
+  return known;
 }
 
 function isObject(v: JsonValue | undefined): v is JsonObject {

@@ -299,7 +299,7 @@ export class Ape {
     const facts = await this.sessionFacts(session);
     const request: DecisionRequest = { action, params: plain, context: { ...context, session: facts.context }, provenance: unwrap(plain, 'user').labels };
     if (this.runtime.tracksOrigins) {
-      const found = this.runtime.labelByOrigin(session, plain);
+      const found = this.runtime.labelByOrigin(session, plain, action);
       request.params = found.value;
       request.provenance = found.labels;
       request.sources = found.sources;

@@ -49,6 +49,7 @@ interface Place {
 }
 
 const MAX_DEPTH = 64;
+const NONE: ReadonlySet<string> = new Set();
 const NUMBER_TOKEN = /(?<![\p{L}\p{N}.])-?\p{Nd}+(?:\.\p{Nd}+)?(?![\p{L}\p{N}]|\.\p{Nd})/gu;
 const WORD = /[\p{L}\p{N}]/u;
 const ASCII = /^[\x00-\x7f]*$/;
@@ -89,7 +90,8 @@ function occursAsToken(haystack: string, needle: string): boolean {
  *   does not occur in `1000` nor in `100.5`);
  * - booleans and null never match (nothing tells who chose them);
  * - a string found nowhere as a whole that embeds identifiers (URLs, domains, email addresses,
- *   codes of 6+ characters with a digit) found in places takes their least trusted label;
+ *   codes of 6+ characters with a digit) found in places takes their least trusted label, unless
+ *   its parameter is declared as one identifier (`format: path`, `url`, `domain`, `email`, `ip`);
  * - a value found nowhere is labeled `model` (written by the model); found in several places it
  *   takes the least trusted of their labels (`user`, `system`, or the tool's trust, `external` by
  *   default), and its sources list every place; a container takes the least trusted label of its
@@ -139,15 +141,20 @@ export class OriginTracker {
     return { tools_read: tools, external_read: external };
   }
 
-  /** Where one scalar value occurs. */
-  originOf(value: JsonValue): ValueOrigin {
+  /**
+   * Where one scalar value occurs. `single`: the value is one identifier by its declared kind (a
+   * path, URL, host, email or IP): it occurs whole or is the model's, never scanned for identifiers inside.
+   */
+  originOf(value: JsonValue, single = false): ValueOrigin {
     const sources: string[] = [];
     if (typeof value === 'string') {
       const needle = normalizeForOrigin(value);
       if ([...needle].length >= this.#minLength && !needle.includes('\u0000')) {
         for (const place of this.#places.values()) if (occursAsToken(place.text, needle)) sources.push(place.name);
       }
-      if (sources.length === 0) return this.#embedded(needle);
+      // Text found nowhere as a whole may still carry identifiers copied from an output; a value
+      // declared as one identifier (a path, a URL...) either occurs whole or is the model's.
+      if (sources.length === 0 && !single) return this.#embedded(needle);
     } else if (typeof value === 'number' && Number.isFinite(value)) {
       for (const place of this.#places.values()) if (place.numbers.has(value)) sources.push(place.name);
     }
@@ -158,7 +165,7 @@ export class OriginTracker {
   }
 
   /**
-   * A string found nowhere as a whole (text the model wrote) that embeds identifiers (URLs, domains,
+   * Text found nowhere as a whole (the model wrote it) that embeds identifiers (URLs, domains,
    * email addresses, long codes with digits such as IBANs or phone numbers) takes the least trusted
    * label of the places those identifiers occur in: a message that carries a link copied from a web
    * page is as untrusted as the page. It has no sources (it was not found as a whole anywhere).
@@ -173,8 +180,11 @@ export class OriginTracker {
     return { label, sources: [] };
   }
 
-  /** The origin of every path of a call's parameters (containers: the least trusted leaf; empty: `model`). */
-  label(params: JsonObject): OriginLabels {
+  /**
+   * The origin of every path of a call's parameters (containers: the least trusted leaf; empty:
+   * `model`). `single`: parameter paths declared as one identifier (see `originOf`).
+   */
+  label(params: JsonObject, single: ReadonlySet<string> = NONE): OriginLabels {
     const labels: Record<string, ProvenanceLabel> = {};
     const sources: Record<string, string[]> = {};
     const walk = (node: JsonValue, path: string, depth: number): ProvenanceLabel => {
@@ -194,7 +204,7 @@ export class OriginTracker {
         }
         if (path) sources[path] = found ?? [];
       } else {
-        const origin = this.originOf(node);
+        const origin = this.originOf(node, single.has(path) || single.has(path.replace(/\.\d+$/u, '')));
         label = origin.label;
         if (path) sources[path] = origin.sources;
       }
@@ -292,8 +302,9 @@ export function labelByOrigin(
   labels: Readonly<Record<string, ProvenanceLabel>>,
   explicit: ReadonlySet<string> | 'all',
   cap: ProvenanceLabel,
+  single?: ReadonlySet<string>,
 ): OriginLabels {
-  const found = origins.label(params);
+  const found = origins.label(params, single);
   if (explicit === 'all') return { labels: { ...labels }, sources: found.sources };
   const capped = !isTrusted(cap);
   const out: Record<string, ProvenanceLabel> = {};

@@ -609,7 +609,8 @@ export class Run implements GateRun {
         provenance: c.labels,
       };
       if (origins) {
-        const found = labelByOrigin(origins, c.params, c.labels, c.explicit, c.cap);
+        const kinds = actionDefinition(evaluator.policy.ir, action)?.kinds;
+        const found = labelByOrigin(origins, c.params, c.labels, c.explicit, c.cap, kinds && new Set(kinds.map((k) => k.path)));
         request.provenance = found.labels;
         request.sources = found.sources;
       }

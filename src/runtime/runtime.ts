@@ -332,16 +332,18 @@ export class ApeRuntime {
 
   /**
    * A call's parameters labeled by origin in a session, without deciding (for `check`-style
-   * previews): explicit `Labeled` wrappers win. Also the session's origin facts. Throws unless
+   * previews): explicit `Labeled` wrappers win; `action` tells which parameters are declared as one
+   * identifier (paths, URLs...). Also the session's origin facts. Throws unless
    * the runtime tracks origins.
    */
-  labelByOrigin(session: Session, params: unknown): OriginLabels & { value: JsonObject; facts: OriginFacts } {
+  labelByOrigin(session: Session, params: unknown, action?: string): OriginLabels & { value: JsonObject; facts: OriginFacts } {
     const tracker = this.origins(session);
     const copy = plainCopy(params, 'params', { labeled: true });
     if (copy === null || typeof copy !== 'object' || Array.isArray(copy) || copy instanceof Labeled) throw new RuntimeConfigError('labelByOrigin: params must be an object');
     const u = unwrapExplicit(copy, 'user');
     const value = u.value as JsonObject;
-    return { value, ...labelByOrigin(tracker, value, u.labels, u.explicit, 'user'), facts: tracker.facts() };
+    const kinds = action === undefined ? undefined : actionDefinition(this.#core.evaluator.policy.ir, action)?.kinds;
+    return { value, ...labelByOrigin(tracker, value, u.labels, u.explicit, 'user', kinds && new Set(kinds.map((k) => k.path))), facts: tracker.facts() };
   }
 
   sessionSummary(session: Session): Promise<SessionSummary> {

@@ -284,3 +284,14 @@ describe('decisionLog', () => {
     await expect(Ape.fromPolicy(POLICY, { decisionLog: 'yes' as never })).rejects.toThrow(/decisionLog must be a function/);
   });
 });
+
+describe('parameters declared as one identifier', () => {
+  it('are not scanned for identifiers inside: a new file in a folder an output names is the model\'s, not copied', () => {
+    const t = new OriginTracker();
+    t.recordOutput('list_dir', ['/srv/project-2024a/notes.md']);
+    expect(t.label({ path: '/srv/project-2024a/new.md' }).labels.path).toBe('external');
+    expect(t.label({ path: '/srv/project-2024a/new.md' }, new Set(['path'])).labels.path).toBe('model');
+    expect(t.label({ path: '/srv/project-2024a/notes.md' }, new Set(['path'])).labels.path).toBe('external');
+    expect(t.label({ paths: ['/srv/project-2024a/new.md'] }, new Set(['paths'])).labels['paths.0']).toBe('model');
+  });
+});

@@ -1,4 +1,5 @@
 /** `ape mcp-proxy --policy <file> -- <command> [args...]`: an MCP server in front of an MCP server, deciding every tools/call. */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Ape } from '../../agent/index.js';
 import { FilePolicySource, watchApe } from '../../distribution/index.js';
@@ -17,7 +18,24 @@ interface ProxyCliOptions {
   allowRemote?: boolean;
   hideDenied?: boolean;
   watch?: boolean;
+  origins?: boolean;
+  systemInput?: string;
   timeout: string;
+}
+
+/** The `--system-input` file: JSON, read once. */
+function readSystemInput(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new CliUsageError(`--system-input ${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new CliUsageError(`--system-input ${file}: not JSON (${(error as Error).message})`);
+  }
 }
 
 function positiveInt(value: string, option: string): number {
@@ -41,6 +59,8 @@ export function register(program: Command, io: CliIO): void {
     .option('--hide-denied', 'leave out of tools/list the tools the policy denies whatever their arguments')
     .option('--timeout <ms>', 'time the server has to answer one request', '60000')
     .option('--watch', 'reload --policy when the file changes: an atomic swap; a policy that does not compile keeps the current one')
+    .option('--origins', "provenance by origin: every tools/call result is recorded, and each argument is labeled by where its value occurs (docs/provenance.md)")
+    .option('--system-input <file.json>', "with --origins: JSON the deployer trusts (contacts, own accounts), recorded as the 'system' input")
     .argument('<command...>', 'the MCP server to start, after --')
     .addHelpText('after', '\nExit codes: 0 the client left, 1 an error or the server exited.\n\nExample:\n  $ ape mcp-proxy --policy mcp-policy.yaml --audit audit.jsonl -- npx -y @modelcontextprotocol/server-filesystem /workspace')
     .action(async (command: string[], options: ProxyCliOptions) => {
@@ -51,11 +71,15 @@ export function register(program: Command, io: CliIO): void {
       }
       const [cmd, ...args] = command;
       if (cmd === undefined) throw new CliUsageError('give the MCP server command after --');
+      if (options.systemInput !== undefined && !options.origins) throw new CliUsageError('--system-input needs --origins');
+      const systemInput = options.systemInput === undefined ? undefined : readSystemInput(options.systemInput);
       const ape = await Ape.fromPolicy(options.policy, {
         engine: options.engine,
         ...(options.opaUrl ? { engineOptions: { opaUrl: options.opaUrl } } : {}),
         ...(options.audit ? { audit: [new JsonlSink(options.audit)] } : {}),
+        ...(options.origins ? { origins: true } : {}),
       });
+      if (systemInput !== undefined) await ape.recordInput('system', systemInput);
       let end: ProxyEnd;
       try {
         if (options.watch) {

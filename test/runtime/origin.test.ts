@@ -288,10 +288,10 @@ describe('decisionLog', () => {
 describe('parameters declared as one identifier', () => {
   it('are not scanned for identifiers inside: a new file in a folder an output names is the model\'s, not copied', () => {
     const t = new OriginTracker();
-    t.recordOutput('list_dir', ['/srv/project-2024a/notes.md']);
-    expect(t.label({ path: '/srv/project-2024a/new.md' }).labels.path).toBe('external');
-    expect(t.label({ path: '/srv/project-2024a/new.md' }, new Set(['path'])).labels.path).toBe('model');
-    expect(t.label({ path: '/srv/project-2024a/notes.md' }, new Set(['path'])).labels.path).toBe('external');
-    expect(t.label({ paths: ['/srv/project-2024a/new.md'] }, new Set(['paths'])).labels['paths.0']).toBe('model');
+    t.recordOutput('list_dir', ['/srv/proj2024alpha/notes.md']);
+    expect(t.label({ path: '/srv/proj2024alpha/new.md' }).labels.path).toBe('external');
+    expect(t.label({ path: '/srv/proj2024alpha/new.md' }, new Set(['path'])).labels.path).toBe('model');
+    expect(t.label({ path: '/srv/proj2024alpha/notes.md' }, new Set(['path'])).labels.path).toBe('external');
+    expect(t.label({ paths: ['/srv/proj2024alpha/new.md'] }, new Set(['paths'])).labels['paths.0']).toBe('model');
   });
 });

@@ -122,7 +122,7 @@ export type GuardedTool<P, R> = (params: P) => Promise<R>;
 /** What a run of this Ape binds: its approver and, for a guarded call, the function of its one tool. */
 interface RunBinding {
   approve?: ApprovalHandler | undefined;
-  /** Set for a guarded call: its one step runs right after approval, so the policy decides it there, once. */
+  /** Set for a guarded call: its one step runs right after approval, so the policy decides it at execution only, once. */
   tool?: { name: string; fn: (params: Readonly<JsonObject>) => unknown } | undefined;
 }
 

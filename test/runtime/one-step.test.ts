@@ -68,6 +68,10 @@ describe('one-step runs', () => {
     const decisions = audit.events.filter((e) => e.type === 'decision');
     expect(decisions).toHaveLength(1);
     expect(decisions[0]?.data).toMatchObject({ decision: 'deny', rule: 'no-secrets' });
+    // No authority for it either: authorize decides too, and refuses.
+    await expect(run.authorize(0)).rejects.toBeInstanceOf(PolicyDenyError);
+    expect(audit.events.some((e) => e.type === 'token.issued')).toBe(false);
+    expect(log).toEqual([]);
   });
 
   it('decideAtExecution still checks the intent and its scope at approval; without it the policy refuses the plan', async () => {

@@ -1,5 +1,6 @@
 /** Proxy overhead per tools/call: `ape mcp-proxy` in front of server-everything vs calling the server directly (stdio and Streamable HTTP). */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -118,6 +119,27 @@ proxy.stop();
 const share = await decisionPath();
 const row = (name: string, r: { direct: Stats; proxied: Stats }) =>
   `| ${name} | ${r.direct.median_ms.toFixed(3)} | ${r.proxied.median_ms.toFixed(3)} | **${(r.proxied.median_ms - r.direct.median_ms).toFixed(3)}** | ${r.direct.p99_ms.toFixed(3)} | ${r.proxied.p99_ms.toFixed(3)} | ${(r.proxied.p99_ms - r.direct.p99_ms).toFixed(3)} |`;
+/**
+ * Optional comparison with an earlier run: APE_BENCH_MCP_BEFORE names the mcp.json it wrote (e.g. on the
+ * commit before a change, just before this run), APE_BENCH_MCP_BEFORE_LABEL says what it was.
+ */
+type Paths = { direct: Stats; proxied: Stats };
+const beforeFile = process.env['APE_BENCH_MCP_BEFORE'];
+const before = beforeFile
+  ? { label: process.env['APE_BENCH_MCP_BEFORE_LABEL'] ?? beforeFile, ...(JSON.parse(readFileSync(beforeFile, 'utf8')) as { load: string; stdio: Paths; http: Paths; ape_share: { ape_call_us: number; direct_us: number } }) }
+  : undefined;
+const beforeText = before
+  ? `
+Before (${before.label}: the same bench script, run just before this one on that commit's src; load average ${before.load} at its start):
+
+| transport | direct median (ms) | proxied median (ms) | added median (ms) | direct p99 (ms) | proxied p99 (ms) | added p99 (ms) |
+|---|---|---|---|---|---|---|
+${row('stdio', before.stdio)}
+${row('Streamable HTTP', before.http)}
+
+\`ape.call\` around a no-op tool then: ${fmt(before.ape_share.ape_call_us * 1000)} median.
+`
+  : '';
 const m = machine();
 const markdown = `# MCP proxy overhead per tools/call
 
@@ -146,6 +168,6 @@ APE's own share, in process: \`ape.call\` around a no-op tool ${fmt(share.ape_ca
 (measured in a tight loop; between pipe wake-ups in the proxy the same work takes longer, caches being cold).
 
 Target: under 0.3 ms added at the median. The machine is shared: wall-clock figures move with its load.
-`;
-writeResults('mcp', { machine: m, load, rounds: ROUNDS, per_round: PER_ROUND, stdio, http, ape_share: share }, markdown);
+${beforeText}`;
+writeResults('mcp', { machine: m, load, rounds: ROUNDS, per_round: PER_ROUND, stdio, http, ape_share: share, ...(before ? { before: { label: before.label, load: before.load, stdio: before.stdio, http: before.http, ape_share: before.ape_share } } : {}) }, markdown);
 console.log(markdown);

@@ -67,7 +67,7 @@ export interface ApeOptions {
    * later call is labeled by where its value occurs. `true` for the default matching options.
    */
   origins?: boolean | OriginOptions;
-  /** Told every request the engine decided for a call and its result (see `RuntimeOptions.decisionLog`). */
+  /** Told every request the engine decided for a call and its result (see `RuntimeOptions.decisionLog`); a guarded call logs its `call` stage only. */
   decisionLog?: (entry: DecisionLogEntry) => void;
 }
 
@@ -122,6 +122,7 @@ export type GuardedTool<P, R> = (params: P) => Promise<R>;
 /** What a run of this Ape binds: its approver and, for a guarded call, the function of its one tool. */
 interface RunBinding {
   approve?: ApprovalHandler | undefined;
+  /** Set for a guarded call: its one step runs right after approval, so the policy decides it at execution only, once. */
   tool?: { name: string; fn: (params: Readonly<JsonObject>) => unknown } | undefined;
 }
 
@@ -404,7 +405,8 @@ export class Ape {
     try {
       await run.setIntent(intent);
       try {
-        await run.approvePlan({ steps });
+        // A guarded call's step is executed at once by this run: decided there only (one decision per call).
+        await run.approvePlan({ steps }, binding.tool ? { decideAtExecution: true } : {});
       } catch (error) {
         if (binding.tool && error instanceof PlanValidationError && error.reason === 'parameters') {
           // A guarded call has no plan of its own: bad parameters are the caller's.

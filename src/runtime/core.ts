@@ -5,7 +5,7 @@ import type { Evaluator } from '../evaluator.js';
 
 /** One decision the engine made for a call: the exact request (what \`ape eval --requests\` reads) and its result. */
 export interface DecisionLogEntry {
-  /** `plan`: deciding a step when its plan is approved; `call`: deciding the call about to run. */
+  /** `plan`: deciding a step when its plan is approved (not under `decideAtExecution`, e.g. a guarded call); `call`: deciding the call about to run. */
   stage: 'plan' | 'call';
   request: DecisionRequest;
   result: DecisionResult;

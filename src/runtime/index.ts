@@ -2,7 +2,7 @@
 export * from './errors.js';
 export { ApeRuntime, type RuntimeOptions, type RuntimeStores } from './runtime.js';
 // `Run` is a type only: runs are made by `ApeRuntime.createRun` (its constructor is internal).
-export type { Run, Authorization, StepOptions } from './run.js';
+export type { Run, Authorization, PlanApprovalOptions, StepOptions } from './run.js';
 export { Capability } from './capability.js';
 export { plainCopy, MAX_DEPTH, MAX_NODES, type PlainValue, type PlainOptions } from './plain.js';
 export type { GateMode } from './core.js';

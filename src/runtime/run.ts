@@ -49,6 +49,22 @@ export interface StepOptions {
   approval?: string;
 }
 
+/** Options of `Run.approvePlan`. */
+export interface PlanApprovalOptions {
+  /** Provenance of unlabeled plan data (default `user`). */
+  source?: ProvenanceLabel;
+  /**
+   * Skip the policy's decision of each step at approval and let the step be decided only when this
+   * run executes it (`executeStep`/`authorize` always decide, with the session facts of that moment).
+   * The plan's shape, tools, schemas, intent and intent scope are still checked at approval. For a
+   * plan executed right away by the same run, such as a guarded call (`Ape.call`/`guard`): the call
+   * is decided once, and `decisionLog` sees only its `call` stage. A plan shown or approved ahead of
+   * execution (the orchestrator's) should keep the default (`false`), so a denied step refuses the plan.
+   * In `disabled` mode execution decides nothing, so the plan stage still decides (never blocking).
+   */
+  decideAtExecution?: boolean;
+}
+
 /** Authority issued for one exact call. */
 export interface Authorization {
   /** The signed token text (made when first read): for another process or runtime sharing the key and the stores. */
@@ -240,12 +256,16 @@ export class Run implements GateRun {
   /**
    * Validates and approves a plan (against the intent, the repository, the registered tools, the
    * intent's scope and the policy) and freezes a canonical copy. Replacing a plan revokes every
-   * outstanding token and approval of the run.
+   * outstanding token and approval of the run. With `decideAtExecution` the policy is not asked at
+   * approval (see `PlanApprovalOptions`).
    */
-  async approvePlan(input: unknown, options: { source?: ProvenanceLabel } = {}): Promise<Plan> {
+  async approvePlan(input: unknown, options: PlanApprovalOptions = {}): Promise<Plan> {
     this.#machine.require('approve a plan', 'INTENT_SET', 'PLAN_APPROVED', 'EXECUTING');
     const intent = this.#intent as Intent;
-    const source = this.#source(options);
+    const read = this.#planOptions(options);
+    const source = read.source;
+    // Disabled mode decides nothing at execution: the plan stage keeps the call's one (audited, never blocking) decision.
+    const defer = read.defer && this.#core.mode !== 'disabled';
     await this.#core.sessions.check(this.session.id, this.tenant);
     const observe = this.#core.mode === 'observe';
     const planned: (PlannedStep | undefined)[] = [];
@@ -273,6 +293,8 @@ export class Run implements GateRun {
           // them) serve this decision and, once the plan is approved, every execution of the step.
           const constant = this.#plannedStep(source, step, checked);
           planned[index] = constant;
+          // Deferred: the step is decided once, when this run executes it (same intent, plan and constant parts).
+          if (defer) return;
           const decision = await promised(
             this.#decide({ step, index, params: step.parameters as JsonObject, labels: constant.labels, explicit: constant.explicit, cap: source, callId: `${this.id}:plan:${index}`, planned: constant }, {}),
           );
@@ -409,15 +431,18 @@ export class Run implements GateRun {
     return `${this.id}:${(this.#calls++).toString(36)}`;
   }
 
-  /** The source label of `setIntent`/`approvePlan` options, read once. */
+  /** The source label of `setIntent` options, read once. */
   #source(options: unknown): ProvenanceLabel {
     if (options === undefined) return 'user';
-    const { source } = readFields(options, 'options', ['source']);
-    if (source === undefined) return 'user';
-    if (source !== 'system' && source !== 'user' && source !== 'model' && source !== 'external') {
-      throw new InputError('options', '/source', `is not a provenance label ('system', 'user', 'model' or 'external')`);
-    }
-    return source;
+    return sourceLabel(readFields(options, 'options', ['source']).source);
+  }
+
+  /** The options of `approvePlan`, read once: the source label and whether the policy decides at execution only. */
+  #planOptions(options: unknown): { source: ProvenanceLabel; defer: boolean } {
+    if (options === undefined) return { source: 'user', defer: false };
+    const f = readFields(options, 'options', ['source', 'decideAtExecution']);
+    if (f.decideAtExecution !== undefined && typeof f.decideAtExecution !== 'boolean') throw new InputError('options', '/decideAtExecution', 'must be a boolean');
+    return { source: sourceLabel(f.source), defer: f.decideAtExecution === true };
   }
 
   /** Step options read once into frozen plain data (inputs and context may carry provenance wrappers). */
@@ -799,6 +824,15 @@ function targetsOf(core: RuntimeCore, c: Candidate): string[] {
   return callTargets(actionDefinition(core.evaluator.policy.ir, c.step.action), c.params)
     .map((t) => t.value)
     .filter((v): v is string => v !== undefined);
+}
+
+/** A provenance label given as the `source` option (absent: `user`). Throws `InputError` for anything else. */
+function sourceLabel(source: unknown): ProvenanceLabel {
+  if (source === undefined) return 'user';
+  if (source !== 'system' && source !== 'user' && source !== 'model' && source !== 'external') {
+    throw new InputError('options', '/source', `is not a provenance label ('system', 'user', 'model' or 'external')`);
+  }
+  return source;
 }
 
 function isIntent(value: unknown): value is Intent {

@@ -125,6 +125,8 @@ export interface RuntimeOptions {
    * Told every request the engine decided for a call and its result (copies: the exact request,
    * provenance and sources included, that `ape eval --requests` re-decides). Unredacted: it is the
    * caller's own data. For replays and shadow logs; a throwing listener fails the call (closed).
+   * A step is logged at its `plan` stage only when its plan is decided at approval (not with
+   * `approvePlan`'s `decideAtExecution`, which guarded calls use: they log their `call` stage only).
    */
   decisionLog?: (entry: DecisionLogEntry) => void;
 }

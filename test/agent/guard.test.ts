@@ -189,8 +189,9 @@ describe('guard()', () => {
     const { read } = fileTools(ape, runs);
     expect(await read({ path: join(root, 'keys.secret') })).toBe('k');
     expect(runs).toEqual([`read ${join(root, 'keys.secret')}`]);
-    // The call-stage event (observe mode also audits the one-step plan's refusal, with stage 'plan').
-    const observed = audit.events.find((e) => e.type === 'gate.observed' && e.data?.['stage'] !== 'plan');
+    // One event: a guarded call is decided at execution only (no plan-stage refusal).
+    const observed = audit.events.find((e) => e.type === 'gate.observed');
+    expect(audit.events.filter((e) => e.type === 'gate.observed')).toHaveLength(1);
     expect(observed?.data?.['would_block']).toMatchObject({ decision: 'deny', rule: 'no-secrets' });
     expect(audit.events.some((e) => e.type === 'execution.completed' && e.action === 'read_file')).toBe(true);
   });

@@ -1,8 +1,8 @@
-/** The shortcuts of a one-step run: a reused genuine intent, the composed plan hash, revocation skipped only for runs holding nothing. */
+/** The shortcuts of a one-step run: a reused genuine intent, the composed plan hash, revocation skipped only for runs holding nothing, a plan decided at execution only. */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hashJson } from '../../src/compiler/hash.js';
-import { createIntent, ProvenanceError } from '../../src/runtime/index.js';
+import { createIntent, InputError, PlanValidationError, PolicyDenyError, ProvenanceError, type DecisionLogEntry } from '../../src/runtime/index.js';
 import { intentFor, makeRuntime, tempRoot } from './helpers.js';
 
 const { root, cleanup } = tempRoot();
@@ -49,5 +49,57 @@ describe('one-step runs', () => {
     run.start();
     await expect(run.execute(auth.capability, auth.call)).rejects.toThrow();
     await expect(run.execute(auth.token, auth.call)).rejects.toThrow();
+  });
+
+  it('decideAtExecution: the policy decides a step once, when it runs; a denied step is approved, then refused and never run', async () => {
+    const decided: DecisionLogEntry[] = [];
+    const { ape, audit, log } = makeRuntime(root, { decisionLog: (e) => decided.push(e) });
+    const run = await ape.createRun(await ape.openSession({ tenant: 'acme' }));
+    await run.setIntent(intentFor(root));
+    await run.approvePlan({ steps: [readStep('keys.secret')] }, { decideAtExecution: true });
+    expect(decided).toEqual([]);
+    expect(audit.events.filter((e) => e.type === 'decision')).toEqual([]);
+    run.start();
+    const error = await run.executeStep(0).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PolicyDenyError);
+    expect(error).toMatchObject({ rule: 'no-secrets' });
+    expect(log).toEqual([]);
+    expect(decided.map((e) => e.stage)).toEqual(['call']);
+    const decisions = audit.events.filter((e) => e.type === 'decision');
+    expect(decisions).toHaveLength(1);
+    expect(decisions[0]?.data).toMatchObject({ decision: 'deny', rule: 'no-secrets' });
+    // No authority for it either: authorize decides too, and refuses.
+    await expect(run.authorize(0)).rejects.toBeInstanceOf(PolicyDenyError);
+    expect(audit.events.some((e) => e.type === 'token.issued')).toBe(false);
+    expect(log).toEqual([]);
+  });
+
+  it('decideAtExecution still checks the intent and its scope at approval; without it the policy refuses the plan', async () => {
+    const { ape, audit } = makeRuntime(root);
+    const session = await ape.openSession({ tenant: 'acme' });
+    const outside = { action: 'read_file', tool: 'fs.read', parameters: { path: '/etc/hosts' } };
+    let run = await ape.createRun(session);
+    await run.setIntent(intentFor(root));
+    await expect(run.approvePlan({ steps: [outside] }, { decideAtExecution: true })).rejects.toMatchObject({ reason: 'scope' });
+    await expect(run.approvePlan({ steps: [{ action: 'delete_file', tool: 'fs.delete', parameters: { path: join(root, 'x') } }] }, { decideAtExecution: true })).resolves.toBeDefined();
+    run = await ape.createRun(session);
+    await run.setIntent(intentFor(root, { allowed_actions: ['list_directory'] }));
+    await expect(run.approvePlan({ steps: [readStep()] }, { decideAtExecution: true })).rejects.toMatchObject({ reason: 'intent' });
+    run = await ape.createRun(session);
+    await run.setIntent(intentFor(root));
+    const refused = await run.approvePlan({ steps: [readStep('keys.secret')] }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(PlanValidationError);
+    expect(refused).toMatchObject({ reason: 'policy' });
+    expect(audit.events.filter((e) => e.type === 'decision' && e.call?.includes(':plan:'))).toHaveLength(1);
+  });
+
+  it('decideAtExecution must be a boolean data property', async () => {
+    const { ape } = makeRuntime(root);
+    const run = await ape.createRun(await ape.openSession({ tenant: 'acme' }));
+    await run.setIntent(intentFor(root));
+    await expect(run.approvePlan({ steps: [readStep()] }, { decideAtExecution: 'yes' } as never)).rejects.toBeInstanceOf(InputError);
+    const getter = Object.defineProperty({}, 'decideAtExecution', { get: () => true, enumerable: true });
+    await expect(run.approvePlan({ steps: [readStep()] }, getter)).rejects.toBeInstanceOf(InputError);
+    await expect(run.approvePlan({ steps: [readStep()] }, { source: 'nobody' } as never)).rejects.toBeInstanceOf(InputError);
   });
 });

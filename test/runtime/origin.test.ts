@@ -262,14 +262,15 @@ describe('identifiers embedded in model-written text', () => {
 });
 
 describe('decisionLog', () => {
-  it('is told each engine decision of a call, plan stage and call stage, with the exact request; a throwing listener fails the call closed', async () => {
+  it('is told each engine decision of a call (a guarded call: its call stage only) with the exact request; a throwing listener fails the call closed', async () => {
     const entries: import('../../src/runtime/index.js').DecisionLogEntry[] = [];
     const ape = await Ape.fromPolicy(POLICY, { origins: true, decisionLog: (e) => entries.push(e) });
     await ape.recordInput('user', 'Pay DE89370400440532013000');
     let ran = 0;
     await ape.guard('send_money', async () => ++ran)({ recipient: 'DE89370400440532013000', amount: 5 });
-    expect(entries.map((e) => e.stage)).toEqual(['plan', 'call']);
-    const call = entries[1] as import('../../src/runtime/index.js').DecisionLogEntry;
+    // A guarded call is decided once, at execution: no plan-stage entry.
+    expect(entries.map((e) => e.stage)).toEqual(['call']);
+    const call = entries[0] as import('../../src/runtime/index.js').DecisionLogEntry;
     expect(call.request).toMatchObject({ action: 'send_money', params: { recipient: 'DE89370400440532013000', amount: 5 }, provenance: { recipient: 'user' }, sources: { recipient: ['user'] } });
     expect(call.result).toMatchObject({ decision: 'allow', rule: 'pay-user-named' });
     // The entry is a copy: changing it changes nothing the runtime holds.

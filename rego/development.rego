@@ -21,8 +21,8 @@ default_decision := "escalate"
 # entrypoint: true
 default decision := {"decision": "deny", "rule": null, "matched": [], "reasons": ["the request is refused: it is not an APE request"], "policy_hash": "sha256:20d934ba7d7e3e4c02adabc0cba29e2c6a263ff3e7e0181ef1bfc73ee49c24f6"}
 
-decision := {"decision": "deny", "rule": null, "matched": [], "reasons": [e.message], "policy_hash": policy_hash, "error": e} if {
-	e := _refusal
+decision := {"decision": "deny", "rule": null, "matched": [], "reasons": [_refusal.message], "policy_hash": policy_hash, "error": _refusal} if {
+	is_object(_refusal)
 } else := {"decision": "deny", "rule": null, "matched": [], "reasons": _unsure_reasons, "policy_hash": policy_hash} if {
 	count(_unsure_reasons) > 0
 } else := _decision
@@ -42,6 +42,7 @@ allow if decision.decision == "allow"
 # description: "The decision for APE's engine input {action, facts, previous_action}, whose facts APE's TypeScript layer has checked and canonicalized. Not for raw requests: use decision."
 # entrypoint: true
 facts_decision := d if {
+	# regal ignore:with-outside-test-context
 	d := _decision with _facts as input.facts
 }
 
@@ -56,9 +57,9 @@ _decision := {
 }
 
 # _hits holds the rules of the input action that match (see _matched).
-_hits := _matched[input.action]
-
 default _hits := set()
+
+_hits := _matched[input.action]
 
 # _matched_ids are the ids of the matching rules, in policy order.
 _matched_ids := [id | some [_, id] in sort({[i, id] | some [_, i, id, _] in _hits})]
@@ -93,8 +94,16 @@ _matched.write_file contains [2, 0, "project-files", "allow"] if {
 	_prefix("path", ["/workspace/", "/tmp/"])
 }
 
+_matched.write_file contains [0, 6, "never-outside", "deny"] if {
+	not _not_prefix("path", ["/etc/", "/usr/", "/bin/", "/boot/", "/root/"])
+}
+
 _matched.append_file contains [2, 0, "project-files", "allow"] if {
 	_prefix("path", ["/workspace/", "/tmp/"])
+}
+
+_matched.append_file contains [0, 6, "never-outside", "deny"] if {
+	not _not_prefix("path", ["/etc/", "/usr/", "/bin/", "/boot/", "/root/"])
 }
 
 _matched.create_directory contains [2, 0, "project-files", "allow"] if {
@@ -124,19 +133,11 @@ _matched.http_post contains [2, 4, "local-http", "allow"] if {
 
 _matched.delete_file contains [1, 5, "deletes-need-approval", "escalate"]
 
-_matched.delete_directory contains [1, 5, "deletes-need-approval", "escalate"]
-
-_matched.write_file contains [0, 6, "never-outside", "deny"] if {
-	not _not_prefix("path", ["/etc/", "/usr/", "/bin/", "/boot/", "/root/"])
-}
-
-_matched.append_file contains [0, 6, "never-outside", "deny"] if {
-	not _not_prefix("path", ["/etc/", "/usr/", "/bin/", "/boot/", "/root/"])
-}
-
 _matched.delete_file contains [0, 6, "never-outside", "deny"] if {
 	not _not_prefix("path", ["/etc/", "/usr/", "/bin/", "/boot/", "/root/"])
 }
+
+_matched.delete_directory contains [1, 5, "deletes-need-approval", "escalate"]
 
 _matched.delete_directory contains [0, 6, "never-outside", "deny"] if {
 	not _not_prefix("path", ["/etc/", "/usr/", "/bin/", "/boot/", "/root/"])
@@ -148,34 +149,14 @@ _why.read_file contains [0, 0, "rule 'project-files': path is missing, invalid o
 	not _not_prefix("path", ["/workspace/", "/tmp/"])
 }
 
-_why.list_directory contains [0, 0, "rule 'project-files': path is missing, invalid or not a string"] if {
-	not _prefix("path", ["/workspace/", "/tmp/"])
-	not _not_prefix("path", ["/workspace/", "/tmp/"])
-}
-
-_why.search_files contains [0, 0, "rule 'project-files': path is missing, invalid or not a string"] if {
-	not _prefix("path", ["/workspace/", "/tmp/"])
-	not _not_prefix("path", ["/workspace/", "/tmp/"])
-}
-
-_why.write_file contains [0, 0, "rule 'project-files': path is missing, invalid or not a string"] if {
-	not _prefix("path", ["/workspace/", "/tmp/"])
-	not _not_prefix("path", ["/workspace/", "/tmp/"])
-}
-
-_why.append_file contains [0, 0, "rule 'project-files': path is missing, invalid or not a string"] if {
-	not _prefix("path", ["/workspace/", "/tmp/"])
-	not _not_prefix("path", ["/workspace/", "/tmp/"])
-}
-
-_why.create_directory contains [0, 0, "rule 'project-files': path is missing, invalid or not a string"] if {
-	not _prefix("path", ["/workspace/", "/tmp/"])
-	not _not_prefix("path", ["/workspace/", "/tmp/"])
-}
-
 _why.read_file contains [0, 0, reason] if {
 	_not_prefix("path", ["/workspace/", "/tmp/"])
 	reason := concat("", ["rule 'project-files': path '", _facts.path, "' does not start with any of '/workspace/', '/tmp/'"])
+}
+
+_why.list_directory contains [0, 0, "rule 'project-files': path is missing, invalid or not a string"] if {
+	not _prefix("path", ["/workspace/", "/tmp/"])
+	not _not_prefix("path", ["/workspace/", "/tmp/"])
 }
 
 _why.list_directory contains [0, 0, reason] if {
@@ -183,9 +164,19 @@ _why.list_directory contains [0, 0, reason] if {
 	reason := concat("", ["rule 'project-files': path '", _facts.path, "' does not start with any of '/workspace/', '/tmp/'"])
 }
 
+_why.search_files contains [0, 0, "rule 'project-files': path is missing, invalid or not a string"] if {
+	not _prefix("path", ["/workspace/", "/tmp/"])
+	not _not_prefix("path", ["/workspace/", "/tmp/"])
+}
+
 _why.search_files contains [0, 0, reason] if {
 	_not_prefix("path", ["/workspace/", "/tmp/"])
 	reason := concat("", ["rule 'project-files': path '", _facts.path, "' does not start with any of '/workspace/', '/tmp/'"])
+}
+
+_why.write_file contains [0, 0, "rule 'project-files': path is missing, invalid or not a string"] if {
+	not _prefix("path", ["/workspace/", "/tmp/"])
+	not _not_prefix("path", ["/workspace/", "/tmp/"])
 }
 
 _why.write_file contains [0, 0, reason] if {
@@ -193,9 +184,19 @@ _why.write_file contains [0, 0, reason] if {
 	reason := concat("", ["rule 'project-files': path '", _facts.path, "' does not start with any of '/workspace/', '/tmp/'"])
 }
 
+_why.append_file contains [0, 0, "rule 'project-files': path is missing, invalid or not a string"] if {
+	not _prefix("path", ["/workspace/", "/tmp/"])
+	not _not_prefix("path", ["/workspace/", "/tmp/"])
+}
+
 _why.append_file contains [0, 0, reason] if {
 	_not_prefix("path", ["/workspace/", "/tmp/"])
 	reason := concat("", ["rule 'project-files': path '", _facts.path, "' does not start with any of '/workspace/', '/tmp/'"])
+}
+
+_why.create_directory contains [0, 0, "rule 'project-files': path is missing, invalid or not a string"] if {
+	not _prefix("path", ["/workspace/", "/tmp/"])
+	not _not_prefix("path", ["/workspace/", "/tmp/"])
 }
 
 _why.create_directory contains [0, 0, reason] if {
@@ -228,14 +229,14 @@ _why.http_get contains [4, 0, "rule 'local-http': url.host is missing, invalid o
 	not _not_glob("url.host", [{"equals": "localhost"}, {"equals": "127.0.0.1"}, {"prefix": "", "suffix": ".test", "middle": []}, {"equals": "registry.npmjs.org"}])
 }
 
-_why.http_post contains [4, 0, "rule 'local-http': url.host is missing, invalid or not a string"] if {
-	not _glob("url.host", [{"equals": "localhost"}, {"equals": "127.0.0.1"}, {"prefix": "", "suffix": ".test", "middle": []}, {"equals": "registry.npmjs.org"}])
-	not _not_glob("url.host", [{"equals": "localhost"}, {"equals": "127.0.0.1"}, {"prefix": "", "suffix": ".test", "middle": []}, {"equals": "registry.npmjs.org"}])
-}
-
 _why.http_get contains [4, 0, reason] if {
 	_not_glob("url.host", [{"equals": "localhost"}, {"equals": "127.0.0.1"}, {"prefix": "", "suffix": ".test", "middle": []}, {"equals": "registry.npmjs.org"}])
 	reason := concat("", ["rule 'local-http': url.host '", _facts["url.host"], "' matches none of 'localhost', '127.0.0.1', '*.test', 'registry.npmjs.org'"])
+}
+
+_why.http_post contains [4, 0, "rule 'local-http': url.host is missing, invalid or not a string"] if {
+	not _glob("url.host", [{"equals": "localhost"}, {"equals": "127.0.0.1"}, {"prefix": "", "suffix": ".test", "middle": []}, {"equals": "registry.npmjs.org"}])
+	not _not_glob("url.host", [{"equals": "localhost"}, {"equals": "127.0.0.1"}, {"prefix": "", "suffix": ".test", "middle": []}, {"equals": "registry.npmjs.org"}])
 }
 
 _why.http_post contains [4, 0, reason] if {
@@ -376,10 +377,6 @@ _pointer_segment(s) := replace(replace(s, "~", "~0"), "/", "~1") if {
 	is_string(s)
 } else := format_int(s, 10)
 
-_has_key(o, k) if {
-	_ = o[k]
-}
-
 _json_type(v, types) if {
 	some t in types
 	_json_is(v, t)
@@ -403,9 +400,8 @@ _json_is(v, "array") if is_array(v)
 _json_is(v, "null") if is_null(v)
 
 # _facts: what the rules read, keyed by fact, computed from the request (facts_decision replaces it).
-_facts := {fact: r.value |
+_facts[fact] := r.value if {
 	some [fact, _, r] in _fact_results[input.action]
-	_ = r.value
 }
 
 # _unsure_reasons: one reason per value read by the rules that Rego cannot canonicalize exactly.
@@ -514,13 +510,13 @@ _schema_violation.append_file contains [0, msg] if {
 
 _schema_violation.append_file contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'append_file' must have required property 'path'"
 }
 
 _schema_violation.append_file contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "content")
+	not "content" in object.keys(_params)
 	msg := "parameters of 'append_file' must have required property 'content'"
 }
 
@@ -559,7 +555,7 @@ _schema_violation.create_directory contains [0, msg] if {
 
 _schema_violation.create_directory contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'create_directory' must have required property 'path'"
 }
 
@@ -587,7 +583,7 @@ _schema_violation.delete_data contains [0, msg] if {
 
 _schema_violation.delete_data contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "table")
+	not "table" in object.keys(_params)
 	msg := "parameters of 'delete_data' must have required property 'table'"
 }
 
@@ -615,7 +611,7 @@ _schema_violation.delete_directory contains [0, msg] if {
 
 _schema_violation.delete_directory contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'delete_directory' must have required property 'path'"
 }
 
@@ -643,7 +639,7 @@ _schema_violation.delete_file contains [0, msg] if {
 
 _schema_violation.delete_file contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'delete_file' must have required property 'path'"
 }
 
@@ -666,13 +662,13 @@ _schema_violation.execute_code contains [0, msg] if {
 
 _schema_violation.execute_code contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "language")
+	not "language" in object.keys(_params)
 	msg := "parameters of 'execute_code' must have required property 'language'"
 }
 
 _schema_violation.execute_code contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "code")
+	not "code" in object.keys(_params)
 	msg := "parameters of 'execute_code' must have required property 'code'"
 }
 
@@ -711,7 +707,7 @@ _schema_violation.http_get contains [0, msg] if {
 
 _schema_violation.http_get contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "url")
+	not "url" in object.keys(_params)
 	msg := "parameters of 'http_get' must have required property 'url'"
 }
 
@@ -758,7 +754,7 @@ _schema_violation.http_post contains [0, msg] if {
 
 _schema_violation.http_post contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "url")
+	not "url" in object.keys(_params)
 	msg := "parameters of 'http_post' must have required property 'url'"
 }
 
@@ -816,13 +812,13 @@ _schema_violation.insert_data contains [0, msg] if {
 
 _schema_violation.insert_data contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "table")
+	not "table" in object.keys(_params)
 	msg := "parameters of 'insert_data' must have required property 'table'"
 }
 
 _schema_violation.insert_data contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "data")
+	not "data" in object.keys(_params)
 	msg := "parameters of 'insert_data' must have required property 'data'"
 }
 
@@ -850,7 +846,7 @@ _schema_violation.list_directory contains [0, msg] if {
 
 _schema_violation.list_directory contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'list_directory' must have required property 'path'"
 }
 
@@ -878,7 +874,7 @@ _schema_violation.query_data contains [0, msg] if {
 
 _schema_violation.query_data contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "query")
+	not "query" in object.keys(_params)
 	msg := "parameters of 'query_data' must have required property 'query'"
 }
 
@@ -922,7 +918,7 @@ _schema_violation.read_file contains [0, msg] if {
 
 _schema_violation.read_file contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'read_file' must have required property 'path'"
 }
 
@@ -950,7 +946,7 @@ _schema_violation.run_shell_command contains [0, msg] if {
 
 _schema_violation.run_shell_command contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "command")
+	not "command" in object.keys(_params)
 	msg := "parameters of 'run_shell_command' must have required property 'command'"
 }
 
@@ -989,13 +985,13 @@ _schema_violation.search_files contains [0, msg] if {
 
 _schema_violation.search_files contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'search_files' must have required property 'path'"
 }
 
 _schema_violation.search_files contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "pattern")
+	not "pattern" in object.keys(_params)
 	msg := "parameters of 'search_files' must have required property 'pattern'"
 }
 
@@ -1034,19 +1030,19 @@ _schema_violation.send_email contains [0, msg] if {
 
 _schema_violation.send_email contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "to")
+	not "to" in object.keys(_params)
 	msg := "parameters of 'send_email' must have required property 'to'"
 }
 
 _schema_violation.send_email contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "subject")
+	not "subject" in object.keys(_params)
 	msg := "parameters of 'send_email' must have required property 'subject'"
 }
 
 _schema_violation.send_email contains [3, msg] if {
 	is_object(_params)
-	not _has_key(_params, "body")
+	not "body" in object.keys(_params)
 	msg := "parameters of 'send_email' must have required property 'body'"
 }
 
@@ -1091,13 +1087,13 @@ _schema_violation.send_notification contains [0, msg] if {
 
 _schema_violation.send_notification contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "channel")
+	not "channel" in object.keys(_params)
 	msg := "parameters of 'send_notification' must have required property 'channel'"
 }
 
 _schema_violation.send_notification contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "message")
+	not "message" in object.keys(_params)
 	msg := "parameters of 'send_notification' must have required property 'message'"
 }
 
@@ -1130,13 +1126,13 @@ _schema_violation.update_data contains [0, msg] if {
 
 _schema_violation.update_data contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "table")
+	not "table" in object.keys(_params)
 	msg := "parameters of 'update_data' must have required property 'table'"
 }
 
 _schema_violation.update_data contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "data")
+	not "data" in object.keys(_params)
 	msg := "parameters of 'update_data' must have required property 'data'"
 }
 
@@ -1164,13 +1160,13 @@ _schema_violation.write_file contains [0, msg] if {
 
 _schema_violation.write_file contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'write_file' must have required property 'path'"
 }
 
 _schema_violation.write_file contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "content")
+	not "content" in object.keys(_params)
 	msg := "parameters of 'write_file' must have required property 'content'"
 }
 
@@ -1314,10 +1310,10 @@ _kind_url(v) := {} if {
 
 _url_parts(scheme, host, port, path, query, fragment) := {"value": href, "parts": object.union(parts, _url_host(host))} if {
 	_url_host_canonical(host)
-	p := _url_port(scheme, port)
-	full := _url_path(path)
 	regex.match(`^(\?[A-Za-z0-9\-._~!$&()*+,;=:@/?%\[\]|^{}\x60]*)?$`, query)
 	regex.match(`^(#[A-Za-z0-9\-._~!$&'()*+,;=:@/?%#\[\]|^{}]*)?$`, fragment)
+	p := _url_port(scheme, port)
+	full := _url_path(path)
 	href := concat("", [scheme, "://", host, _url_port_text(scheme, p), full, query, fragment])
 	parts := {"scheme": scheme, "port": p, "path": full}
 }

@@ -21,8 +21,8 @@ default_decision := "deny"
 # entrypoint: true
 default decision := {"decision": "deny", "rule": null, "matched": [], "reasons": ["the request is refused: it is not an APE request"], "policy_hash": "sha256:aee24bdcff125149ac893ea62b6eef54e670e22d9467d63d75de3b79fd6c15a1"}
 
-decision := {"decision": "deny", "rule": null, "matched": [], "reasons": [e.message], "policy_hash": policy_hash, "error": e} if {
-	e := _refusal
+decision := {"decision": "deny", "rule": null, "matched": [], "reasons": [_refusal.message], "policy_hash": policy_hash, "error": _refusal} if {
+	is_object(_refusal)
 } else := {"decision": "deny", "rule": null, "matched": [], "reasons": _unsure_reasons, "policy_hash": policy_hash} if {
 	count(_unsure_reasons) > 0
 } else := _decision
@@ -42,6 +42,7 @@ allow if decision.decision == "allow"
 # description: "The decision for APE's engine input {action, facts, previous_action}, whose facts APE's TypeScript layer has checked and canonicalized. Not for raw requests: use decision."
 # entrypoint: true
 facts_decision := d if {
+	# regal ignore:with-outside-test-context
 	d := _decision with _facts as input.facts
 }
 
@@ -56,9 +57,9 @@ _decision := {
 }
 
 # _hits holds the rules of the input action that match (see _matched).
-_hits := _matched[input.action]
-
 default _hits := set()
+
+_hits := _matched[input.action]
 
 # _matched_ids are the ids of the matching rules, in policy order.
 _matched_ids := [id | some [_, id] in sort({[i, id] | some [_, i, id, _] in _hits})]
@@ -81,12 +82,24 @@ _matched.read_file contains [2, 0, "read-scope", "allow"] if {
 	_prefix("path", ["/srv/app/", "/tmp/build/"])
 }
 
+_matched.read_file contains [0, 3, "secrets", "deny"] if {
+	not _not_glob("path", [{"prefix": "/srv/app/secrets/", "suffix": "", "middle": []}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}, {"prefix": "", "suffix": "/.env", "middle": []}])
+}
+
 _matched.list_directory contains [2, 0, "read-scope", "allow"] if {
 	_prefix("path", ["/srv/app/", "/tmp/build/"])
 }
 
+_matched.list_directory contains [0, 3, "secrets", "deny"] if {
+	not _not_glob("path", [{"prefix": "/srv/app/secrets/", "suffix": "", "middle": []}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}, {"prefix": "", "suffix": "/.env", "middle": []}])
+}
+
 _matched.search_files contains [2, 0, "read-scope", "allow"] if {
 	_prefix("path", ["/srv/app/", "/tmp/build/"])
+}
+
+_matched.search_files contains [0, 3, "secrets", "deny"] if {
+	not _not_glob("path", [{"prefix": "/srv/app/secrets/", "suffix": "", "middle": []}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}, {"prefix": "", "suffix": "/.env", "middle": []}])
 }
 
 _matched.write_file contains [2, 1, "write-scope", "allow"] if {
@@ -94,33 +107,21 @@ _matched.write_file contains [2, 1, "write-scope", "allow"] if {
 	_max("content#length", 1048576)
 }
 
+_matched.write_file contains [0, 3, "secrets", "deny"] if {
+	not _not_glob("path", [{"prefix": "/srv/app/secrets/", "suffix": "", "middle": []}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}, {"prefix": "", "suffix": "/.env", "middle": []}])
+}
+
 _matched.append_file contains [2, 1, "write-scope", "allow"] if {
 	_prefix("path", ["/srv/app/", "/tmp/build/"])
 	_max("content#length", 1048576)
 }
 
-_matched.create_directory contains [2, 2, "mkdir-scope", "allow"] if {
-	_prefix("path", ["/srv/app/", "/tmp/build/"])
-}
-
-_matched.read_file contains [0, 3, "secrets", "deny"] if {
-	not _not_glob("path", [{"prefix": "/srv/app/secrets/", "suffix": "", "middle": []}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}, {"prefix": "", "suffix": "/.env", "middle": []}])
-}
-
-_matched.list_directory contains [0, 3, "secrets", "deny"] if {
-	not _not_glob("path", [{"prefix": "/srv/app/secrets/", "suffix": "", "middle": []}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}, {"prefix": "", "suffix": "/.env", "middle": []}])
-}
-
-_matched.search_files contains [0, 3, "secrets", "deny"] if {
-	not _not_glob("path", [{"prefix": "/srv/app/secrets/", "suffix": "", "middle": []}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}, {"prefix": "", "suffix": "/.env", "middle": []}])
-}
-
-_matched.write_file contains [0, 3, "secrets", "deny"] if {
-	not _not_glob("path", [{"prefix": "/srv/app/secrets/", "suffix": "", "middle": []}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}, {"prefix": "", "suffix": "/.env", "middle": []}])
-}
-
 _matched.append_file contains [0, 3, "secrets", "deny"] if {
 	not _not_glob("path", [{"prefix": "/srv/app/secrets/", "suffix": "", "middle": []}, {"prefix": "", "suffix": ".pem", "middle": []}, {"prefix": "", "suffix": ".key", "middle": []}, {"prefix": "", "suffix": "/.env", "middle": []}])
+}
+
+_matched.create_directory contains [2, 2, "mkdir-scope", "allow"] if {
+	_prefix("path", ["/srv/app/", "/tmp/build/"])
 }
 
 _matched.delete_file contains [0, 3, "secrets", "deny"] if {
@@ -151,24 +152,24 @@ _why.read_file contains [0, 0, "rule 'read-scope': path is missing, invalid or n
 	not _not_prefix("path", ["/srv/app/", "/tmp/build/"])
 }
 
-_why.list_directory contains [0, 0, "rule 'read-scope': path is missing, invalid or not a string"] if {
-	not _prefix("path", ["/srv/app/", "/tmp/build/"])
-	not _not_prefix("path", ["/srv/app/", "/tmp/build/"])
-}
-
-_why.search_files contains [0, 0, "rule 'read-scope': path is missing, invalid or not a string"] if {
-	not _prefix("path", ["/srv/app/", "/tmp/build/"])
-	not _not_prefix("path", ["/srv/app/", "/tmp/build/"])
-}
-
 _why.read_file contains [0, 0, reason] if {
 	_not_prefix("path", ["/srv/app/", "/tmp/build/"])
 	reason := concat("", ["rule 'read-scope': path '", _facts.path, "' does not start with any of '/srv/app/', '/tmp/build/'"])
 }
 
+_why.list_directory contains [0, 0, "rule 'read-scope': path is missing, invalid or not a string"] if {
+	not _prefix("path", ["/srv/app/", "/tmp/build/"])
+	not _not_prefix("path", ["/srv/app/", "/tmp/build/"])
+}
+
 _why.list_directory contains [0, 0, reason] if {
 	_not_prefix("path", ["/srv/app/", "/tmp/build/"])
 	reason := concat("", ["rule 'read-scope': path '", _facts.path, "' does not start with any of '/srv/app/', '/tmp/build/'"])
+}
+
+_why.search_files contains [0, 0, "rule 'read-scope': path is missing, invalid or not a string"] if {
+	not _prefix("path", ["/srv/app/", "/tmp/build/"])
+	not _not_prefix("path", ["/srv/app/", "/tmp/build/"])
 }
 
 _why.search_files contains [0, 0, reason] if {
@@ -181,17 +182,7 @@ _why.write_file contains [1, 0, "rule 'write-scope': path is missing, invalid or
 	not _not_prefix("path", ["/srv/app/", "/tmp/build/"])
 }
 
-_why.append_file contains [1, 0, "rule 'write-scope': path is missing, invalid or not a string"] if {
-	not _prefix("path", ["/srv/app/", "/tmp/build/"])
-	not _not_prefix("path", ["/srv/app/", "/tmp/build/"])
-}
-
 _why.write_file contains [1, 0, reason] if {
-	_not_prefix("path", ["/srv/app/", "/tmp/build/"])
-	reason := concat("", ["rule 'write-scope': path '", _facts.path, "' does not start with any of '/srv/app/', '/tmp/build/'"])
-}
-
-_why.append_file contains [1, 0, reason] if {
 	_not_prefix("path", ["/srv/app/", "/tmp/build/"])
 	reason := concat("", ["rule 'write-scope': path '", _facts.path, "' does not start with any of '/srv/app/', '/tmp/build/'"])
 }
@@ -201,13 +192,23 @@ _why.write_file contains [1, 1, "rule 'write-scope': content is missing, invalid
 	not _not_max("content#length", 1048576)
 }
 
+_why.write_file contains [1, 1, "rule 'write-scope': content is longer than 1048576"] if {
+	_not_max("content#length", 1048576)
+}
+
+_why.append_file contains [1, 0, "rule 'write-scope': path is missing, invalid or not a string"] if {
+	not _prefix("path", ["/srv/app/", "/tmp/build/"])
+	not _not_prefix("path", ["/srv/app/", "/tmp/build/"])
+}
+
+_why.append_file contains [1, 0, reason] if {
+	_not_prefix("path", ["/srv/app/", "/tmp/build/"])
+	reason := concat("", ["rule 'write-scope': path '", _facts.path, "' does not start with any of '/srv/app/', '/tmp/build/'"])
+}
+
 _why.append_file contains [1, 1, "rule 'write-scope': content is missing, invalid or not a string or list"] if {
 	not _max("content#length", 1048576)
 	not _not_max("content#length", 1048576)
-}
-
-_why.write_file contains [1, 1, "rule 'write-scope': content is longer than 1048576"] if {
-	_not_max("content#length", 1048576)
 }
 
 _why.append_file contains [1, 1, "rule 'write-scope': content is longer than 1048576"] if {
@@ -370,10 +371,6 @@ _pointer_segment(s) := replace(replace(s, "~", "~0"), "/", "~1") if {
 	is_string(s)
 } else := format_int(s, 10)
 
-_has_key(o, k) if {
-	_ = o[k]
-}
-
 _json_type(v, types) if {
 	some t in types
 	_json_is(v, t)
@@ -397,9 +394,8 @@ _json_is(v, "array") if is_array(v)
 _json_is(v, "null") if is_null(v)
 
 # _facts: what the rules read, keyed by fact, computed from the request (facts_decision replaces it).
-_facts := {fact: r.value |
+_facts[fact] := r.value if {
 	some [fact, _, r] in _fact_results[input.action]
-	_ = r.value
 }
 
 # _unsure_reasons: one reason per value read by the rules that Rego cannot canonicalize exactly.
@@ -500,13 +496,13 @@ _schema_violation.append_file contains [0, msg] if {
 
 _schema_violation.append_file contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'append_file' must have required property 'path'"
 }
 
 _schema_violation.append_file contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "content")
+	not "content" in object.keys(_params)
 	msg := "parameters of 'append_file' must have required property 'content'"
 }
 
@@ -545,7 +541,7 @@ _schema_violation.create_directory contains [0, msg] if {
 
 _schema_violation.create_directory contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'create_directory' must have required property 'path'"
 }
 
@@ -573,7 +569,7 @@ _schema_violation.delete_data contains [0, msg] if {
 
 _schema_violation.delete_data contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "table")
+	not "table" in object.keys(_params)
 	msg := "parameters of 'delete_data' must have required property 'table'"
 }
 
@@ -601,7 +597,7 @@ _schema_violation.delete_directory contains [0, msg] if {
 
 _schema_violation.delete_directory contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'delete_directory' must have required property 'path'"
 }
 
@@ -629,7 +625,7 @@ _schema_violation.delete_file contains [0, msg] if {
 
 _schema_violation.delete_file contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'delete_file' must have required property 'path'"
 }
 
@@ -652,13 +648,13 @@ _schema_violation.execute_code contains [0, msg] if {
 
 _schema_violation.execute_code contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "language")
+	not "language" in object.keys(_params)
 	msg := "parameters of 'execute_code' must have required property 'language'"
 }
 
 _schema_violation.execute_code contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "code")
+	not "code" in object.keys(_params)
 	msg := "parameters of 'execute_code' must have required property 'code'"
 }
 
@@ -697,7 +693,7 @@ _schema_violation.http_get contains [0, msg] if {
 
 _schema_violation.http_get contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "url")
+	not "url" in object.keys(_params)
 	msg := "parameters of 'http_get' must have required property 'url'"
 }
 
@@ -744,7 +740,7 @@ _schema_violation.http_post contains [0, msg] if {
 
 _schema_violation.http_post contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "url")
+	not "url" in object.keys(_params)
 	msg := "parameters of 'http_post' must have required property 'url'"
 }
 
@@ -802,13 +798,13 @@ _schema_violation.insert_data contains [0, msg] if {
 
 _schema_violation.insert_data contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "table")
+	not "table" in object.keys(_params)
 	msg := "parameters of 'insert_data' must have required property 'table'"
 }
 
 _schema_violation.insert_data contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "data")
+	not "data" in object.keys(_params)
 	msg := "parameters of 'insert_data' must have required property 'data'"
 }
 
@@ -836,7 +832,7 @@ _schema_violation.list_directory contains [0, msg] if {
 
 _schema_violation.list_directory contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'list_directory' must have required property 'path'"
 }
 
@@ -864,7 +860,7 @@ _schema_violation.query_data contains [0, msg] if {
 
 _schema_violation.query_data contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "query")
+	not "query" in object.keys(_params)
 	msg := "parameters of 'query_data' must have required property 'query'"
 }
 
@@ -908,7 +904,7 @@ _schema_violation.read_file contains [0, msg] if {
 
 _schema_violation.read_file contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'read_file' must have required property 'path'"
 }
 
@@ -936,7 +932,7 @@ _schema_violation.run_shell_command contains [0, msg] if {
 
 _schema_violation.run_shell_command contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "command")
+	not "command" in object.keys(_params)
 	msg := "parameters of 'run_shell_command' must have required property 'command'"
 }
 
@@ -975,13 +971,13 @@ _schema_violation.search_files contains [0, msg] if {
 
 _schema_violation.search_files contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'search_files' must have required property 'path'"
 }
 
 _schema_violation.search_files contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "pattern")
+	not "pattern" in object.keys(_params)
 	msg := "parameters of 'search_files' must have required property 'pattern'"
 }
 
@@ -1020,19 +1016,19 @@ _schema_violation.send_email contains [0, msg] if {
 
 _schema_violation.send_email contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "to")
+	not "to" in object.keys(_params)
 	msg := "parameters of 'send_email' must have required property 'to'"
 }
 
 _schema_violation.send_email contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "subject")
+	not "subject" in object.keys(_params)
 	msg := "parameters of 'send_email' must have required property 'subject'"
 }
 
 _schema_violation.send_email contains [3, msg] if {
 	is_object(_params)
-	not _has_key(_params, "body")
+	not "body" in object.keys(_params)
 	msg := "parameters of 'send_email' must have required property 'body'"
 }
 
@@ -1077,13 +1073,13 @@ _schema_violation.send_notification contains [0, msg] if {
 
 _schema_violation.send_notification contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "channel")
+	not "channel" in object.keys(_params)
 	msg := "parameters of 'send_notification' must have required property 'channel'"
 }
 
 _schema_violation.send_notification contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "message")
+	not "message" in object.keys(_params)
 	msg := "parameters of 'send_notification' must have required property 'message'"
 }
 
@@ -1116,13 +1112,13 @@ _schema_violation.update_data contains [0, msg] if {
 
 _schema_violation.update_data contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "table")
+	not "table" in object.keys(_params)
 	msg := "parameters of 'update_data' must have required property 'table'"
 }
 
 _schema_violation.update_data contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "data")
+	not "data" in object.keys(_params)
 	msg := "parameters of 'update_data' must have required property 'data'"
 }
 
@@ -1150,13 +1146,13 @@ _schema_violation.write_file contains [0, msg] if {
 
 _schema_violation.write_file contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'write_file' must have required property 'path'"
 }
 
 _schema_violation.write_file contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "content")
+	not "content" in object.keys(_params)
 	msg := "parameters of 'write_file' must have required property 'content'"
 }
 
@@ -1300,10 +1296,10 @@ _kind_url(v) := {} if {
 
 _url_parts(scheme, host, port, path, query, fragment) := {"value": href, "parts": object.union(parts, _url_host(host))} if {
 	_url_host_canonical(host)
-	p := _url_port(scheme, port)
-	full := _url_path(path)
 	regex.match(`^(\?[A-Za-z0-9\-._~!$&()*+,;=:@/?%\[\]|^{}\x60]*)?$`, query)
 	regex.match(`^(#[A-Za-z0-9\-._~!$&'()*+,;=:@/?%#\[\]|^{}]*)?$`, fragment)
+	p := _url_port(scheme, port)
+	full := _url_path(path)
 	href := concat("", [scheme, "://", host, _url_port_text(scheme, p), full, query, fragment])
 	parts := {"scheme": scheme, "port": p, "path": full}
 }

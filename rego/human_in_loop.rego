@@ -21,8 +21,8 @@ default_decision := "escalate"
 # entrypoint: true
 default decision := {"decision": "deny", "rule": null, "matched": [], "reasons": ["the request is refused: it is not an APE request"], "policy_hash": "sha256:0b43b3514744e3fa6facd0189dfbdee1b54aba25849335a9ed485146a3386f58"}
 
-decision := {"decision": "deny", "rule": null, "matched": [], "reasons": [e.message], "policy_hash": policy_hash, "error": e} if {
-	e := _refusal
+decision := {"decision": "deny", "rule": null, "matched": [], "reasons": [_refusal.message], "policy_hash": policy_hash, "error": _refusal} if {
+	is_object(_refusal)
 } else := {"decision": "deny", "rule": null, "matched": [], "reasons": _unsure_reasons, "policy_hash": policy_hash} if {
 	count(_unsure_reasons) > 0
 } else := _decision
@@ -42,6 +42,7 @@ allow if decision.decision == "allow"
 # description: "The decision for APE's engine input {action, facts, previous_action}, whose facts APE's TypeScript layer has checked and canonicalized. Not for raw requests: use decision."
 # entrypoint: true
 facts_decision := d if {
+	# regal ignore:with-outside-test-context
 	d := _decision with _facts as input.facts
 }
 
@@ -65,9 +66,9 @@ _decision := {
 }
 
 # _hits holds the rules of the input action that match (see _matched).
-_hits := _matched[input.action]
-
 default _hits := set()
+
+_hits := _matched[input.action]
 
 # _matched_ids are the ids of the matching rules, in policy order.
 _matched_ids := [id | some [_, id] in sort({[i, id] | some [_, i, id, _] in _hits})]
@@ -211,10 +212,6 @@ _pointer_segment(s) := replace(replace(s, "~", "~0"), "/", "~1") if {
 	is_string(s)
 } else := format_int(s, 10)
 
-_has_key(o, k) if {
-	_ = o[k]
-}
-
 _json_type(v, types) if {
 	some t in types
 	_json_is(v, t)
@@ -238,9 +235,8 @@ _json_is(v, "array") if is_array(v)
 _json_is(v, "null") if is_null(v)
 
 # _facts: what the rules read, keyed by fact, computed from the request (facts_decision replaces it).
-_facts := {fact: r.value |
+_facts[fact] := r.value if {
 	some [fact, _, r] in _fact_results[input.action]
-	_ = r.value
 }
 
 # _unsure_reasons: one reason per value read by the rules that Rego cannot canonicalize exactly.
@@ -309,13 +305,13 @@ _schema_violation.append_file contains [0, msg] if {
 
 _schema_violation.append_file contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'append_file' must have required property 'path'"
 }
 
 _schema_violation.append_file contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "content")
+	not "content" in object.keys(_params)
 	msg := "parameters of 'append_file' must have required property 'content'"
 }
 
@@ -354,7 +350,7 @@ _schema_violation.create_directory contains [0, msg] if {
 
 _schema_violation.create_directory contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'create_directory' must have required property 'path'"
 }
 
@@ -382,7 +378,7 @@ _schema_violation.delete_data contains [0, msg] if {
 
 _schema_violation.delete_data contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "table")
+	not "table" in object.keys(_params)
 	msg := "parameters of 'delete_data' must have required property 'table'"
 }
 
@@ -410,7 +406,7 @@ _schema_violation.delete_directory contains [0, msg] if {
 
 _schema_violation.delete_directory contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'delete_directory' must have required property 'path'"
 }
 
@@ -438,7 +434,7 @@ _schema_violation.delete_file contains [0, msg] if {
 
 _schema_violation.delete_file contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'delete_file' must have required property 'path'"
 }
 
@@ -461,13 +457,13 @@ _schema_violation.execute_code contains [0, msg] if {
 
 _schema_violation.execute_code contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "language")
+	not "language" in object.keys(_params)
 	msg := "parameters of 'execute_code' must have required property 'language'"
 }
 
 _schema_violation.execute_code contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "code")
+	not "code" in object.keys(_params)
 	msg := "parameters of 'execute_code' must have required property 'code'"
 }
 
@@ -506,7 +502,7 @@ _schema_violation.http_get contains [0, msg] if {
 
 _schema_violation.http_get contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "url")
+	not "url" in object.keys(_params)
 	msg := "parameters of 'http_get' must have required property 'url'"
 }
 
@@ -553,7 +549,7 @@ _schema_violation.http_post contains [0, msg] if {
 
 _schema_violation.http_post contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "url")
+	not "url" in object.keys(_params)
 	msg := "parameters of 'http_post' must have required property 'url'"
 }
 
@@ -611,13 +607,13 @@ _schema_violation.insert_data contains [0, msg] if {
 
 _schema_violation.insert_data contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "table")
+	not "table" in object.keys(_params)
 	msg := "parameters of 'insert_data' must have required property 'table'"
 }
 
 _schema_violation.insert_data contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "data")
+	not "data" in object.keys(_params)
 	msg := "parameters of 'insert_data' must have required property 'data'"
 }
 
@@ -645,7 +641,7 @@ _schema_violation.list_directory contains [0, msg] if {
 
 _schema_violation.list_directory contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'list_directory' must have required property 'path'"
 }
 
@@ -673,7 +669,7 @@ _schema_violation.query_data contains [0, msg] if {
 
 _schema_violation.query_data contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "query")
+	not "query" in object.keys(_params)
 	msg := "parameters of 'query_data' must have required property 'query'"
 }
 
@@ -717,7 +713,7 @@ _schema_violation.read_file contains [0, msg] if {
 
 _schema_violation.read_file contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'read_file' must have required property 'path'"
 }
 
@@ -745,7 +741,7 @@ _schema_violation.run_shell_command contains [0, msg] if {
 
 _schema_violation.run_shell_command contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "command")
+	not "command" in object.keys(_params)
 	msg := "parameters of 'run_shell_command' must have required property 'command'"
 }
 
@@ -784,13 +780,13 @@ _schema_violation.search_files contains [0, msg] if {
 
 _schema_violation.search_files contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'search_files' must have required property 'path'"
 }
 
 _schema_violation.search_files contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "pattern")
+	not "pattern" in object.keys(_params)
 	msg := "parameters of 'search_files' must have required property 'pattern'"
 }
 
@@ -829,19 +825,19 @@ _schema_violation.send_email contains [0, msg] if {
 
 _schema_violation.send_email contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "to")
+	not "to" in object.keys(_params)
 	msg := "parameters of 'send_email' must have required property 'to'"
 }
 
 _schema_violation.send_email contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "subject")
+	not "subject" in object.keys(_params)
 	msg := "parameters of 'send_email' must have required property 'subject'"
 }
 
 _schema_violation.send_email contains [3, msg] if {
 	is_object(_params)
-	not _has_key(_params, "body")
+	not "body" in object.keys(_params)
 	msg := "parameters of 'send_email' must have required property 'body'"
 }
 
@@ -886,13 +882,13 @@ _schema_violation.send_notification contains [0, msg] if {
 
 _schema_violation.send_notification contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "channel")
+	not "channel" in object.keys(_params)
 	msg := "parameters of 'send_notification' must have required property 'channel'"
 }
 
 _schema_violation.send_notification contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "message")
+	not "message" in object.keys(_params)
 	msg := "parameters of 'send_notification' must have required property 'message'"
 }
 
@@ -925,13 +921,13 @@ _schema_violation.update_data contains [0, msg] if {
 
 _schema_violation.update_data contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "table")
+	not "table" in object.keys(_params)
 	msg := "parameters of 'update_data' must have required property 'table'"
 }
 
 _schema_violation.update_data contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "data")
+	not "data" in object.keys(_params)
 	msg := "parameters of 'update_data' must have required property 'data'"
 }
 
@@ -959,13 +955,13 @@ _schema_violation.write_file contains [0, msg] if {
 
 _schema_violation.write_file contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'write_file' must have required property 'path'"
 }
 
 _schema_violation.write_file contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "content")
+	not "content" in object.keys(_params)
 	msg := "parameters of 'write_file' must have required property 'content'"
 }
 
@@ -1109,10 +1105,10 @@ _kind_url(v) := {} if {
 
 _url_parts(scheme, host, port, path, query, fragment) := {"value": href, "parts": object.union(parts, _url_host(host))} if {
 	_url_host_canonical(host)
-	p := _url_port(scheme, port)
-	full := _url_path(path)
 	regex.match(`^(\?[A-Za-z0-9\-._~!$&()*+,;=:@/?%\[\]|^{}\x60]*)?$`, query)
 	regex.match(`^(#[A-Za-z0-9\-._~!$&'()*+,;=:@/?%#\[\]|^{}]*)?$`, fragment)
+	p := _url_port(scheme, port)
+	full := _url_path(path)
 	href := concat("", [scheme, "://", host, _url_port_text(scheme, p), full, query, fragment])
 	parts := {"scheme": scheme, "port": p, "path": full}
 }

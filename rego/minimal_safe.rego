@@ -21,8 +21,8 @@ default_decision := "deny"
 # entrypoint: true
 default decision := {"decision": "deny", "rule": null, "matched": [], "reasons": ["the request is refused: it is not an APE request"], "policy_hash": "sha256:04ba6545f1d761b8e544b54282a8a16e0e6704fde41d6501011385de4880664c"}
 
-decision := {"decision": "deny", "rule": null, "matched": [], "reasons": [e.message], "policy_hash": policy_hash, "error": e} if {
-	e := _refusal
+decision := {"decision": "deny", "rule": null, "matched": [], "reasons": [_refusal.message], "policy_hash": policy_hash, "error": _refusal} if {
+	is_object(_refusal)
 } else := {"decision": "deny", "rule": null, "matched": [], "reasons": _unsure_reasons, "policy_hash": policy_hash} if {
 	count(_unsure_reasons) > 0
 } else := _decision
@@ -42,6 +42,7 @@ allow if decision.decision == "allow"
 # description: "The decision for APE's engine input {action, facts, previous_action}, whose facts APE's TypeScript layer has checked and canonicalized. Not for raw requests: use decision."
 # entrypoint: true
 facts_decision := d if {
+	# regal ignore:with-outside-test-context
 	d := _decision with _facts as input.facts
 }
 
@@ -56,9 +57,9 @@ _decision := {
 }
 
 # _hits holds the rules of the input action that match (see _matched).
-_hits := _matched[input.action]
-
 default _hits := set()
+
+_hits := _matched[input.action]
 
 # _matched_ids are the ids of the matching rules, in policy order.
 _matched_ids := [id | some [_, id] in sort({[i, id] | some [_, i, id, _] in _hits})]
@@ -119,24 +120,24 @@ _why.read_file contains [0, 0, "rule 'read-workspace': path is missing, invalid 
 	not _not_prefix("path", ["/workspace/"])
 }
 
-_why.list_directory contains [0, 0, "rule 'read-workspace': path is missing, invalid or not a string"] if {
-	not _prefix("path", ["/workspace/"])
-	not _not_prefix("path", ["/workspace/"])
-}
-
-_why.search_files contains [0, 0, "rule 'read-workspace': path is missing, invalid or not a string"] if {
-	not _prefix("path", ["/workspace/"])
-	not _not_prefix("path", ["/workspace/"])
-}
-
 _why.read_file contains [0, 0, reason] if {
 	_not_prefix("path", ["/workspace/"])
 	reason := concat("", ["rule 'read-workspace': path '", _facts.path, "' does not start with any of '/workspace/'"])
 }
 
+_why.list_directory contains [0, 0, "rule 'read-workspace': path is missing, invalid or not a string"] if {
+	not _prefix("path", ["/workspace/"])
+	not _not_prefix("path", ["/workspace/"])
+}
+
 _why.list_directory contains [0, 0, reason] if {
 	_not_prefix("path", ["/workspace/"])
 	reason := concat("", ["rule 'read-workspace': path '", _facts.path, "' does not start with any of '/workspace/'"])
+}
+
+_why.search_files contains [0, 0, "rule 'read-workspace': path is missing, invalid or not a string"] if {
+	not _prefix("path", ["/workspace/"])
+	not _not_prefix("path", ["/workspace/"])
 }
 
 _why.search_files contains [0, 0, reason] if {
@@ -287,10 +288,6 @@ _pointer_segment(s) := replace(replace(s, "~", "~0"), "/", "~1") if {
 	is_string(s)
 } else := format_int(s, 10)
 
-_has_key(o, k) if {
-	_ = o[k]
-}
-
 _json_type(v, types) if {
 	some t in types
 	_json_is(v, t)
@@ -314,9 +311,8 @@ _json_is(v, "array") if is_array(v)
 _json_is(v, "null") if is_null(v)
 
 # _facts: what the rules read, keyed by fact, computed from the request (facts_decision replaces it).
-_facts := {fact: r.value |
+_facts[fact] := r.value if {
 	some [fact, _, r] in _fact_results[input.action]
-	_ = r.value
 }
 
 # _unsure_reasons: one reason per value read by the rules that Rego cannot canonicalize exactly.
@@ -393,13 +389,13 @@ _schema_violation.append_file contains [0, msg] if {
 
 _schema_violation.append_file contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'append_file' must have required property 'path'"
 }
 
 _schema_violation.append_file contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "content")
+	not "content" in object.keys(_params)
 	msg := "parameters of 'append_file' must have required property 'content'"
 }
 
@@ -438,7 +434,7 @@ _schema_violation.create_directory contains [0, msg] if {
 
 _schema_violation.create_directory contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'create_directory' must have required property 'path'"
 }
 
@@ -466,7 +462,7 @@ _schema_violation.delete_data contains [0, msg] if {
 
 _schema_violation.delete_data contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "table")
+	not "table" in object.keys(_params)
 	msg := "parameters of 'delete_data' must have required property 'table'"
 }
 
@@ -494,7 +490,7 @@ _schema_violation.delete_directory contains [0, msg] if {
 
 _schema_violation.delete_directory contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'delete_directory' must have required property 'path'"
 }
 
@@ -522,7 +518,7 @@ _schema_violation.delete_file contains [0, msg] if {
 
 _schema_violation.delete_file contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'delete_file' must have required property 'path'"
 }
 
@@ -545,13 +541,13 @@ _schema_violation.execute_code contains [0, msg] if {
 
 _schema_violation.execute_code contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "language")
+	not "language" in object.keys(_params)
 	msg := "parameters of 'execute_code' must have required property 'language'"
 }
 
 _schema_violation.execute_code contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "code")
+	not "code" in object.keys(_params)
 	msg := "parameters of 'execute_code' must have required property 'code'"
 }
 
@@ -590,7 +586,7 @@ _schema_violation.http_get contains [0, msg] if {
 
 _schema_violation.http_get contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "url")
+	not "url" in object.keys(_params)
 	msg := "parameters of 'http_get' must have required property 'url'"
 }
 
@@ -637,7 +633,7 @@ _schema_violation.http_post contains [0, msg] if {
 
 _schema_violation.http_post contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "url")
+	not "url" in object.keys(_params)
 	msg := "parameters of 'http_post' must have required property 'url'"
 }
 
@@ -695,13 +691,13 @@ _schema_violation.insert_data contains [0, msg] if {
 
 _schema_violation.insert_data contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "table")
+	not "table" in object.keys(_params)
 	msg := "parameters of 'insert_data' must have required property 'table'"
 }
 
 _schema_violation.insert_data contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "data")
+	not "data" in object.keys(_params)
 	msg := "parameters of 'insert_data' must have required property 'data'"
 }
 
@@ -729,7 +725,7 @@ _schema_violation.list_directory contains [0, msg] if {
 
 _schema_violation.list_directory contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'list_directory' must have required property 'path'"
 }
 
@@ -757,7 +753,7 @@ _schema_violation.query_data contains [0, msg] if {
 
 _schema_violation.query_data contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "query")
+	not "query" in object.keys(_params)
 	msg := "parameters of 'query_data' must have required property 'query'"
 }
 
@@ -801,7 +797,7 @@ _schema_violation.read_file contains [0, msg] if {
 
 _schema_violation.read_file contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'read_file' must have required property 'path'"
 }
 
@@ -829,7 +825,7 @@ _schema_violation.run_shell_command contains [0, msg] if {
 
 _schema_violation.run_shell_command contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "command")
+	not "command" in object.keys(_params)
 	msg := "parameters of 'run_shell_command' must have required property 'command'"
 }
 
@@ -868,13 +864,13 @@ _schema_violation.search_files contains [0, msg] if {
 
 _schema_violation.search_files contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'search_files' must have required property 'path'"
 }
 
 _schema_violation.search_files contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "pattern")
+	not "pattern" in object.keys(_params)
 	msg := "parameters of 'search_files' must have required property 'pattern'"
 }
 
@@ -913,19 +909,19 @@ _schema_violation.send_email contains [0, msg] if {
 
 _schema_violation.send_email contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "to")
+	not "to" in object.keys(_params)
 	msg := "parameters of 'send_email' must have required property 'to'"
 }
 
 _schema_violation.send_email contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "subject")
+	not "subject" in object.keys(_params)
 	msg := "parameters of 'send_email' must have required property 'subject'"
 }
 
 _schema_violation.send_email contains [3, msg] if {
 	is_object(_params)
-	not _has_key(_params, "body")
+	not "body" in object.keys(_params)
 	msg := "parameters of 'send_email' must have required property 'body'"
 }
 
@@ -970,13 +966,13 @@ _schema_violation.send_notification contains [0, msg] if {
 
 _schema_violation.send_notification contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "channel")
+	not "channel" in object.keys(_params)
 	msg := "parameters of 'send_notification' must have required property 'channel'"
 }
 
 _schema_violation.send_notification contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "message")
+	not "message" in object.keys(_params)
 	msg := "parameters of 'send_notification' must have required property 'message'"
 }
 
@@ -1009,13 +1005,13 @@ _schema_violation.update_data contains [0, msg] if {
 
 _schema_violation.update_data contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "table")
+	not "table" in object.keys(_params)
 	msg := "parameters of 'update_data' must have required property 'table'"
 }
 
 _schema_violation.update_data contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "data")
+	not "data" in object.keys(_params)
 	msg := "parameters of 'update_data' must have required property 'data'"
 }
 
@@ -1043,13 +1039,13 @@ _schema_violation.write_file contains [0, msg] if {
 
 _schema_violation.write_file contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'write_file' must have required property 'path'"
 }
 
 _schema_violation.write_file contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "content")
+	not "content" in object.keys(_params)
 	msg := "parameters of 'write_file' must have required property 'content'"
 }
 
@@ -1193,10 +1189,10 @@ _kind_url(v) := {} if {
 
 _url_parts(scheme, host, port, path, query, fragment) := {"value": href, "parts": object.union(parts, _url_host(host))} if {
 	_url_host_canonical(host)
-	p := _url_port(scheme, port)
-	full := _url_path(path)
 	regex.match(`^(\?[A-Za-z0-9\-._~!$&()*+,;=:@/?%\[\]|^{}\x60]*)?$`, query)
 	regex.match(`^(#[A-Za-z0-9\-._~!$&'()*+,;=:@/?%#\[\]|^{}]*)?$`, fragment)
+	p := _url_port(scheme, port)
+	full := _url_path(path)
 	href := concat("", [scheme, "://", host, _url_port_text(scheme, p), full, query, fragment])
 	parts := {"scheme": scheme, "port": p, "path": full}
 }

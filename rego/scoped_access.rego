@@ -21,8 +21,8 @@ default_decision := "deny"
 # entrypoint: true
 default decision := {"decision": "deny", "rule": null, "matched": [], "reasons": ["the request is refused: it is not an APE request"], "policy_hash": "sha256:6510ca66e69f4df9c55303e265ada2e45f9e05221e488f78d4835352684d6723"}
 
-decision := {"decision": "deny", "rule": null, "matched": [], "reasons": [e.message], "policy_hash": policy_hash, "error": e} if {
-	e := _refusal
+decision := {"decision": "deny", "rule": null, "matched": [], "reasons": [_refusal.message], "policy_hash": policy_hash, "error": _refusal} if {
+	is_object(_refusal)
 } else := {"decision": "deny", "rule": null, "matched": [], "reasons": _unsure_reasons, "policy_hash": policy_hash} if {
 	count(_unsure_reasons) > 0
 } else := _decision
@@ -42,6 +42,7 @@ allow if decision.decision == "allow"
 # description: "The decision for APE's engine input {action, facts, previous_action}, whose facts APE's TypeScript layer has checked and canonicalized. Not for raw requests: use decision."
 # entrypoint: true
 facts_decision := d if {
+	# regal ignore:with-outside-test-context
 	d := _decision with _facts as input.facts
 }
 
@@ -56,9 +57,9 @@ _decision := {
 }
 
 # _hits holds the rules of the input action that match (see _matched).
-_hits := _matched[input.action]
-
 default _hits := set()
+
+_hits := _matched[input.action]
 
 # _matched_ids are the ids of the matching rules, in policy order.
 _matched_ids := [id | some [_, id] in sort({[i, id] | some [_, i, id, _] in _hits})]
@@ -81,6 +82,10 @@ _matched.read_file contains [2, 0, "workspace-read", "allow"] if {
 	_prefix("path", ["/workspace/"])
 }
 
+_matched.read_file contains [0, 6, "no-secrets", "deny"] if {
+	not _not_glob("path", [{"prefix": "", "suffix": "/.env", "middle": []}, {"prefix": "", "suffix": "", "middle": ["/.git/"]}, {"prefix": "", "suffix": ".pem", "middle": []}])
+}
+
 _matched.list_directory contains [2, 0, "workspace-read", "allow"] if {
 	_prefix("path", ["/workspace/"])
 }
@@ -94,9 +99,17 @@ _matched.write_file contains [2, 1, "workspace-write", "allow"] if {
 	_max("size", 1048576)
 }
 
+_matched.write_file contains [0, 6, "no-secrets", "deny"] if {
+	not _not_glob("path", [{"prefix": "", "suffix": "/.env", "middle": []}, {"prefix": "", "suffix": "", "middle": ["/.git/"]}, {"prefix": "", "suffix": ".pem", "middle": []}])
+}
+
 _matched.append_file contains [2, 1, "workspace-write", "allow"] if {
 	_prefix("path", ["/workspace/"])
 	_max("size", 1048576)
+}
+
+_matched.append_file contains [0, 6, "no-secrets", "deny"] if {
+	not _not_glob("path", [{"prefix": "", "suffix": "/.env", "middle": []}, {"prefix": "", "suffix": "", "middle": ["/.git/"]}, {"prefix": "", "suffix": ".pem", "middle": []}])
 }
 
 _matched.http_get contains [2, 2, "api-domains", "allow"] if {
@@ -122,18 +135,6 @@ _matched.send_email contains [2, 5, "internal-email", "allow"] if {
 	_glob("to.domain", [{"equals": "example.com"}, {"prefix": "", "suffix": ".example.com", "middle": []}])
 }
 
-_matched.read_file contains [0, 6, "no-secrets", "deny"] if {
-	not _not_glob("path", [{"prefix": "", "suffix": "/.env", "middle": []}, {"prefix": "", "suffix": "", "middle": ["/.git/"]}, {"prefix": "", "suffix": ".pem", "middle": []}])
-}
-
-_matched.write_file contains [0, 6, "no-secrets", "deny"] if {
-	not _not_glob("path", [{"prefix": "", "suffix": "/.env", "middle": []}, {"prefix": "", "suffix": "", "middle": ["/.git/"]}, {"prefix": "", "suffix": ".pem", "middle": []}])
-}
-
-_matched.append_file contains [0, 6, "no-secrets", "deny"] if {
-	not _not_glob("path", [{"prefix": "", "suffix": "/.env", "middle": []}, {"prefix": "", "suffix": "", "middle": ["/.git/"]}, {"prefix": "", "suffix": ".pem", "middle": []}])
-}
-
 _matched.delete_file contains [0, 7, "no-delete", "deny"]
 
 _matched.delete_directory contains [0, 7, "no-delete", "deny"]
@@ -144,24 +145,24 @@ _why.read_file contains [0, 0, "rule 'workspace-read': path is missing, invalid 
 	not _not_prefix("path", ["/workspace/"])
 }
 
-_why.list_directory contains [0, 0, "rule 'workspace-read': path is missing, invalid or not a string"] if {
-	not _prefix("path", ["/workspace/"])
-	not _not_prefix("path", ["/workspace/"])
-}
-
-_why.search_files contains [0, 0, "rule 'workspace-read': path is missing, invalid or not a string"] if {
-	not _prefix("path", ["/workspace/"])
-	not _not_prefix("path", ["/workspace/"])
-}
-
 _why.read_file contains [0, 0, reason] if {
 	_not_prefix("path", ["/workspace/"])
 	reason := concat("", ["rule 'workspace-read': path '", _facts.path, "' does not start with any of '/workspace/'"])
 }
 
+_why.list_directory contains [0, 0, "rule 'workspace-read': path is missing, invalid or not a string"] if {
+	not _prefix("path", ["/workspace/"])
+	not _not_prefix("path", ["/workspace/"])
+}
+
 _why.list_directory contains [0, 0, reason] if {
 	_not_prefix("path", ["/workspace/"])
 	reason := concat("", ["rule 'workspace-read': path '", _facts.path, "' does not start with any of '/workspace/'"])
+}
+
+_why.search_files contains [0, 0, "rule 'workspace-read': path is missing, invalid or not a string"] if {
+	not _prefix("path", ["/workspace/"])
+	not _not_prefix("path", ["/workspace/"])
 }
 
 _why.search_files contains [0, 0, reason] if {
@@ -174,17 +175,7 @@ _why.write_file contains [1, 0, "rule 'workspace-write': path is missing, invali
 	not _not_prefix("path", ["/workspace/"])
 }
 
-_why.append_file contains [1, 0, "rule 'workspace-write': path is missing, invalid or not a string"] if {
-	not _prefix("path", ["/workspace/"])
-	not _not_prefix("path", ["/workspace/"])
-}
-
 _why.write_file contains [1, 0, reason] if {
-	_not_prefix("path", ["/workspace/"])
-	reason := concat("", ["rule 'workspace-write': path '", _facts.path, "' does not start with any of '/workspace/'"])
-}
-
-_why.append_file contains [1, 0, reason] if {
 	_not_prefix("path", ["/workspace/"])
 	reason := concat("", ["rule 'workspace-write': path '", _facts.path, "' does not start with any of '/workspace/'"])
 }
@@ -194,13 +185,23 @@ _why.write_file contains [1, 1, "rule 'workspace-write': size is missing, invali
 	not _not_max("size", 1048576)
 }
 
+_why.write_file contains [1, 1, "rule 'workspace-write': size is greater than 1048576"] if {
+	_not_max("size", 1048576)
+}
+
+_why.append_file contains [1, 0, "rule 'workspace-write': path is missing, invalid or not a string"] if {
+	not _prefix("path", ["/workspace/"])
+	not _not_prefix("path", ["/workspace/"])
+}
+
+_why.append_file contains [1, 0, reason] if {
+	_not_prefix("path", ["/workspace/"])
+	reason := concat("", ["rule 'workspace-write': path '", _facts.path, "' does not start with any of '/workspace/'"])
+}
+
 _why.append_file contains [1, 1, "rule 'workspace-write': size is missing, invalid or not a number"] if {
 	not _max("size", 1048576)
 	not _not_max("size", 1048576)
-}
-
-_why.write_file contains [1, 1, "rule 'workspace-write': size is greater than 1048576"] if {
-	_not_max("size", 1048576)
 }
 
 _why.append_file contains [1, 1, "rule 'workspace-write': size is greater than 1048576"] if {
@@ -212,16 +213,7 @@ _why.http_get contains [2, 0, "rule 'api-domains': url.scheme is missing, invali
 	not _not_equals("url.scheme", "https")
 }
 
-_why.http_post contains [2, 0, "rule 'api-domains': url.scheme is missing, invalid or not a string"] if {
-	not _equals("url.scheme", "https")
-	not _not_equals("url.scheme", "https")
-}
-
 _why.http_get contains [2, 0, "rule 'api-domains': url.scheme does not equal 'https'"] if {
-	_not_equals("url.scheme", "https")
-}
-
-_why.http_post contains [2, 0, "rule 'api-domains': url.scheme does not equal 'https'"] if {
 	_not_equals("url.scheme", "https")
 }
 
@@ -230,14 +222,23 @@ _why.http_get contains [2, 1, "rule 'api-domains': url.host is missing, invalid 
 	not _not_glob("url.host", [{"equals": "api.github.com"}, {"prefix": "", "suffix": ".example.com", "middle": []}])
 }
 
-_why.http_post contains [2, 1, "rule 'api-domains': url.host is missing, invalid or not a string"] if {
-	not _glob("url.host", [{"equals": "api.github.com"}, {"prefix": "", "suffix": ".example.com", "middle": []}])
-	not _not_glob("url.host", [{"equals": "api.github.com"}, {"prefix": "", "suffix": ".example.com", "middle": []}])
-}
-
 _why.http_get contains [2, 1, reason] if {
 	_not_glob("url.host", [{"equals": "api.github.com"}, {"prefix": "", "suffix": ".example.com", "middle": []}])
 	reason := concat("", ["rule 'api-domains': url.host '", _facts["url.host"], "' matches none of 'api.github.com', '*.example.com'"])
+}
+
+_why.http_post contains [2, 0, "rule 'api-domains': url.scheme is missing, invalid or not a string"] if {
+	not _equals("url.scheme", "https")
+	not _not_equals("url.scheme", "https")
+}
+
+_why.http_post contains [2, 0, "rule 'api-domains': url.scheme does not equal 'https'"] if {
+	_not_equals("url.scheme", "https")
+}
+
+_why.http_post contains [2, 1, "rule 'api-domains': url.host is missing, invalid or not a string"] if {
+	not _glob("url.host", [{"equals": "api.github.com"}, {"prefix": "", "suffix": ".example.com", "middle": []}])
+	not _not_glob("url.host", [{"equals": "api.github.com"}, {"prefix": "", "suffix": ".example.com", "middle": []}])
 }
 
 _why.http_post contains [2, 1, reason] if {
@@ -431,10 +432,6 @@ _pointer_segment(s) := replace(replace(s, "~", "~0"), "/", "~1") if {
 	is_string(s)
 } else := format_int(s, 10)
 
-_has_key(o, k) if {
-	_ = o[k]
-}
-
 _json_type(v, types) if {
 	some t in types
 	_json_is(v, t)
@@ -458,9 +455,8 @@ _json_is(v, "array") if is_array(v)
 _json_is(v, "null") if is_null(v)
 
 # _facts: what the rules read, keyed by fact, computed from the request (facts_decision replaces it).
-_facts := {fact: r.value |
+_facts[fact] := r.value if {
 	some [fact, _, r] in _fact_results[input.action]
-	_ = r.value
 }
 
 # _unsure_reasons: one reason per value read by the rules that Rego cannot canonicalize exactly.
@@ -573,13 +569,13 @@ _schema_violation.append_file contains [0, msg] if {
 
 _schema_violation.append_file contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'append_file' must have required property 'path'"
 }
 
 _schema_violation.append_file contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "content")
+	not "content" in object.keys(_params)
 	msg := "parameters of 'append_file' must have required property 'content'"
 }
 
@@ -618,7 +614,7 @@ _schema_violation.create_directory contains [0, msg] if {
 
 _schema_violation.create_directory contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'create_directory' must have required property 'path'"
 }
 
@@ -646,7 +642,7 @@ _schema_violation.delete_data contains [0, msg] if {
 
 _schema_violation.delete_data contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "table")
+	not "table" in object.keys(_params)
 	msg := "parameters of 'delete_data' must have required property 'table'"
 }
 
@@ -674,7 +670,7 @@ _schema_violation.delete_directory contains [0, msg] if {
 
 _schema_violation.delete_directory contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'delete_directory' must have required property 'path'"
 }
 
@@ -702,7 +698,7 @@ _schema_violation.delete_file contains [0, msg] if {
 
 _schema_violation.delete_file contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'delete_file' must have required property 'path'"
 }
 
@@ -725,13 +721,13 @@ _schema_violation.execute_code contains [0, msg] if {
 
 _schema_violation.execute_code contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "language")
+	not "language" in object.keys(_params)
 	msg := "parameters of 'execute_code' must have required property 'language'"
 }
 
 _schema_violation.execute_code contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "code")
+	not "code" in object.keys(_params)
 	msg := "parameters of 'execute_code' must have required property 'code'"
 }
 
@@ -770,7 +766,7 @@ _schema_violation.http_get contains [0, msg] if {
 
 _schema_violation.http_get contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "url")
+	not "url" in object.keys(_params)
 	msg := "parameters of 'http_get' must have required property 'url'"
 }
 
@@ -817,7 +813,7 @@ _schema_violation.http_post contains [0, msg] if {
 
 _schema_violation.http_post contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "url")
+	not "url" in object.keys(_params)
 	msg := "parameters of 'http_post' must have required property 'url'"
 }
 
@@ -875,13 +871,13 @@ _schema_violation.insert_data contains [0, msg] if {
 
 _schema_violation.insert_data contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "table")
+	not "table" in object.keys(_params)
 	msg := "parameters of 'insert_data' must have required property 'table'"
 }
 
 _schema_violation.insert_data contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "data")
+	not "data" in object.keys(_params)
 	msg := "parameters of 'insert_data' must have required property 'data'"
 }
 
@@ -909,7 +905,7 @@ _schema_violation.list_directory contains [0, msg] if {
 
 _schema_violation.list_directory contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'list_directory' must have required property 'path'"
 }
 
@@ -937,7 +933,7 @@ _schema_violation.query_data contains [0, msg] if {
 
 _schema_violation.query_data contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "query")
+	not "query" in object.keys(_params)
 	msg := "parameters of 'query_data' must have required property 'query'"
 }
 
@@ -981,7 +977,7 @@ _schema_violation.read_file contains [0, msg] if {
 
 _schema_violation.read_file contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'read_file' must have required property 'path'"
 }
 
@@ -1009,7 +1005,7 @@ _schema_violation.run_shell_command contains [0, msg] if {
 
 _schema_violation.run_shell_command contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "command")
+	not "command" in object.keys(_params)
 	msg := "parameters of 'run_shell_command' must have required property 'command'"
 }
 
@@ -1048,13 +1044,13 @@ _schema_violation.search_files contains [0, msg] if {
 
 _schema_violation.search_files contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'search_files' must have required property 'path'"
 }
 
 _schema_violation.search_files contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "pattern")
+	not "pattern" in object.keys(_params)
 	msg := "parameters of 'search_files' must have required property 'pattern'"
 }
 
@@ -1093,19 +1089,19 @@ _schema_violation.send_email contains [0, msg] if {
 
 _schema_violation.send_email contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "to")
+	not "to" in object.keys(_params)
 	msg := "parameters of 'send_email' must have required property 'to'"
 }
 
 _schema_violation.send_email contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "subject")
+	not "subject" in object.keys(_params)
 	msg := "parameters of 'send_email' must have required property 'subject'"
 }
 
 _schema_violation.send_email contains [3, msg] if {
 	is_object(_params)
-	not _has_key(_params, "body")
+	not "body" in object.keys(_params)
 	msg := "parameters of 'send_email' must have required property 'body'"
 }
 
@@ -1150,13 +1146,13 @@ _schema_violation.send_notification contains [0, msg] if {
 
 _schema_violation.send_notification contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "channel")
+	not "channel" in object.keys(_params)
 	msg := "parameters of 'send_notification' must have required property 'channel'"
 }
 
 _schema_violation.send_notification contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "message")
+	not "message" in object.keys(_params)
 	msg := "parameters of 'send_notification' must have required property 'message'"
 }
 
@@ -1189,13 +1185,13 @@ _schema_violation.update_data contains [0, msg] if {
 
 _schema_violation.update_data contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "table")
+	not "table" in object.keys(_params)
 	msg := "parameters of 'update_data' must have required property 'table'"
 }
 
 _schema_violation.update_data contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "data")
+	not "data" in object.keys(_params)
 	msg := "parameters of 'update_data' must have required property 'data'"
 }
 
@@ -1223,13 +1219,13 @@ _schema_violation.write_file contains [0, msg] if {
 
 _schema_violation.write_file contains [1, msg] if {
 	is_object(_params)
-	not _has_key(_params, "path")
+	not "path" in object.keys(_params)
 	msg := "parameters of 'write_file' must have required property 'path'"
 }
 
 _schema_violation.write_file contains [2, msg] if {
 	is_object(_params)
-	not _has_key(_params, "content")
+	not "content" in object.keys(_params)
 	msg := "parameters of 'write_file' must have required property 'content'"
 }
 
@@ -1373,10 +1369,10 @@ _kind_url(v) := {} if {
 
 _url_parts(scheme, host, port, path, query, fragment) := {"value": href, "parts": object.union(parts, _url_host(host))} if {
 	_url_host_canonical(host)
-	p := _url_port(scheme, port)
-	full := _url_path(path)
 	regex.match(`^(\?[A-Za-z0-9\-._~!$&()*+,;=:@/?%\[\]|^{}\x60]*)?$`, query)
 	regex.match(`^(#[A-Za-z0-9\-._~!$&'()*+,;=:@/?%#\[\]|^{}]*)?$`, fragment)
+	p := _url_port(scheme, port)
+	full := _url_path(path)
 	href := concat("", [scheme, "://", host, _url_port_text(scheme, p), full, query, fragment])
 	parts := {"scheme": scheme, "port": p, "path": full}
 }

@@ -118,10 +118,10 @@ _kind_url(v) := {} if {
 
 _url_parts(scheme, host, port, path, query, fragment) := {"value": href, "parts": object.union(parts, _url_host(host))} if {
 	_url_host_canonical(host)
-	p := _url_port(scheme, port)
-	full := _url_path(path)
 	regex.match(\`^(\\?[A-Za-z0-9\\-._~!$&()*+,;=:@/?%\\[\\]|^{}\\x60]*)?$\`, query)
 	regex.match(\`^(#[A-Za-z0-9\\-._~!$&'()*+,;=:@/?%#\\[\\]|^{}]*)?$\`, fragment)
+	p := _url_port(scheme, port)
+	full := _url_path(path)
 	href := concat("", [scheme, "://", host, _url_port_text(scheme, p), full, query, fragment])
 	parts := {"scheme": scheme, "port": p, "path": full}
 }

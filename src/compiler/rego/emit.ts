@@ -107,6 +107,23 @@ function writeRule(w: RegoWriter, head: Code, body: readonly Code[]): void {
   w.line();
 }
 
+/** Incremental definitions of a rule keyed by action, written grouped by action (first appearance order). */
+class ActionRules {
+  readonly #byAction = new Map<string, [Code, readonly Code[]][]>();
+
+  /** Adds one definition of the action's rule. */
+  add(action: string, head: Code, body: readonly Code[]): void {
+    const list = this.#byAction.get(action) ?? [];
+    list.push([head, body]);
+    this.#byAction.set(action, list);
+  }
+
+  /** Writes every definition, each action's together (Regal's messy-rule). */
+  write(w: RegoWriter): void {
+    for (const list of this.#byAction.values()) for (const [head, body] of list) writeRule(w, head, body);
+  }
+}
+
 /** The predicates and presence tests a policy uses, for the library. */
 function usedPredicates(ir: PolicyIR): { predicates: Set<Predicate>; presence: boolean } {
   const predicates = new Set<Predicate>();
@@ -175,8 +192,8 @@ function writeEntrypoints(w: RegoWriter, hash: string): void {
   const fallback = { decision: 'deny', rule: null, matched: [], reasons: [refused], policy_hash: hash };
   w.line(code`default decision := ${literal(fallback)}`);
   w.line();
-  w.line(fixed('decision := {"decision": "deny", "rule": null, "matched": [], "reasons": [e.message], "policy_hash": policy_hash, "error": e} if {'));
-  w.indented(() => w.line(fixed('e := _refusal')));
+  w.line(fixed('decision := {"decision": "deny", "rule": null, "matched": [], "reasons": [_refusal.message], "policy_hash": policy_hash, "error": _refusal} if {'));
+  w.indented(() => w.line(fixed('is_object(_refusal)')));
   w.line(fixed('} else := {"decision": "deny", "rule": null, "matched": [], "reasons": _unsure_reasons, "policy_hash": policy_hash} if {'));
   w.indented(() => w.line(fixed('count(_unsure_reasons) > 0')));
   w.line(fixed('} else := _decision'));
@@ -191,7 +208,11 @@ function writeEntrypoints(w: RegoWriter, hash: string): void {
     'APE decision on engine input',
     "The decision for APE's engine input {action, facts, previous_action}, whose facts APE's TypeScript layer has checked and canonicalized. Not for raw requests: use decision.",
   );
-  w.block(fixed('facts_decision := d if {'), () => w.line(fixed('d := _decision with _facts as input.facts')));
+  w.block(fixed('facts_decision := d if {'), () => {
+    // `with` is how this entrypoint substitutes the checked facts for the ones computed from a raw request.
+    w.line(fixed('# regal ignore:with-outside-test-context'));
+    w.line(fixed('d := _decision with _facts as input.facts'));
+  });
   w.line();
 }
 
@@ -249,9 +270,9 @@ function writeOutcome(w: RegoWriter, ir: PolicyIR): void {
   const hasAllow = hasWhy(ir);
   w.comment('_hits holds the rules of the input action that match (see _matched).');
   if (hasRules) {
-    w.line(code`_hits := _matched[${ACTION}]`);
-    w.line();
     w.line(fixed('default _hits := set()'));
+    w.line();
+    w.line(code`_hits := _matched[${ACTION}]`);
   } else {
     w.line(fixed('_hits := set()'));
   }
@@ -283,11 +304,13 @@ function writeMatched(w: RegoWriter, ir: PolicyIR): void {
   if (ir.rules.length === 0) return;
   w.comment('_matched[action] holds [precedence, index, id, decision] for each rule of the action that matches:');
   w.comment('precedence deny 0, escalate 1, allow 2; index is the rule\'s place in the policy.');
+  const rules = new ActionRules();
   ir.rules.forEach((rule, index) => {
     const tuple = literal([PRECEDENCE[rule.decision], index, rule.id, rule.decision]);
     const body = rule.conditions.map((c) => holds(c, conditionCode(c), rule.decision));
-    for (const action of rule.actions) writeRule(w, code`${member(fixed('_matched'), action)} contains ${tuple}`, body);
+    for (const action of rule.actions) rules.add(action, code`${member(fixed('_matched'), action)} contains ${tuple}`, body);
   });
+  rules.write(w);
 }
 
 /** Whether some allow rule has a condition, so `_why` has a definition. */
@@ -298,6 +321,7 @@ function hasWhy(ir: PolicyIR): boolean {
 function writeWhy(w: RegoWriter, ir: PolicyIR): void {
   if (!hasWhy(ir)) return;
   w.comment('_why[action] holds [index, condition, reason] for each failing condition of an allow rule of the action.');
+  const rules = new ActionRules();
   ir.rules.forEach((rule, index) => {
     if (rule.decision !== 'allow') return;
     rule.conditions.forEach((c, ci) => {
@@ -305,10 +329,11 @@ function writeWhy(w: RegoWriter, ir: PolicyIR): void {
         const computed = reason.dynamic;
         const tuple = code`[${literal(index)}, ${literal(ci)}, ${computed ? fixed('reason') : reason.code}]`;
         const lines = computed ? [...body, code`reason := ${reason.code}`] : body;
-        for (const action of rule.actions) writeRule(w, code`${member(fixed('_why'), action)} contains ${tuple}`, lines);
+        for (const action of rule.actions) rules.add(action, code`${member(fixed('_why'), action)} contains ${tuple}`, lines);
       }
     });
   });
+  rules.write(w);
 }
 
 function writeTransitions(w: RegoWriter, ir: PolicyIR): void {

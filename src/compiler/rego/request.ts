@@ -83,10 +83,6 @@ _pointer_segment(s) := replace(replace(s, "~", "~0"), "/", "~1") if {
 	is_string(s)
 } else := format_int(s, 10)
 
-_has_key(o, k) if {
-	_ = o[k]
-}
-
 _json_type(v, types) if {
 	some t in types
 	_json_is(v, t)
@@ -110,9 +106,8 @@ _json_is(v, "array") if is_array(v)
 _json_is(v, "null") if is_null(v)
 
 # _facts: what the rules read, keyed by fact, computed from the request (facts_decision replaces it).
-_facts := {fact: r.value |
+_facts[fact] := r.value if {
 	some [fact, _, r] in _fact_results[input.action]
-	_ = r.value
 }
 
 # _unsure_reasons: one reason per value read by the rules that Rego cannot canonicalize exactly.

@@ -97,7 +97,7 @@ class SchemaChecks {
     const required = schema['required'];
     if (Array.isArray(required)) {
       for (const name of required) {
-        if (typeof name === 'string') this.#add(place, [code`is_object(${v})`, code`not _has_key(${v}, ${stringLiteral(name)})`], `must have required property '${name}'`);
+        if (typeof name === 'string') this.#add(place, [code`is_object(${v})`, code`not ${stringLiteral(name)} in object.keys(${v})`], `must have required property '${name}'`);
       }
     }
     const properties = isObject(schema['properties']) ? schema['properties'] : {};

@@ -13,7 +13,7 @@ export { StateMachine, TRANSITIONS, type RuntimeState } from './state-machine.js
 export { TokenSigner, type TokenClaims } from './tokens.js';
 export type { ApprovalHandler, ApprovalRequest, ApprovalResponse, ApprovalRecord } from './escalation.js';
 export type { DecisionLogEntry } from './core.js';
-export { OriginTracker, OriginRegistry, normalizeForOrigin, TRUSTED_PLACES, type OriginOptions, type OriginLabels, type ValueOrigin, type OriginFacts } from './origin.js';
+export { OriginTracker, OriginRegistry, normalizeForOrigin, TRUSTED_PLACES, type OriginRegistryLimits, type OriginOptions, type OriginLabels, type ValueOrigin, type OriginFacts } from './origin.js';
 export { Labeled, label, lowest, combine, isTrusted, unwrap, requireTrusted, type ProvenanceLabel } from './provenance.js';
 export { RISK_SCORES, sessionContext, type Session, type SessionSummary } from './session.js';
 export { RateLimiter, type LimitedCall, type LimitIR, type RateLimitsIR } from './rate-limit.js';

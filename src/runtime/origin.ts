@@ -256,32 +256,55 @@ export class OriginTracker {
   }
 }
 
+/** Bounds of an `OriginRegistry`. */
+export interface OriginRegistryLimits {
+  /** At most this many sessions are tracked; the least recently used is dropped beyond (default 10,000). */
+  maxSessions?: number;
+  /** A tracker unused for this long is dropped (default: never; the runtime passes its session lifetime). */
+  idleMs?: number;
+  /** Clock in epoch milliseconds. */
+  now?: () => number;
+}
+
 /**
  * The origin trackers of a runtime's sessions, in this process (a run lives in one process, so its
- * session's tool outputs are seen here). A tracker is dropped when its session is revoked; the
- * oldest trackers are dropped beyond `maxSessions` (a dropped session starts again from nothing
- * known, which only lowers labels to `model`).
+ * session's tool outputs are seen here). A tracker is dropped when its session is revoked, when it
+ * was not used for `idleMs`, or when it is the least recently used beyond `maxSessions`: a dropped
+ * session starts again from nothing known, which only lowers labels to `model`.
  */
 export class OriginRegistry {
   readonly #options: OriginOptions;
-  readonly #trackers = new Map<string, OriginTracker>();
+  /** In order of last use (least recent first). */
+  readonly #trackers = new Map<string, { tracker: OriginTracker; used: number }>();
   readonly #maxSessions: number;
+  readonly #idleMs: number;
+  readonly #now: () => number;
 
-  constructor(options: OriginOptions = {}, maxSessions = 10_000) {
+  constructor(options: OriginOptions = {}, limits: OriginRegistryLimits = {}) {
     this.#options = { ...options };
     new OriginTracker(this.#options); // validates the options once
-    this.#maxSessions = maxSessions;
+    this.#maxSessions = limits.maxSessions ?? 10_000;
+    this.#idleMs = limits.idleMs ?? Number.POSITIVE_INFINITY;
+    this.#now = limits.now ?? Date.now;
   }
 
   /** The tracker of a session (created on first use). */
   of(session: string): OriginTracker {
-    let tracker = this.#trackers.get(session);
-    if (!tracker) {
-      tracker = new OriginTracker(this.#options);
-      this.#trackers.set(session, tracker);
-      if (this.#trackers.size > this.#maxSessions) this.#trackers.delete(this.#trackers.keys().next().value as string);
+    const now = this.#now();
+    const entry = this.#trackers.get(session);
+    if (entry) this.#trackers.delete(session);
+    const tracker = entry?.tracker ?? new OriginTracker(this.#options);
+    this.#trackers.set(session, { tracker, used: now });
+    for (const [id, e] of this.#trackers) {
+      if (this.#trackers.size <= this.#maxSessions && now - e.used <= this.#idleMs) break;
+      this.#trackers.delete(id);
     }
     return tracker;
+  }
+
+  /** How many sessions are tracked. */
+  get size(): number {
+    return this.#trackers.size;
   }
 
   /** Forgets a session's tracker. */

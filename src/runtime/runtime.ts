@@ -17,7 +17,7 @@ import type { CounterStore, RevokeFilter, SessionStore, SingleUseStore } from '.
 import { TokenSigner, type TokenClaims } from './tokens.js';
 import { applyAnswer, readAnswer, settleApproval, type BoundApproval } from './approvals.js';
 import { plainCopy, plainObject, readFields } from './plain.js';
-import { OriginRegistry, labelByOrigin, type OriginFacts, type OriginLabels, type OriginOptions, type OriginTracker } from './origin.js';
+import { OriginRegistry, labelByOrigin, type OriginRegistryLimits, type OriginFacts, type OriginLabels, type OriginOptions, type OriginTracker } from './origin.js';
 import { Labeled, unwrapExplicit } from './provenance.js';
 
 /** The `decisionLog` option, checked once. */
@@ -28,13 +28,13 @@ function decisionListener(option: unknown): ((entry: DecisionLogEntry) => void) 
 }
 
 /** The origin registry for the `origins` option, read once. */
-function originRegistry(option: unknown): OriginRegistry | undefined {
+function originRegistry(option: unknown, limits: OriginRegistryLimits): OriginRegistry | undefined {
   if (option === undefined || option === false) return undefined;
-  if (option === true) return new OriginRegistry();
+  if (option === true) return new OriginRegistry({}, limits);
   if (option === null || typeof option !== 'object') throw new RuntimeConfigError('origins must be true, false or { minLength }');
   const { minLength } = readFields(option, 'origins', ['minLength']);
   if (minLength !== undefined && typeof minLength !== 'number') throw new RuntimeConfigError('origins.minLength must be a positive integer');
-  return new OriginRegistry(minLength === undefined ? {} : { minLength });
+  return new OriginRegistry(minLength === undefined ? {} : { minLength }, limits);
 }
 
 const OPTION_KEYS = [
@@ -185,7 +185,7 @@ export class ApeRuntime {
       approvalTimeoutMs: positive('approvalTimeoutMs', options.approvalTimeoutMs, 300_000),
       handler: options.approvalHandler,
       sessionDependent: readsSession(ir),
-      origins: originRegistry(options.origins),
+      origins: originRegistry(options.origins, { idleMs: this.#sessionTtlMs, now }),
       decisionLog: decisionListener(options.decisionLog),
       riskOf: (action) => {
         // Cached per policy version: a swap brings its own action definitions.

@@ -296,3 +296,21 @@ describe('parameters declared as one identifier', () => {
     expect(t.label({ paths: ['/srv/proj2024alpha/new.md'] }, new Set(['paths'])).labels['paths.0']).toBe('model');
   });
 });
+
+describe('OriginRegistry bounds', () => {
+  it('drops trackers idle for longer than idleMs and the least recently used beyond maxSessions', async () => {
+    const { OriginRegistry } = await import('../../src/runtime/index.js');
+    let now = 0;
+    const r = new OriginRegistry({}, { maxSessions: 2, idleMs: 1000, now: () => now });
+    r.of('a').recordInput('user', 'hello world');
+    r.of('b');
+    r.of('a'); // a is now the most recent
+    r.of('c'); // beyond 2: b (least recent) goes
+    expect(r.size).toBe(2);
+    expect(r.of('a').originOf('hello world').label).toBe('user');
+    now = 5000;
+    r.of('d'); // a and c idle for 5 s: dropped
+    expect(r.size).toBe(1);
+    expect(r.of('a').originOf('hello world').label).toBe('model'); // a starts from nothing known
+  });
+});

@@ -2,14 +2,6 @@
 import type { DecisionRequest } from '../compiler/engine-input.js';
 import type { DecisionResult } from '../compiler/ir.js';
 import type { Evaluator } from '../evaluator.js';
-
-/** One decision the engine made for a call: the exact request (what \`ape eval --requests\` reads) and its result. */
-export interface DecisionLogEntry {
-  /** `plan`: deciding a step when its plan is approved (not under `decideAtExecution`, e.g. a guarded call); `call`: deciding the call about to run. */
-  stage: 'plan' | 'call';
-  request: DecisionRequest;
-  result: DecisionResult;
-}
 import type { Auditor } from './audit/events.js';
 import type { InFlight } from './inflight.js';
 import type { OriginRegistry } from './origin.js';
@@ -18,6 +10,14 @@ import type { RateLimiter } from './rate-limit.js';
 import type { SessionManager } from './session.js';
 import type { SingleUseStore } from './stores/types.js';
 import type { TokenClaims, TokenSigner } from './tokens.js';
+
+/** One decision the engine made for a call: the exact request (what `ape eval --requests` reads) and its result. */
+export interface DecisionLogEntry {
+  /** `plan`: deciding a step when its plan is approved (not under `decideAtExecution`, e.g. a guarded call); `call`: deciding the call about to run. */
+  stage: 'plan' | 'call';
+  request: DecisionRequest;
+  result: DecisionResult;
+}
 
 /** How the gate treats a call: `enforce` blocks, `observe` decides and audits but never blocks, `disabled` only runs. */
 export type GateMode = 'enforce' | 'observe' | 'disabled';

@@ -1,5 +1,5 @@
 /** Provenance by origin: labels each argument of a call by where its value occurs (user prompt, system input, a tool's output, nowhere). */
-import type { JsonObject, JsonValue, ProvenanceLabel } from '../compiler/ir.js';
+import type { ActionIR, JsonObject, JsonValue, ProvenanceLabel } from '../compiler/ir.js';
 import { InputError } from './errors.js';
 import { Labeled, isTrusted, lowest } from './provenance.js';
 
@@ -44,7 +44,7 @@ interface Place {
   text: string;
   /** Every number the place holds: numeric leaves and numeric tokens of its strings. */
   numbers: Set<number>;
-  /** The normalized strings already recorded (the same prompt or output recorded again adds nothing). */
+  /** The strings already recorded, as given (the same prompt or output recorded again adds nothing and is not normalized again). */
   seen: Set<string>;
 }
 
@@ -204,7 +204,7 @@ export class OriginTracker {
         }
         if (path) sources[path] = found ?? [];
       } else {
-        const origin = this.originOf(node, single.has(path) || single.has(path.replace(/\.\d+$/u, '')));
+        const origin = this.originOf(node, single.size > 0 && (single.has(path) || single.has(path.replace(/\.\d+$/u, ''))));
         label = origin.label;
         if (path) sources[path] = origin.sources;
       }
@@ -228,10 +228,9 @@ export class OriginTracker {
     const seen = new Set<object>();
     const visit = (node: unknown, depth: number): void => {
       if (typeof node === 'string') {
-        const normal = normalizeForOrigin(node);
-        if (target.seen.has(normal)) return;
-        target.seen.add(normal);
-        texts.push(normal);
+        if (target.seen.has(node)) return;
+        target.seen.add(node);
+        texts.push(normalizeForOrigin(node));
         for (const m of (ASCII.test(node) ? node : node.normalize('NFKC')).matchAll(NUMBER_TOKEN)) target.numbers.add(Number(m[0]));
       } else if (typeof node === 'number') {
         if (Number.isFinite(node)) target.numbers.add(node);
@@ -254,6 +253,19 @@ export class OriginTracker {
     visit(value, 0);
     if (texts.length > 0) place.text += (place.text ? '\u0000' : '') + texts.join('\u0000');
   }
+}
+
+const identifierPathsCache = new WeakMap<ActionIR, ReadonlySet<string>>();
+
+/**
+ * The parameter paths an action declares as one identifier (`format: path`, `url`, `domain`,
+ * `email`, `ip`): `OriginTracker.label`'s `single`. Computed once per action definition.
+ */
+export function identifierPaths(definition: ActionIR | undefined): ReadonlySet<string> | undefined {
+  if (!definition) return undefined;
+  let paths = identifierPathsCache.get(definition);
+  if (!paths) identifierPathsCache.set(definition, (paths = new Set(definition.kinds.map((k) => k.path))));
+  return paths;
 }
 
 /** Bounds of an `OriginRegistry`. */
@@ -330,6 +342,8 @@ export function labelByOrigin(
   const found = origins.label(params, single);
   if (explicit === 'all') return { labels: { ...labels }, sources: found.sources };
   const capped = !isTrusted(cap);
+  // The common case (no wrapper, a trusted plan source): the origin labels stand as they are.
+  if (explicit.size === 0 && !capped) return found;
   const out: Record<string, ProvenanceLabel> = {};
   const leafLabel = (path: string): ProvenanceLabel => {
     if (explicit.has(path)) return labels[path] as ProvenanceLabel;

@@ -32,7 +32,7 @@ import { createIntent, intentDecision, isGenuineIntent, scopeViolation, type Int
 import { approvePlan, canonicalParamsText, isGenuinePlan, stepValidator, type Plan, type PlanStep, type StepVerdict } from './plan.js';
 import { plainCopy, readFields, type PlainValue } from './plain.js';
 import { isTrusted, Labeled, requireTrusted, unwrap, unwrapExplicit, type ProvenanceLabel } from './provenance.js';
-import { labelByOrigin } from './origin.js';
+import { identifierPaths, labelByOrigin } from './origin.js';
 import { sessionContext, type Session } from './session.js';
 import type { ReserveResult, SessionRecord } from './stores/types.js';
 import { StateMachine, type RuntimeState } from './state-machine.js';
@@ -121,6 +121,8 @@ interface Candidate {
   callId: string;
   /** Set when the call runs the plan's own frozen parameters unchanged (no run-time inputs). */
   planned?: PlannedStep;
+  /** Set when the step is decided at plan approval (not a call about to run). */
+  atPlan?: true;
 }
 
 /**
@@ -296,7 +298,7 @@ export class Run implements GateRun {
           // Deferred: the step is decided once, when this run executes it (same intent, plan and constant parts).
           if (defer) return;
           const decision = await promised(
-            this.#decide({ step, index, params: step.parameters as JsonObject, labels: constant.labels, explicit: constant.explicit, cap: source, callId: `${this.id}:plan:${index}`, planned: constant }, {}),
+            this.#decide({ step, index, params: step.parameters as JsonObject, labels: constant.labels, explicit: constant.explicit, cap: source, callId: `${this.id}:plan:${index}`, planned: constant, atPlan: true }, {}),
           );
           // Disabled mode never blocks; observe mode audits the refusal and keeps the step (below).
           if (decision.decision === 'deny' && this.#core.mode !== 'disabled') {
@@ -634,15 +636,14 @@ export class Run implements GateRun {
         provenance: c.labels,
       };
       if (origins) {
-        const kinds = actionDefinition(evaluator.policy.ir, action)?.kinds;
-        const found = labelByOrigin(origins, c.params, c.labels, c.explicit, c.cap, kinds && new Set(kinds.map((k) => k.path)));
+        const found = labelByOrigin(origins, c.params, c.labels, c.explicit, c.cap, identifierPaths(actionDefinition(evaluator.policy.ir, action)));
         request.provenance = found.labels;
         request.sources = found.sources;
       }
       if (record.lastAction !== undefined) request.previous_action = record.lastAction;
       const deciding = decideRequest(core, evaluator, request);
       result = isThenable(deciding) ? ((yield deciding) as DecisionResult) : deciding;
-      if (core.decisionLog) core.decisionLog({ stage: c.callId.includes(':plan:') ? 'plan' : 'call', request: structuredClone(request), result: structuredClone(result) });
+      if (core.decisionLog) core.decisionLog({ stage: c.atPlan ? 'plan' : 'call', request: structuredClone(request), result: structuredClone(result) });
       if (result.decision === 'allow' && verdict === 'escalate') {
         result = { ...result, decision: 'escalate', rule: 'intent:escalation_actions', reasons: [`action '${action}' needs approval under the intent`] };
       }

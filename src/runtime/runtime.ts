@@ -17,7 +17,7 @@ import type { CounterStore, RevokeFilter, SessionStore, SingleUseStore } from '.
 import { TokenSigner, type TokenClaims } from './tokens.js';
 import { applyAnswer, readAnswer, settleApproval, type BoundApproval } from './approvals.js';
 import { plainCopy, plainObject, readFields } from './plain.js';
-import { OriginRegistry, labelByOrigin, type OriginRegistryLimits, type OriginFacts, type OriginLabels, type OriginOptions, type OriginTracker } from './origin.js';
+import { OriginRegistry, identifierPaths, labelByOrigin, type OriginRegistryLimits, type OriginFacts, type OriginLabels, type OriginOptions, type OriginTracker } from './origin.js';
 import { Labeled, unwrapExplicit } from './provenance.js';
 
 /** The `decisionLog` option, checked once. */
@@ -344,8 +344,8 @@ export class ApeRuntime {
     if (copy === null || typeof copy !== 'object' || Array.isArray(copy) || copy instanceof Labeled) throw new RuntimeConfigError('labelByOrigin: params must be an object');
     const u = unwrapExplicit(copy, 'user');
     const value = u.value as JsonObject;
-    const kinds = action === undefined ? undefined : actionDefinition(this.#core.evaluator.policy.ir, action)?.kinds;
-    return { value, ...labelByOrigin(tracker, value, u.labels, u.explicit, 'user', kinds && new Set(kinds.map((k) => k.path))), facts: tracker.facts() };
+    const single = action === undefined ? undefined : identifierPaths(actionDefinition(this.#core.evaluator.policy.ir, action));
+    return { value, ...labelByOrigin(tracker, value, u.labels, u.explicit, 'user', single), facts: tracker.facts() };
   }
 
   sessionSummary(session: Session): Promise<SessionSummary> {

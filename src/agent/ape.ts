@@ -22,8 +22,10 @@ import {
   type Run,
   type RuntimeStores,
   type Session,
+  type DecisionLogEntry,
+  type OriginOptions,
+  sessionContext,
 } from '../runtime/index.js';
-import type { DecisionLogEntry, OriginOptions } from '../runtime/index.js';
 import { ParameterValidationError } from '../index.js';
 import { AgentClosedError, AgentConfigError } from './errors.js';
 import { plainObject } from './json-copy.js';
@@ -436,14 +438,8 @@ export class Ape {
   async sessionFacts(session: Session): Promise<{ context: JsonObject; lastAction?: string }> {
     const s = await this.runtime.sessionSummary(session);
     if (s.state !== 'active') throw new SessionExpiredError(s.id, s.state);
-    const context: JsonObject = {
-      id: s.id,
-      actions_run: s.actionsRun,
-      cumulative_risk: s.cumulativeRisk,
-      counts: s.counts,
-      last_action: s.lastAction ?? null,
-      age_seconds: Math.floor((this.#now() - s.createdAt) / 1000),
-    };
+    // The same facts the runtime hands the engine when it decides a call.
+    const context: JsonObject = sessionContext(s, this.#now());
     return s.lastAction === undefined ? { context } : { context, lastAction: s.lastAction };
   }
 

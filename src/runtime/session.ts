@@ -101,8 +101,8 @@ export class SessionManager {
   }
 }
 
-/** The session facts a policy may test, as `context.session.*`. */
-export function sessionContext(r: SessionRecord, now: number): { [key: string]: JsonValue } {
+/** The session facts a policy may test, as `context.session.*` (from a stored record or a `SessionSummary`). */
+export function sessionContext(r: Pick<SessionRecord, 'id' | 'actionsRun' | 'cumulativeRisk' | 'counts' | 'lastAction' | 'createdAt'>, now: number): { [key: string]: JsonValue } {
   return {
     id: r.id,
     actions_run: r.actionsRun,

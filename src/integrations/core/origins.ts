@@ -6,8 +6,9 @@ import type { Ape } from '../../agent/index.js';
  * by origin; does nothing otherwise. The same text recorded again adds nothing.
  */
 export async function recordUserWords(ape: Ape, texts: readonly string[]): Promise<void> {
-  if (!ape.runtime.tracksOrigins) return;
-  for (const text of texts) if (text.length > 0) await ape.recordInput('user', text);
+  if (!ape.runtime.tracksOrigins || texts.length === 0) return;
+  // One record of the whole list: each text is a leaf; texts recorded before are skipped by the tracker.
+  await ape.recordInput('user', texts);
 }
 
 /** The text of a message content: a string, or the `text` of its text parts. */

@@ -37,18 +37,34 @@ export function directToolCall(message: JSONRPCMessage): DirectToolCall | undefi
 }
 
 /**
+ * Where the answer of one direct call goes: `send` with the JSON-RPC response, or `drop` when there
+ * is none to send (the call was cancelled or its session closed).
+ */
+export interface DirectReply {
+  send(message: JSONRPCMessage): Promise<void>;
+  drop(): void;
+}
+
+/** The direct tools/calls of one session: those taken off its transport, and those a transport's own fast path hands in. */
+export interface DirectCalls {
+  /** Answers one call; its answer goes to `reply` (the session's transport by default). A cancellation for its id aborts it. */
+  submit(call: DirectToolCall, reply?: DirectReply): void;
+}
+
+/**
  * Takes the direct tools/calls off a transport the SDK `Server` is connected to (call after its
  * `connect`): each is handed to `handle` and its answer sent on the transport under the request's
  * id; a `notifications/cancelled` for it aborts it (and nothing is answered, as the SDK does). Every
  * other message reaches the `Server` unchanged.
  */
-export function takeToolCalls(transport: Transport, handle: DirectCallHandler, onError: (error: Error) => void): void {
+export function takeToolCalls(transport: Transport, handle: DirectCallHandler, onError: (error: Error) => void): DirectCalls {
   const inflight = new Map<RequestId, Cancellation>();
+  const toTransport: DirectReply = { send: (message) => transport.send(message), drop: () => undefined };
   const dispatch = transport.onmessage;
   transport.onmessage = (message, extra) => {
     const call = directToolCall(message);
     if (call) {
-      void answer(call);
+      void answer(call, toTransport);
       return;
     }
     const m = message as { method?: unknown; params?: unknown };
@@ -64,15 +80,17 @@ export function takeToolCalls(transport: Transport, handle: DirectCallHandler, o
     inflight.clear();
     onclose?.();
   };
-  const answer = async (call: DirectToolCall): Promise<void> => {
+  const answer = async (call: DirectToolCall, reply: DirectReply): Promise<void> => {
     const cancellation = new Cancellation();
     inflight.set(call.id, cancellation);
-    let reply: JSONRPCMessage;
+    // Nothing is answered once cancelled: the reply is dropped then, not when the handler gets to its end.
+    cancellation.onCancel(() => reply.drop());
+    let message: JSONRPCMessage;
     try {
-      reply = { jsonrpc: '2.0', id: call.id, result: await handle(call, cancellation) };
+      message = { jsonrpc: '2.0', id: call.id, result: await handle(call, cancellation) };
     } catch (caught) {
       const error = (caught ?? {}) as { code?: unknown; message?: unknown; data?: unknown };
-      reply = {
+      message = {
         jsonrpc: '2.0',
         id: call.id,
         error: {
@@ -85,9 +103,10 @@ export function takeToolCalls(transport: Transport, handle: DirectCallHandler, o
     if (inflight.get(call.id) === cancellation) inflight.delete(call.id);
     if (cancellation.cancelled) return;
     try {
-      await transport.send(reply);
+      await reply.send(message);
     } catch (error) {
       onError(new Error(`Failed to send response: ${(error as Error).message}`));
     }
   };
+  return { submit: (call, reply = toTransport) => void answer(call, reply) };
 }

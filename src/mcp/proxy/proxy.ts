@@ -35,7 +35,7 @@ import { McpSetupError, McpToolRefusedError } from '../errors.js';
 import { connectUpstream, listAllTools, type Upstream, type UpstreamSpec } from '../upstream.js';
 import { elicitationApprover, supportsElicitation, type HandlerExtra } from './approval.js';
 import type { Cancellation } from './cancellation.js';
-import { takeToolCalls, type DirectToolCall } from './downstream.js';
+import { takeToolCalls, type DirectCalls, type DirectToolCall } from './downstream.js';
 import { outcomeOfError, refusal } from './refusal.js';
 import { checkToolResult } from './result.js';
 import { policyPins, ToolRegistry } from './tools.js';
@@ -69,6 +69,13 @@ export interface ProxyEnd {
   message: string;
 }
 
+/** The direct tools/calls of each connected session, by its transport (for a transport's own fast path, see http.ts). */
+const directCalls = new WeakMap<Transport, DirectCalls>();
+
+/** The direct tools/calls of a session the proxy serves on `transport` (undefined before `connect`). */
+export function directCallsOf(transport: Transport): DirectCalls | undefined {
+  return directCalls.get(transport);
+}
 
 /**
  * One upstream server (one SDK client) shared by any number of downstream sessions (one SDK
@@ -150,7 +157,8 @@ export class McpProxy {
     server.onclose = () => this.#servers.delete(server);
     this.#servers.add(server);
     await server.connect(transport);
-    takeToolCalls(transport, (call, cancellation) => this.#track(this.#directCall(server, call, cancellation)), (error) => this.#options.log?.(`ape mcp-proxy: to the client: ${error.message}`));
+    const calls = takeToolCalls(transport, (call, cancellation) => this.#track(this.#directCall(server, call, cancellation)), (error) => this.#options.log?.(`ape mcp-proxy: to the client: ${error.message}`));
+    directCalls.set(transport, calls);
     return server;
   }
 

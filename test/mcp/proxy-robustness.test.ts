@@ -1,4 +1,4 @@
-import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitRequestSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { Ape } from '../../src/agent/index.js';
 import { McpProxy, McpUpstreamError, schemaHash } from '../../src/mcp/index.js';
@@ -105,6 +105,39 @@ metadata:
       const after = await h.call('greet', { name: 'ann' });
       expect(after.isError).toBe(true);
       expect(text(after)).toContain('changed since the proxy first saw it');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a schema change while the user is asked refuses the approved call (checked again before it is sent)', async () => {
+    const escalated = policy('sha256:unused').replace(/metadata:[\s\S]*$/, '').replace('{ id: greet, action: greet, decision: allow }', '{ id: greet, action: greet, decision: escalate }');
+    const h = await startProxy(escalated, fixtureServer('rug-pull-server.mjs'), { answer: { action: 'decline' } });
+    try {
+      const other = await h.connectClient();
+      const relisted = new Promise<void>((resolve) => other.client.setNotificationHandler(ToolListChangedNotificationSchema, async () => resolve()));
+      h.client.setRequestHandler(ElicitRequestSchema, async () => {
+        // While the question is open the server changes greet; the user then approves the call shown.
+        await other.client.callTool({ name: 'flip', arguments: {} });
+        await relisted;
+        return { action: 'accept', content: { approve: true } };
+      });
+      const r = await h.call('greet', { name: 'ann' });
+      expect(r.isError).toBe(true);
+      expect(text(r)).toContain('changed since the proxy first saw it');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("an edit the policy allows but the tool's input schema does not is refused before it is sent", async () => {
+    const escalated = policy('sha256:unused').replace(/metadata:[\s\S]*$/, '').replace('{ id: greet, action: greet, decision: allow }', '{ id: greet, action: greet, decision: escalate }');
+    const h = await startProxy(escalated, fixtureServer('rug-pull-server.mjs'), { answer: { action: 'accept', content: { approve: true, arguments: '{"nom":"ann"}' } } });
+    try {
+      const r = await h.call('greet', { name: 'ann' });
+      expect(r.isError).toBe(true);
+      expect(text(r)).toContain("arguments of 'greet' do not match its input schema");
+      expect(h.asked).toHaveLength(1);
     } finally {
       await h.close();
     }

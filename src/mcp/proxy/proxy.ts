@@ -29,7 +29,8 @@ import {
   type ServerNotification,
 } from '@modelcontextprotocol/sdk/types.js';
 import { simulate, type JsonObject } from '../../index.js';
-import type { Ape } from '../../agent/index.js';
+import type { Ape, ApprovalHandler } from '../../agent/index.js';
+import { plainCopy } from '../../runtime/index.js';
 import { toolActionId } from '../action-id.js';
 import { McpSetupError, McpToolRefusedError } from '../errors.js';
 import { connectUpstream, listAllTools, type Upstream, type UpstreamSpec } from '../upstream.js';
@@ -310,21 +311,39 @@ export class McpProxy {
     asker: Pick<HandlerExtra, 'sendRequest'>,
   ): Promise<CallToolResult> {
     this.#ensureUp();
-    // The arguments are copied once; everything below reads the copy.
-    const args = JSON.parse(JSON.stringify(rawArgs ?? {})) as JsonObject;
+    // The arguments are copied once (the runtime's copy-once, which ape.call takes as it is); everything below reads the copy.
+    let args: JsonObject;
+    try {
+      args = plainCopy(rawArgs ?? {}, name) as JsonObject;
+    } catch (error) {
+      return outcomeOfError(error, name);
+    }
     if (!this.#tools.get(name)) await this.#refreshTools().catch(() => undefined);
     const problem = this.#tools.problem(name, args);
     if (problem) return refusal(new McpToolRefusedError(name, problem).code, `${problem}; not run`);
+    const checked = this.#tools.generation;
     const action = this.actionId(name);
-    const approve = supportsElicitation(server.getClientCapabilities()) ? elicitationApprover(name, asker, this.#options.approvalTimeoutMs ?? 300_000) : undefined;
+    const ask = supportsElicitation(server.getClientCapabilities()) ? elicitationApprover(name, asker, this.#options.approvalTimeoutMs ?? 300_000) : undefined;
+    // The only approver is the user's, through elicitation: whether they edited the call is known here.
+    let edited = false;
+    const approve: ApprovalHandler | undefined = ask
+      ? async (request) => {
+          const answer = await ask(request);
+          if (answer.approved && answer.params !== undefined) edited = true;
+          return answer;
+        }
+      : undefined;
     try {
       return await this.#options.ape.call<CallToolResult>(
         action,
         args,
         async (params) => {
-          // An approver's edit, or a schema that changed meanwhile, is checked again before anything is sent.
-          const again = this.#tools.problem(name, params as JsonObject);
-          if (again) throw new McpToolRefusedError(name, again);
+          // An edited call, or any call after the tool list was re-read, is checked again before anything is sent;
+          // otherwise the runtime hands over the arguments checked above (its canonical copy of them).
+          if (edited || this.#tools.generation !== checked) {
+            const again = this.#tools.problem(name, params as JsonObject);
+            if (again) throw new McpToolRefusedError(name, again);
+          }
           this.#ensureUp();
           return forward(params as JsonObject);
         },

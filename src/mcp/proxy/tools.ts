@@ -50,6 +50,7 @@ export class ToolRegistry {
   readonly #pins: Map<string, string>;
   readonly #fromPolicy: ReadonlySet<string>;
   readonly #actionOf: (name: string) => string;
+  #generation = 0;
 
   constructor(policyPinsByAction: Map<string, string>, actionOf: (name: string) => string) {
     this.#pins = new Map(policyPinsByAction);
@@ -59,6 +60,7 @@ export class ToolRegistry {
 
   /** Records the tools of a (re-)read list; returns the names whose schema now differs from their pin. */
   observe(tools: readonly Tool[]): string[] {
+    this.#generation++;
     const changed: string[] = [];
     for (const tool of tools) {
       const hash = schemaHash(tool.inputSchema);
@@ -78,7 +80,13 @@ export class ToolRegistry {
 
   /** Forgets tools absent from a complete list. */
   retainOnly(names: ReadonlySet<string>): void {
+    this.#generation++;
     for (const name of [...this.#known.keys()]) if (!names.has(name)) this.#known.delete(name);
+  }
+
+  /** Counts the list reads (and removals): a check made under one generation still holds while it is unchanged. */
+  get generation(): number {
+    return this.#generation;
   }
 
   /** The tool by name, if the server listed it. */

@@ -95,23 +95,53 @@ describe('ape mcp-proxy (the command, over stdio)', () => {
     }
   });
 
-  it('from Python with the official `mcp` package (PyPI): the boundary holds across languages', () => {
+  const pythonSummary = (args: string[]) => {
     const python = join(ROOT_DIR, '.tools/mcp-py/bin/python');
     expect(existsSync(python), 'run `bash scripts/install-mcp-py.sh` (npm test does it in pretest)').toBe(true);
-    const r = spawnSync(python, [join(ROOT_DIR, 'test/mcp/fixtures/python_client.py'), root, outside, ...APE, 'mcp-proxy', '--policy', policyFile, '--', process.execPath, serverScript('filesystem'), root, outside], {
-      cwd: ROOT_DIR,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const r = spawnSync(python, [join(ROOT_DIR, 'test/mcp/fixtures/python_client.py'), ...args], { cwd: ROOT_DIR, encoding: 'utf8', timeout: 60_000 });
     expect(r.status, r.stderr).toBe(0);
-    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as Record<string, { isError: boolean; text: string }> & { tools: string[] };
+    return JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as Record<string, { isError: boolean; text: string }> & { tools: string[] };
+  };
+  const expectBoundary = (summary: ReturnType<typeof pythonSummary>, name: string) => {
     expect(summary.tools).toContain('write_file');
     expect(summary['allowed']).toEqual({ isError: false, text: 'notes in the root\n' });
     expect(summary['denied']?.isError).toBe(true);
     expect(summary['denied']?.text).toContain("action 'write_file' denied by default: rule 'write-in-root'");
     expect(summary['traversal']?.isError).toBe(true);
-    expect(existsSync(join(outside, 'from-python.txt'))).toBe(false);
+    expect(existsSync(join(outside, name)), name).toBe(false);
     expect(existsSync(join(outside, 'dots.txt'))).toBe(false);
+  };
+
+  it('from Python with the official `mcp` package (PyPI): the boundary holds across languages', () => {
+    expectBoundary(pythonSummary([root, outside, ...APE, 'mcp-proxy', '--policy', policyFile, '--', process.execPath, serverScript('filesystem'), root, outside]), 'from-python.txt');
+  });
+
+  it("from Python over Streamable HTTP (the `mcp` package's streamable_http_client): the same boundary, JSON answers read", async () => {
+    const child = spawn(APE[0] as string, [...APE.slice(1), 'mcp-proxy', '--policy', policyFile, '--listen', '127.0.0.1:0', '--', process.execPath, serverScript('filesystem'), root, outside], { cwd: ROOT_DIR });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let seen = '';
+        child.stderr.on('data', (c: Buffer) => {
+          seen += c.toString();
+          const m = /serving (http:\S+)/.exec(seen);
+          if (m) resolve(m[1] as string);
+        });
+        child.once('exit', (code) => reject(new Error(`the proxy exited with ${code}: ${seen}`)));
+      });
+      const python = join(ROOT_DIR, '.tools/mcp-py/bin/python');
+      const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const p = spawn(python, [join(ROOT_DIR, 'test/mcp/fixtures/python_client.py'), '--url', url, root, outside], { cwd: ROOT_DIR });
+        let stdout = '';
+        let stderr = '';
+        p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+        p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+        p.once('exit', (status) => resolve({ status, stdout, stderr }));
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expectBoundary(JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as ReturnType<typeof pythonSummary>, 'from-python.txt');
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 
   it('exits 1 with one line on stderr when the server crashes', async () => {

@@ -13,6 +13,12 @@ export interface OriginOptions {
    * place: they are labeled `model` (default 3). Short values ("ok", "1") occur everywhere by chance.
    */
   minLength?: number;
+  /**
+   * The deployer's data (its own addresses, accounts, contacts...), recorded as the `system` input
+   * of every session's tracker when the tracker is created: a new or renewed session has it too.
+   * Read once (when the runtime is created); each session starts from that record.
+   */
+  system?: unknown;
 }
 
 /** Where one value occurs: its label (the least trusted place) and every place it was found in. */
@@ -106,6 +112,14 @@ export class OriginTracker {
     const minLength = options.minLength ?? 3;
     if (!Number.isInteger(minLength) || minLength < 1) throw new InputError('origin options', '/minLength', 'must be a positive integer');
     this.#minLength = minLength;
+    if (options.system !== undefined) this.recordInput('system', options.system);
+  }
+
+  /** A new tracker holding what this one recorded so far (recording into either leaves the other as it is). */
+  fork(): OriginTracker {
+    const copy = new OriginTracker({ minLength: this.#minLength });
+    for (const [name, p] of this.#places) copy.#places.set(name, { name: p.name, label: p.label, text: p.text, numbers: new Set(p.numbers), seen: new Set(p.seen) });
+    return copy;
   }
 
   /** Records a trusted input: the user's prompt (`user`) or system configuration (`system`). */
@@ -282,10 +296,11 @@ export interface OriginRegistryLimits {
  * The origin trackers of a runtime's sessions, in this process (a run lives in one process, so its
  * session's tool outputs are seen here). A tracker is dropped when its session is revoked, when it
  * was not used for `idleMs`, or when it is the least recently used beyond `maxSessions`: a dropped
- * session starts again from nothing known, which only lowers labels to `model`.
+ * session starts again from the deployer's data alone (the `system` option), which only lowers labels.
  */
 export class OriginRegistry {
-  readonly #options: OriginOptions;
+  /** What every session's tracker starts from (the `system` option recorded once). */
+  readonly #base: OriginTracker;
   /** In order of last use (least recent first). */
   readonly #trackers = new Map<string, { tracker: OriginTracker; used: number }>();
   readonly #maxSessions: number;
@@ -293,8 +308,8 @@ export class OriginRegistry {
   readonly #now: () => number;
 
   constructor(options: OriginOptions = {}, limits: OriginRegistryLimits = {}) {
-    this.#options = { ...options };
-    new OriginTracker(this.#options); // validates the options once
+    // Validates the options and records the deployer's data, once.
+    this.#base = new OriginTracker(options);
     this.#maxSessions = limits.maxSessions ?? 10_000;
     this.#idleMs = limits.idleMs ?? Number.POSITIVE_INFINITY;
     this.#now = limits.now ?? Date.now;
@@ -305,7 +320,7 @@ export class OriginRegistry {
     const now = this.#now();
     const entry = this.#trackers.get(session);
     if (entry) this.#trackers.delete(session);
-    const tracker = entry?.tracker ?? new OriginTracker(this.#options);
+    const tracker = entry?.tracker ?? this.#base.fork();
     this.#trackers.set(session, { tracker, used: now });
     for (const [id, e] of this.#trackers) {
       if (this.#trackers.size <= this.#maxSessions && now - e.used <= this.#idleMs) break;

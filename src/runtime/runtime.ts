@@ -31,10 +31,10 @@ function decisionListener(option: unknown): ((entry: DecisionLogEntry) => void) 
 function originRegistry(option: unknown, limits: OriginRegistryLimits): OriginRegistry | undefined {
   if (option === undefined || option === false) return undefined;
   if (option === true) return new OriginRegistry({}, limits);
-  if (option === null || typeof option !== 'object') throw new RuntimeConfigError('origins must be true, false or { minLength }');
-  const { minLength } = readFields(option, 'origins', ['minLength']);
+  if (option === null || typeof option !== 'object') throw new RuntimeConfigError('origins must be true, false or { minLength, system }');
+  const { minLength, system } = readFields(option, 'origins', ['minLength', 'system']);
   if (minLength !== undefined && typeof minLength !== 'number') throw new RuntimeConfigError('origins.minLength must be a positive integer');
-  return new OriginRegistry(minLength === undefined ? {} : { minLength }, limits);
+  return new OriginRegistry({ ...(minLength === undefined ? {} : { minLength }), ...(system === undefined ? {} : { system }) }, limits);
 }
 
 const OPTION_KEYS = [

@@ -314,3 +314,34 @@ describe('OriginRegistry bounds', () => {
     expect(r.of('a').originOf('hello world').label).toBe('model'); // a starts from nothing known
   });
 });
+
+describe('the deployer\'s data in every session (origins: { system })', () => {
+  it('each new, renewed or dropped-and-recreated session starts from it; what one session records stays its own', async () => {
+    const { OriginRegistry } = await import('../../src/runtime/index.js');
+    let now = 0;
+    const r = new OriginRegistry({ system: { own_iban: 'DE89370400440532013000', contacts: ['alice@example.com'] } }, { idleMs: 1000, now: () => now });
+    expect(r.of('a').originOf('DE89370400440532013000')).toEqual({ label: 'system', sources: ['system'] });
+    r.of('a').recordOutput('read_mail', 'pay FR7630006000011234567890189');
+    r.of('a').recordInput('system', 'ops@example.com');
+    expect(r.of('b').originOf('alice@example.com').label).toBe('system');
+    expect(r.of('b').originOf('FR7630006000011234567890189').label).toBe('model');
+    expect(r.of('b').originOf('ops@example.com').label).toBe('model');
+    now = 5000;
+    r.of('c'); // a and b idle: dropped
+    expect(r.of('a').originOf('DE89370400440532013000').label).toBe('system');
+    expect(r.of('a').originOf('FR7630006000011234567890189').label).toBe('model');
+  });
+
+  it('a runtime given { system } labels it system in a session opened after a revocation; a bad option is a typed error', async () => {
+    const { RuntimeConfigError } = await import('../../src/runtime/index.js');
+    const { root, cleanup } = tempRoot();
+    afterAll(cleanup);
+    const { ape: rt } = makeRuntime(root, { origins: { system: { own_iban: 'DE89370400440532013000' } } });
+    const first = await rt.openSession({ tenant: 't' });
+    expect(rt.labelByOrigin(first, { path: 'DE89370400440532013000' }, 'read_file').labels['path']).toBe('system');
+    await rt.revokeSession(first);
+    const second = await rt.openSession({ tenant: 't' });
+    expect(rt.labelByOrigin(second, { path: 'DE89370400440532013000' }, 'read_file').labels['path']).toBe('system');
+    expect(() => makeRuntime(root, { origins: { minLength: 'x' } as never })).toThrow(RuntimeConfigError);
+  });
+});

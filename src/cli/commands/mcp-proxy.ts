@@ -77,9 +77,9 @@ export function register(program: Command, io: CliIO): void {
         engine: options.engine,
         ...(options.opaUrl ? { engineOptions: { opaUrl: options.opaUrl } } : {}),
         ...(options.audit ? { audit: [new JsonlSink(options.audit)] } : {}),
-        ...(options.origins ? { origins: true } : {}),
+        // The deployer's data is in every session's record, the default session's renewals included.
+        ...(options.origins ? { origins: systemInput === undefined ? true : { system: systemInput } } : {}),
       });
-      if (systemInput !== undefined) await ape.recordInput('system', systemInput);
       let end: ProxyEnd;
       try {
         if (options.watch) {

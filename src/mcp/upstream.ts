@@ -3,6 +3,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { linkedAbortFetch } from './linked-fetch.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ClientCapabilities, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { McpUpstreamError } from './errors.js';
@@ -58,8 +59,8 @@ export function upstreamTransport(spec: UpstreamSpec, stderr: 'inherit' | 'pipe'
   } catch {
     throw new McpUpstreamError(`'${spec.url}' is not a URL`);
   }
-  const requestInit = spec.headers && Object.keys(spec.headers).length > 0 ? { requestInit: { headers: spec.headers } } : {};
-  return spec.transport === 'sse' ? new SSEClientTransport(url, requestInit) : new StreamableHTTPClientTransport(url, requestInit);
+  const options = { fetch: linkedAbortFetch(), ...(spec.headers && Object.keys(spec.headers).length > 0 ? { requestInit: { headers: spec.headers } } : {}) };
+  return spec.transport === 'sse' ? new SSEClientTransport(url, options) : new StreamableHTTPClientTransport(url, options);
 }
 
 /** Starts (or reaches) a server and completes the MCP handshake; a typed error when it cannot. */

@@ -2,7 +2,7 @@
 import { types } from 'node:util';
 import type { JsonObject, JsonValue } from '../compiler/ir.js';
 import { InputError } from './errors.js';
-import { Labeled, isGenuineLabeled } from './provenance.js';
+import { Labeled, isGenuineLabeled, isTrusted, requireTrusted, type ProvenanceLabel } from './provenance.js';
 
 /** Deepest nesting accepted (a deeper value is refused, not a stack overflow). */
 export const MAX_DEPTH = 64;
@@ -28,15 +28,48 @@ export function plainCopy(value: unknown, where: string, options: PlainOptions =
   const labeled = options.labeled === true;
   // A copy this function made is deeply frozen plain data: copying it again would give the same data.
   // A copy without wrappers serves both modes; one with wrappers only a copy that allows them.
-  if (typeof value === 'object' && value !== null && (strictCopies.has(value) || (labeled && labeledCopies.has(value)))) return value as PlainValue;
-  const out = copy(value, where, [], 0, new Set<object>(), { nodes: 0 }, labeled);
-  if (typeof out === 'object' && out !== null) (labeled ? labeledCopies : strictCopies).add(out);
+  if (typeof value === 'object' && value !== null && reusable(copies.get(value), labeled)) return value as PlainValue;
+  const walk: Walk = { nodes: 0, height: 0, wrappers: false };
+  const out = copy(value, where, [], 0, new Set<object>(), walk, labeled);
+  if (typeof out === 'object' && out !== null) copies.set(out, Object.freeze({ nodes: walk.nodes, height: walk.height, wrappers: walk.wrappers }));
   return out;
 }
 
-/** Top-level values `plainCopy` made without `labeled` (no wrappers inside), and with it. */
-const strictCopies = new WeakSet<object>();
-const labeledCopies = new WeakSet<object>();
+/** What a copy's walk found: its keys and items (all levels), its deepest object below the top, whether it holds wrappers. */
+interface Walk {
+  nodes: number;
+  height: number;
+  wrappers: boolean;
+}
+
+/**
+ * Top-level values `plainCopy` made (deeply frozen, read from nothing but its own walk), with what
+ * their walk found: a copy inside a later value is taken as it is (see `copy`) within the same limits.
+ */
+const copies = new WeakMap<object, Readonly<Walk>>();
+
+function reusable(found: Readonly<Walk> | undefined, labeled: boolean): found is Readonly<Walk> {
+  return found !== undefined && (labeled || !found.wrappers);
+}
+
+/** Whether a value is a copy `plainCopy` made without any `Labeled` wrapper inside: deeply frozen plain JSON data. */
+export function isPlainCopy(value: unknown): value is JsonValue {
+  if (typeof value !== 'object' || value === null) return false;
+  const found = copies.get(value);
+  return found !== undefined && !found.wrappers;
+}
+
+/**
+ * `requireTrusted(where, plainCopy(value, where, { labeled: true }), label)`: the value read once and
+ * refused with `ProvenanceError` unless every part of it is trusted. A copy without wrappers under a
+ * trusted label is trusted as a whole and comes back as it is (frozen); otherwise the plain value
+ * `requireTrusted` builds. Callers only read the result.
+ */
+export function trustedCopy(value: unknown, where: string, label: ProvenanceLabel): JsonValue {
+  const copied = plainCopy(value, where, { labeled: true });
+  if (isTrusted(label) && isPlainCopy(copied)) return copied;
+  return requireTrusted(where, copied, label);
+}
 
 /** `plainCopy` of a value that must be a JSON object (no wrappers). */
 export function plainObject(value: unknown, where: string): Readonly<JsonObject> {
@@ -70,7 +103,7 @@ function fail(where: string, pointer: string, message: string): never {
  * The copy walk. `path` holds the keys down to `value` (pushed and popped on the way, so no
  * pointer text is built unless a refusal names the place).
  */
-function copy(value: unknown, where: string, path: string[], depth: number, stack: Set<object>, budget: { nodes: number }, labeled: boolean): PlainValue {
+function copy(value: unknown, where: string, path: string[], depth: number, stack: Set<object>, budget: Walk, labeled: boolean): PlainValue {
   switch (typeof value) {
     case 'string':
       if (!wellFormed(value)) fail(where, pointerOf(path), 'contains a lone surrogate (not valid Unicode text)');
@@ -86,11 +119,22 @@ function copy(value: unknown, where: string, path: string[], depth: number, stac
       fail(where, pointerOf(path), `is ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`} (not JSON)`);
   }
   if (value === null) return null;
+  // An earlier copy (frozen plain data) inside this value is taken as it is when it fits in the limits
+  // here; otherwise the walk below reads it again and names the place that breaks them.
+  const earlier = copies.get(value);
+  if (reusable(earlier, labeled) && depth + earlier.height < MAX_DEPTH && budget.nodes + earlier.nodes <= MAX_NODES) {
+    budget.nodes += earlier.nodes;
+    if (depth + earlier.height > budget.height) budget.height = depth + earlier.height;
+    if (earlier.wrappers) budget.wrappers = true;
+    return value as PlainValue;
+  }
   if (types.isProxy(value)) fail(where, pointerOf(path), 'is a proxy (not plain data)');
   if (depth >= MAX_DEPTH) fail(where, pointerOf(path), `is nested deeper than ${MAX_DEPTH} levels`);
   if (stack.has(value)) fail(where, pointerOf(path), 'is cyclic');
+  if (depth > budget.height) budget.height = depth;
   if (labeled && isGenuineLabeled(value)) {
     // A genuine wrapper is frozen with own data properties (see `Labeled`): reading them is stable.
+    budget.wrappers = true;
     stack.add(value);
     const inner = copy(value.value, where, path, depth + 1, stack, budget, labeled);
     stack.delete(value);
@@ -102,11 +146,14 @@ function copy(value: unknown, where: string, path: string[], depth: number, stac
     fail(where, pointerOf(path), `is ${describe(value)} (not plain JSON data)`);
   }
   stack.add(value);
-  const keys = Reflect.ownKeys(value);
-  budget.nodes += keys.length;
+  // The own keys as `Reflect.ownKeys` lists them (string keys, then symbols), fetched in two cheaper calls for an object.
+  const names = isArray ? Reflect.ownKeys(value) : Object.getOwnPropertyNames(value);
+  const symbols = isArray ? NO_SYMBOLS : Object.getOwnPropertySymbols(value);
+  budget.nodes += names.length + symbols.length;
   if (budget.nodes > MAX_NODES) fail(where, pointerOf(path), `has more than ${MAX_NODES} keys and items`);
   let out: PlainValue;
   if (isArray) {
+    const keys = names;
     const items: PlainValue[] = [];
     const length = (Object.getOwnPropertyDescriptor(value, 'length') as PropertyDescriptor).value as number;
     if (keys.length !== length + 1) fail(where, pointerOf(path), 'is a sparse array or has extra properties');
@@ -120,21 +167,24 @@ function copy(value: unknown, where: string, path: string[], depth: number, stac
     out = items as JsonValue[];
   } else {
     const obj: Record<string, PlainValue> = {};
-    for (const key of keys) {
-      if (typeof key === 'symbol') fail(where, pointerOf(path), 'has a symbol key (not JSON)');
+    for (const key of names as string[]) {
       if (!wellFormed(key)) fail(where, pointerOf(path), 'has a key with a lone surrogate');
       const item = dataOf(value, key, where, path);
       path.push(key);
       const child = copy(item, where, path, depth + 1, stack, budget, labeled);
       path.pop();
-      // defineProperty: a `__proto__` key stays an own data property, as JSON.parse makes it.
-      Object.defineProperty(obj, key, { value: child, enumerable: true, writable: true, configurable: true });
+      // defineProperty for `__proto__`: it stays an own data property, as JSON.parse makes it (an assignment would set the prototype).
+      if (key === '__proto__') Object.defineProperty(obj, key, { value: child, enumerable: true, writable: true, configurable: true });
+      else obj[key] = child;
     }
+    if (symbols.length > 0) fail(where, pointerOf(path), 'has a symbol key (not JSON)');
     out = obj as JsonObject;
   }
   stack.delete(value);
   return Object.freeze(out) as PlainValue;
 }
+
+const NO_SYMBOLS: readonly symbol[] = Object.freeze([]);
 
 /** The JSON pointer of a path of keys. */
 function pointerOf(path: readonly string[]): string {

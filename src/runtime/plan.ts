@@ -1,5 +1,4 @@
 /** Plans: steps {action, tool, parameters} checked against the intent, the action repository, the tool registry and the policy; hashed and frozen on approval. */
-import { createHash } from 'node:crypto';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { actionDefinition } from '../compiler/engine-input.js';
 import { canonicalJson } from '../compiler/hash.js';
@@ -8,9 +7,11 @@ import { parameterValidator } from '../compiler/params-schema.js';
 import { ACTION_ID_PATTERN } from '../compiler/policy-schema.js';
 import { PlanValidationError } from './errors.js';
 import { deepFreeze } from './freeze.js';
-import { plainCopy } from './plain.js';
+import { isPlainCopy, trustedCopy } from './plain.js';
+import { canonicalForm } from './canonical.js';
+import { sha256Hex } from './hmac.js';
 import { intentDecision, scopeViolation, type Intent } from './intent.js';
-import { requireTrusted, type ProvenanceLabel } from './provenance.js';
+import type { ProvenanceLabel } from './provenance.js';
 
 /** One step as callers write it. `inputs` names parameters filled in at run time (e.g. from an earlier tool's output). */
 export interface PlanStepInput {
@@ -119,17 +120,17 @@ export interface StepVerdict {
 export async function approvePlan(input: unknown, ctx: PlanContext): Promise<Plan> {
   const label = ctx.source ?? 'user';
   // Read once into frozen plain data (getters, proxies, cycles, Dates, NaN... refused with InputError).
-  const plain = requireTrusted('plan', plainCopy(input, 'plan', { labeled: true }), label);
+  const plain = trustedCopy(input, 'plan', label);
+  // Frozen plain data all through (a copy without wrappers): its parameters may stand for their canonical copy.
+  const frozen = isPlainCopy(plain);
   if (!validatePlanShape(plain)) {
     const e = validatePlanShape.errors?.[0];
     throw new PlanValidationError(-1, 'shape', `${e?.instancePath || 'plan'} ${e?.message ?? 'does not match the plan schema'}`);
   }
   // The shape is checked: steps of strings, a string list and a parameters object. Each step's parameters
-  // become a canonical JSON copy (parsed from their canonical text, kept for the plan and call hashes).
+  // become a canonical JSON copy (their canonical text is kept for the plan and call hashes).
   const steps: PlanStep[] = (plain as unknown as PlanInput).steps.map((s) => {
-    const text = canonicalJson(s.parameters ?? {});
-    const parameters = JSON.parse(text) as JsonObject;
-    paramTexts.set(parameters, text);
+    const parameters = canonicalParameters(s.parameters ?? {}, frozen);
     return { action: s.action, tool: s.tool, parameters, inputs: [...(s.inputs ?? [])] };
   });
   for (const [i, step] of steps.entries()) {
@@ -170,6 +171,27 @@ export async function approvePlan(input: unknown, ctx: PlanContext): Promise<Pla
 }
 
 /**
+ * A step's parameters as their canonical copy, its text recorded for the plan and call hashes (`canonicalParamsText`).
+ * Parameters that are frozen plain data already in canonical form are that copy themselves (the same
+ * data `JSON.parse` of their text would build); anything else is parsed from the text into a fresh object.
+ */
+function canonicalParameters(source: JsonObject, frozen: boolean): JsonObject {
+  let parameters: JsonObject;
+  let text: string;
+  if (frozen) {
+    const form = canonicalForm(source);
+    text = form.text;
+    parameters = form.canonical ? source : (JSON.parse(text) as JsonObject);
+  } else {
+    text = canonicalJson(source);
+    parameters = JSON.parse(text) as JsonObject;
+  }
+  // The first text recorded for an object stays: it is the same text for the same frozen data.
+  if (!paramTexts.has(parameters)) paramTexts.set(parameters, text);
+  return parameters;
+}
+
+/**
  * `sha256:<hex>` of the canonical JSON of `{intent, steps}` (what `hashJson` gives), written from the
  * canonical text of each step's parameters, which is kept for the step's call hash (`canonicalParamsText`).
  * Keys in canonical (code unit) order: action, inputs, parameters, tool; strings as JSON.stringify writes them.
@@ -177,9 +199,9 @@ export async function approvePlan(input: unknown, ctx: PlanContext): Promise<Pla
 function planHash(intent: string, steps: readonly PlanStep[]): string {
   const parts = steps.map((s) => {
     const text = paramTexts.get(s.parameters) ?? canonicalJson(s.parameters);
-    return `{"action":${JSON.stringify(s.action)},"inputs":${canonicalJson(s.inputs)},"parameters":${text},"tool":${JSON.stringify(s.tool)}}`;
+    return `{"action":${JSON.stringify(s.action)},"inputs":${s.inputs.length === 0 ? '[]' : canonicalJson(s.inputs)},"parameters":${text},"tool":${JSON.stringify(s.tool)}}`;
   });
-  return `sha256:${createHash('sha256').update(`{"intent":${JSON.stringify(intent)},"steps":[${parts.join(',')}]}`).digest('hex')}`;
+  return sha256Hex(`{"intent":${JSON.stringify(intent)},"steps":[${parts.join(',')}]}`);
 }
 
 /** Canonical JSON text of the (frozen) parameters of approved plan steps. */

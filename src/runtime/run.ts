@@ -27,11 +27,11 @@ import { askApprover, type ApprovalRecord, type ApprovalRequest } from './escala
 import { deepFreeze } from './freeze.js';
 import { drive, isThenable, promised, wait, type Flow } from './awaitable.js';
 import type { AuditEvent, AuditEventType } from './audit/events.js';
-import { errorData, ownParams, textHash, type Call, type Gate, type GateRun, type StepResult } from './gate.js';
+import { errorData, frozenParamsHash, ownParams, textHash, type Call, type Gate, type GateRun, type StepResult } from './gate.js';
 import { createIntent, intentDecision, isGenuineIntent, scopeViolation, type Intent } from './intent.js';
 import { approvePlan, canonicalParamsText, isGenuinePlan, stepValidator, type Plan, type PlanStep, type StepVerdict } from './plan.js';
 import { plainCopy, readFields, type PlainValue } from './plain.js';
-import { isTrusted, Labeled, requireTrusted, unwrap, unwrapExplicit, type ProvenanceLabel } from './provenance.js';
+import { isTrusted, Labeled, requireTrusted, uniformLabels, unwrap, unwrapExplicit, type ProvenanceLabel, type Unwrapped } from './provenance.js';
 import { identifierPaths, labelByOrigin } from './origin.js';
 import { sessionContext, type Session } from './session.js';
 import type { ReserveResult, SessionRecord } from './stores/types.js';
@@ -93,6 +93,8 @@ function authorization(issued: Issued, signer: TokenSigner): Authorization {
   const grant = issued.grant;
   Object.freeze(grant.claims);
   const call = Object.freeze(grant.call as Call);
+  // The caller may hand this call back (`execute`): its frozen parameters keep the hash the claims carry.
+  ownParams(call.params, grant.claims.params);
   const capability = Capability.mint(grant);
   let text: string | undefined;
   const auth = {
@@ -707,11 +709,14 @@ export class Run implements GateRun {
     const intent = this.#intent as Intent;
     const params = step.parameters as JsonObject;
     const text = canonicalParamsText(params);
-    const unwrapped = unwrapExplicit(params, label);
+    // Plan parameters hold no wrappers (the plan's label stands for all of them): one walk for the labels, no copy.
+    const uniform = uniformLabels(params, label);
+    const unwrapped = uniform === undefined ? unwrapExplicit(params, label) : undefined;
     return {
-      labels: Object.freeze(unwrapped.labels),
-      explicit: unwrapped.explicit,
-      hash: ownParams(params, text === undefined ? undefined : textHash(text)),
+      labels: Object.freeze(uniform ?? (unwrapped as Unwrapped).labels),
+      explicit: unwrapped?.explicit ?? new Set<string>(),
+      // Frozen with the plan; recorded for the gate only when a call is handed out (`authorization`).
+      hash: frozenParamsHash(params, text),
       verdict: checked ? checked.verdict : intentDecision(intent, step.action),
       outside: checked ? checked.outside : scopeViolation(intent, actionDefinition(this.#core.evaluator.policy.ir, step.action), params),
     };

@@ -1,0 +1,205 @@
+/** The guarded call's hot path: copies taken once and reused, canonical parameters reused, labels and hashes as before; each shortcut tried against what it must still refuse. */
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { canonicalJson, hashJson } from '../../src/compiler/hash.js';
+import type { JsonObject, JsonValue } from '../../src/compiler/ir.js';
+import { canonicalForm } from '../../src/runtime/canonical.js';
+import { MAX_DEPTH, MAX_NODES, isPlainCopy, plainCopy, trustedCopy } from '../../src/runtime/plain.js';
+import { InputError, Labeled, ProvenanceError, TokenMismatchError, unwrap } from '../../src/runtime/index.js';
+import { uniformLabels } from '../../src/runtime/provenance.js';
+import { intentFor, makeRuntime, tempRoot } from './helpers.js';
+
+const { root, cleanup } = tempRoot();
+afterAll(cleanup);
+writeFileSync(join(root, 'notes.txt'), 'hello');
+
+/** A value nested `levels` objects deep: { a: { a: ... { a: 1 } } }. */
+function nested(levels: number): JsonObject {
+  let v: JsonValue = 1;
+  for (let i = 0; i < levels; i++) v = { a: v };
+  return v as JsonObject;
+}
+
+/** The error a call throws (or undefined). */
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+describe('plainCopy reuses its own copies inside a new value', () => {
+  it('an earlier copy inside a new value is taken as it is; the new value is copied', () => {
+    const inner = plainCopy({ message: 'm', list: [1, 2] }, 'params');
+    const outer = { steps: [{ action: 'echo', parameters: inner }] };
+    const copy = plainCopy(outer, 'plan', { labeled: true }) as { steps: { parameters: unknown }[] };
+    expect(copy).not.toBe(outer);
+    expect(copy.steps).not.toBe(outer.steps);
+    expect(copy.steps[0]?.parameters).toBe(inner);
+    expect(Object.isFrozen(copy) && Object.isFrozen(copy.steps) && Object.isFrozen(copy.steps[0])).toBe(true);
+    expect(isPlainCopy(copy)).toBe(true);
+  });
+
+  it('the depth limit still counts the levels of a reused copy: refused at the same place as a fresh value', () => {
+    const deep = nested(MAX_DEPTH - 4);
+    const reused = plainCopy(deep, 'params');
+    const wrap = (v: unknown) => ({ x: { y: { z: { w: { v } } } } });
+    const fresh = thrown(() => plainCopy(wrap(deep), 'plan'));
+    const again = thrown(() => plainCopy(wrap(reused), 'plan'));
+    expect(fresh).toBeInstanceOf(InputError);
+    expect(again).toBeInstanceOf(InputError);
+    expect((again as InputError).message).toBe((fresh as InputError).message);
+    expect((again as InputError).pointer).toBe((fresh as InputError).pointer);
+    // One level less fits, and the copy is reused.
+    const fits = plainCopy({ x: { y: { z: { w: reused } } } }, 'plan') as { x: { y: { z: { w: unknown } } } };
+    expect(fits.x.y.z.w).toBe(reused);
+  });
+
+  it('the node budget counts the keys of reused copies: two copies of 60,000 items together are refused', () => {
+    const big = plainCopy(Array.from({ length: 60_000 }, (_, i) => i), 'params');
+    expect(plainCopy({ a: big }, 'plan')).toBeTruthy();
+    const error = thrown(() => plainCopy({ a: big, b: big }, 'plan'));
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as Error).message).toContain(`more than ${MAX_NODES}`);
+  });
+
+  it('a copy holding provenance wrappers is reused only where wrappers are allowed', () => {
+    const withWrapper = plainCopy({ url: new Labeled('http://x', 'external') }, 'params', { labeled: true });
+    expect(isPlainCopy(withWrapper)).toBe(false);
+    const labeled = plainCopy({ p: withWrapper }, 'plan', { labeled: true }) as { p: unknown };
+    expect(labeled.p).toBe(withWrapper);
+    expect(isPlainCopy(labeled)).toBe(false);
+    expect(thrown(() => plainCopy({ p: withWrapper }, 'params'))).toBeInstanceOf(InputError);
+    // The same object at the top is refused in strict mode too.
+    expect(thrown(() => plainCopy(withWrapper, 'params'))).toBeInstanceOf(InputError);
+  });
+
+  it('trustedCopy refuses untrusted wrappers inside a reused copy, and untrusted sources', () => {
+    const withWrapper = plainCopy({ path: new Labeled('/tmp/x', 'external') }, 'params', { labeled: true });
+    expect(thrown(() => trustedCopy({ steps: [{ parameters: withWrapper }] }, 'plan', 'user'))).toBeInstanceOf(ProvenanceError);
+    const clean = plainCopy({ path: '/tmp/x' }, 'params');
+    expect(trustedCopy({ steps: [{ parameters: clean }] }, 'plan', 'user')).toEqual({ steps: [{ parameters: { path: '/tmp/x' } }] });
+    expect(thrown(() => trustedCopy({ steps: [{ parameters: clean }] }, 'plan', 'external'))).toBeInstanceOf(ProvenanceError);
+    expect(thrown(() => trustedCopy(clean, 'plan', 'model'))).toBeInstanceOf(ProvenanceError);
+  });
+
+  it('keys are read as before: __proto__ stays an own key, symbol, non-enumerable and getter keys are refused', () => {
+    const json = JSON.parse('{"__proto__": {"polluted": true}, "b": 1}') as object;
+    const copy = plainCopy(json, 'params') as Record<string, unknown>;
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+    expect(Object.keys(copy)).toEqual(['__proto__', 'b']);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    const sym = { a: 1, [Symbol('s')]: 2 };
+    expect((thrown(() => plainCopy(sym, 'params')) as Error).message).toContain('symbol key');
+    // A string key's refusal comes first, as in Reflect.ownKeys order.
+    const both = { get a() { return 1; }, [Symbol('s')]: 2 };
+    expect((thrown(() => plainCopy(both, 'params')) as Error).message).toContain('getter');
+    const hidden = Object.defineProperty({ a: 1 }, 'b', { value: 2, enumerable: false });
+    expect((thrown(() => plainCopy(hidden, 'params')) as Error).message).toContain('not enumerable');
+  });
+});
+
+describe('canonical form', () => {
+  const json = fc.jsonValue({ maxDepth: 4 }) as fc.Arbitrary<JsonValue>;
+
+  it('is the canonicalize text for any JSON data, and canonical exactly when parsing the text gives the same shape', () => {
+    fc.assert(
+      fc.property(json, (value) => {
+        const copy = plainCopy(value, 'v') as JsonValue;
+        const form = canonicalForm(copy);
+        expect(form.text).toBe(canonicalJson(copy));
+        const sameShape = (a: unknown, b: unknown): boolean => {
+          if (a === null || typeof a !== 'object') return Object.is(a, b);
+          if (b === null || typeof b !== 'object' || Array.isArray(a) !== Array.isArray(b)) return false;
+          const ka = Object.keys(a);
+          const kb = Object.keys(b);
+          return ka.join('\u0000') === kb.join('\u0000') && ka.every((k) => sameShape((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+        };
+        expect(form.canonical).toBe(sameShape(copy, JSON.parse(form.text)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('-0, unsorted keys and integer-like keys out of code-unit order are not canonical', () => {
+    expect(canonicalForm({ a: -0 }).canonical).toBe(false);
+    expect(canonicalForm({ b: 1, a: 1 }).canonical).toBe(false);
+    expect(canonicalForm({ 9: 1, 10: 1 } as JsonObject).canonical).toBe(false);
+    expect(canonicalForm({ a: [1, 'x', { c: null, d: true }], b: 'é☃' }).canonical).toBe(true);
+  });
+
+  it('uniformLabels gives the labels unwrap gives, in the same order, and gives up on a wrapper', () => {
+    fc.assert(
+      fc.property(json, (value) => {
+        const copy = plainCopy(value, 'v') as JsonValue;
+        const labels = uniformLabels(copy, 'user');
+        const expected = unwrap(copy, 'user').labels;
+        expect(labels).toEqual(expected);
+        expect(Object.keys(labels ?? {})).toEqual(Object.keys(expected));
+      }),
+      { numRuns: 200 },
+    );
+    expect(uniformLabels({ a: new Labeled('x', 'external') } as unknown as JsonValue, 'user')).toBeUndefined();
+  });
+});
+
+describe('plans with copied parameters', () => {
+  const readStep = (parameters: unknown) => ({ action: 'read_file', tool: 'fs.read', parameters });
+
+  it('canonical copied parameters are the step parameters; others become a canonical copy; the hash is the same either way', async () => {
+    const { ape } = makeRuntime(root);
+    const session = await ape.openSession({ tenant: 'acme' });
+    const path = join(root, 'notes.txt');
+    const canonical = plainCopy({ path }, 'params');
+    const run = await ape.createRun(session);
+    const intent = await run.setIntent(intentFor(root));
+    const reused = await run.approvePlan({ steps: [readStep(canonical)] }, { decideAtExecution: true });
+    expect(reused.steps[0]?.parameters).toBe(canonical);
+    expect(reused.hash).toBe(hashJson({ intent: intent.version, steps: reused.steps } as never));
+
+    // Keys out of canonical order: the step gets the canonical copy (keys sorted), not the caller's copy.
+    const unsorted = plainCopy({ path: join(root, 'out.txt'), content: 'x' }, 'params');
+    const run2 = await ape.createRun(session);
+    await run2.setIntent(intentFor(root));
+    const parsed = await run2.approvePlan({ steps: [{ action: 'write_file', tool: 'fs.write', parameters: unsorted }] }, { decideAtExecution: true });
+    expect(parsed.steps[0]?.parameters).not.toBe(unsorted);
+    expect(Object.keys(parsed.steps[0]?.parameters ?? {})).toEqual(['content', 'path']);
+    expect(parsed.steps[0]?.parameters).toEqual(unsorted);
+    expect(Object.isFrozen(parsed.steps[0]?.parameters)).toBe(true);
+    expect(parsed.hash).toBe(hashJson({ intent: intent.version, steps: parsed.steps } as never));
+
+    const fresh = await (await ape.createRun(session)).setIntent(intentFor(root));
+    expect(fresh.version).toBe(intent.version);
+    const run3 = await ape.createRun(session);
+    await run3.setIntent(intentFor(root));
+    const plain = await run3.approvePlan({ steps: [readStep({ path })] }, { decideAtExecution: true });
+    expect(plain.hash).toBe(reused.hash);
+    expect(plain.steps[0]?.parameters).toEqual(canonical);
+    expect(Object.isFrozen(plain.steps[0]?.parameters)).toBe(true);
+  });
+
+  it('a call handed out for canonical copied parameters still refuses any other parameters', async () => {
+    const { ape, log } = makeRuntime(root);
+    const session = await ape.openSession({ tenant: 'acme' });
+    const run = await ape.createRun(session);
+    await run.setIntent(intentFor(root));
+    const params = plainCopy({ path: join(root, 'notes.txt') }, 'params');
+    await run.approvePlan({ steps: [readStep(params)] });
+    run.start();
+    const auth = await run.authorize(0);
+    expect(auth.call.params).toBe(params);
+    const edited = { ...auth.call, params: { path: join(root, 'keys.secret') } };
+    await expect(run.execute(auth.token, edited)).rejects.toBeInstanceOf(TokenMismatchError);
+    // A copy made elsewhere of other parameters is not the call either.
+    const other = plainCopy({ path: join(root, 'other.txt') }, 'params') as JsonObject;
+    await expect(run.execute(auth.token, { ...auth.call, params: other })).rejects.toBeInstanceOf(TokenMismatchError);
+    expect(log).toEqual([]);
+    const result = await run.execute(auth.token, auth.call);
+    expect(result.output.value).toBe('hello');
+    expect(log).toHaveLength(1);
+  });
+});

@@ -2,7 +2,7 @@
 import { types } from 'node:util';
 import type { JsonObject, JsonValue } from '../compiler/ir.js';
 import { InputError } from './errors.js';
-import { Labeled, isGenuineLabeled, isTrusted, requireTrusted, type ProvenanceLabel } from './provenance.js';
+import { Labeled, isGenuineLabeled } from './provenance.js';
 
 /** Deepest nesting accepted (a deeper value is refused, not a stack overflow). */
 export const MAX_DEPTH = 64;
@@ -31,8 +31,28 @@ export function plainCopy(value: unknown, where: string, options: PlainOptions =
   if (typeof value === 'object' && value !== null && reusable(copies.get(value), labeled)) return value as PlainValue;
   const walk: Walk = { nodes: 0, height: 0, wrappers: false };
   const out = copy(value, where, [], 0, new Set<object>(), walk, labeled);
-  if (typeof out === 'object' && out !== null) copies.set(out, Object.freeze({ nodes: walk.nodes, height: walk.height, wrappers: walk.wrappers }));
+  if (typeof out === 'object' && out !== null) copies.set(out, Object.freeze(walk));
   return out;
+}
+
+/** A copy made by `copyOnce`, and whether it holds `Labeled` wrappers. */
+export interface CopiedValue {
+  readonly value: PlainValue;
+  readonly wrappers: boolean;
+}
+
+/**
+ * `plainCopy` of a value only the caller keeps (a plan envelope): the same walk and refusals, but the
+ * copy is not recorded for reuse inside later values. An earlier `plainCopy` given is taken as it is.
+ * @internal
+ */
+export function copyOnce(value: unknown, where: string, labeled: boolean): CopiedValue {
+  if (typeof value === 'object' && value !== null) {
+    const found = copies.get(value);
+    if (reusable(found, labeled)) return { value: value as PlainValue, wrappers: found.wrappers };
+  }
+  const walk: Walk = { nodes: 0, height: 0, wrappers: false };
+  return { value: copy(value, where, [], 0, new Set<object>(), walk, labeled), wrappers: walk.wrappers };
 }
 
 /** What a copy's walk found: its keys and items (all levels), its deepest object below the top, whether it holds wrappers. */
@@ -57,18 +77,6 @@ export function isPlainCopy(value: unknown): value is JsonValue {
   if (typeof value !== 'object' || value === null) return false;
   const found = copies.get(value);
   return found !== undefined && !found.wrappers;
-}
-
-/**
- * `requireTrusted(where, plainCopy(value, where, { labeled: true }), label)`: the value read once and
- * refused with `ProvenanceError` unless every part of it is trusted. A copy without wrappers under a
- * trusted label is trusted as a whole and comes back as it is (frozen); otherwise the plain value
- * `requireTrusted` builds. Callers only read the result.
- */
-export function trustedCopy(value: unknown, where: string, label: ProvenanceLabel): JsonValue {
-  const copied = plainCopy(value, where, { labeled: true });
-  if (isTrusted(label) && isPlainCopy(copied)) return copied;
-  return requireTrusted(where, copied, label);
 }
 
 /** `plainCopy` of a value that must be a JSON object (no wrappers). */

@@ -7,11 +7,11 @@ import { parameterValidator } from '../compiler/params-schema.js';
 import { ACTION_ID_PATTERN } from '../compiler/policy-schema.js';
 import { PlanValidationError } from './errors.js';
 import { deepFreeze } from './freeze.js';
-import { isPlainCopy, trustedCopy } from './plain.js';
+import { copyOnce, type CopiedValue } from './plain.js';
 import { canonicalForm } from './canonical.js';
 import { sha256Hex } from './hmac.js';
 import { intentDecision, scopeViolation, type Intent } from './intent.js';
-import type { ProvenanceLabel } from './provenance.js';
+import { isTrusted, requireTrusted, type ProvenanceLabel } from './provenance.js';
 
 /** One step as callers write it. `inputs` names parameters filled in at run time (e.g. from an earlier tool's output). */
 export interface PlanStepInput {
@@ -100,7 +100,7 @@ export interface PlanContext {
    * Decides a complete step; throws `PolicyDenyError` on deny. `checked` is what validation found
    * for the step against the intent (the decision must refuse what the intent or its scope refuse).
    */
-  checkPolicy(step: PlanStep, index: number, checked: StepVerdict): Promise<void>;
+  checkPolicy(step: PlanStep, index: number, checked: StepVerdict): Promise<void> | undefined;
   /** Provenance of unlabeled plan data (default `user`). */
   source?: ProvenanceLabel;
   /**
@@ -114,24 +114,39 @@ export interface PlanContext {
 export interface StepVerdict {
   verdict: ReturnType<typeof intentDecision>;
   outside: string | undefined;
+  /** The canonical JSON text of the step's parameters (what its call hash is taken of). */
+  text: string;
 }
 
 /** Validates a plan and returns its frozen, hashed copy. Throws `PlanValidationError` or `ProvenanceError`. */
-export async function approvePlan(input: unknown, ctx: PlanContext): Promise<Plan> {
+export function approvePlan(input: unknown, ctx: PlanContext): Promise<Plan> {
+  let copied: CopiedValue;
+  try {
+    // Read once into frozen plain data (getters, proxies, cycles, Dates, NaN... refused with InputError).
+    copied = copyOnce(input, 'plan', true);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return approveCopiedPlan(copied, ctx);
+}
+
+/** `approvePlan` of a plan the caller copied itself with `copyOnce` (labeled), taken as it is. */
+export async function approveCopiedPlan(copied: CopiedValue, ctx: PlanContext): Promise<Plan> {
   const label = ctx.source ?? 'user';
-  // Read once into frozen plain data (getters, proxies, cycles, Dates, NaN... refused with InputError).
-  const plain = trustedCopy(input, 'plan', label);
-  // Frozen plain data all through (a copy without wrappers): its parameters may stand for their canonical copy.
-  const frozen = isPlainCopy(plain);
+  // A copy without wrappers under a trusted label is trusted as a whole; otherwise every part is checked.
+  const frozen = !copied.wrappers && isTrusted(label);
+  const plain = frozen ? copied.value : requireTrusted('plan', copied.value, label);
   if (!validatePlanShape(plain)) {
     const e = validatePlanShape.errors?.[0];
     throw new PlanValidationError(-1, 'shape', `${e?.instancePath || 'plan'} ${e?.message ?? 'does not match the plan schema'}`);
   }
   // The shape is checked: steps of strings, a string list and a parameters object. Each step's parameters
   // become a canonical JSON copy (their canonical text is kept for the plan and call hashes).
+  const texts: string[] = [];
   const steps: PlanStep[] = (plain as unknown as PlanInput).steps.map((s) => {
-    const parameters = canonicalParameters(s.parameters ?? {}, frozen);
-    return { action: s.action, tool: s.tool, parameters, inputs: [...(s.inputs ?? [])] };
+    const { parameters, text } = canonicalParameters(s.parameters ?? {}, frozen);
+    texts.push(text);
+    return { action: s.action, tool: s.tool, parameters, inputs: s.inputs === undefined || s.inputs.length === 0 ? [] : [...s.inputs] };
   });
   for (const [i, step] of steps.entries()) {
     const refuse = (error: PlanValidationError): void => {
@@ -156,7 +171,8 @@ export async function approvePlan(input: unknown, ctx: PlanContext): Promise<Pla
     if (outside) refuse(new PlanValidationError(i, 'scope', outside));
     if (step.inputs.length === 0) {
       try {
-        await ctx.checkPolicy(step, i, { verdict, outside });
+        const checking = ctx.checkPolicy(step, i, { verdict, outside, text: texts[i] as string });
+        if (checking !== undefined) await checking;
       } catch (error) {
         if (!(error instanceof PlanValidationError)) throw error;
         refuse(error);
@@ -164,31 +180,24 @@ export async function approvePlan(input: unknown, ctx: PlanContext): Promise<Pla
     }
   }
   deepFreeze(steps);
-  const hash = planHash(ctx.intent.version, steps);
+  const hash = planHash(ctx.intent.version, steps, texts);
   const plan: Plan = Object.freeze({ tenant: ctx.tenant, intent: ctx.intent.version, hash, steps, label });
-  genuine.add(plan);
+  genuine.set(plan, Object.freeze(texts));
   return plan;
 }
 
 /**
- * A step's parameters as their canonical copy, its text recorded for the plan and call hashes (`canonicalParamsText`).
+ * A step's parameters as their canonical copy, and its text (for the plan and call hashes).
  * Parameters that are frozen plain data already in canonical form are that copy themselves (the same
  * data `JSON.parse` of their text would build); anything else is parsed from the text into a fresh object.
  */
-function canonicalParameters(source: JsonObject, frozen: boolean): JsonObject {
-  let parameters: JsonObject;
-  let text: string;
+function canonicalParameters(source: JsonObject, frozen: boolean): { parameters: JsonObject; text: string } {
   if (frozen) {
     const form = canonicalForm(source);
-    text = form.text;
-    parameters = form.canonical ? source : (JSON.parse(text) as JsonObject);
-  } else {
-    text = canonicalJson(source);
-    parameters = JSON.parse(text) as JsonObject;
+    return { parameters: form.canonical ? source : (JSON.parse(form.text) as JsonObject), text: form.text };
   }
-  // The first text recorded for an object stays: it is the same text for the same frozen data.
-  if (!paramTexts.has(parameters)) paramTexts.set(parameters, text);
-  return parameters;
+  const text = canonicalJson(source);
+  return { parameters: JSON.parse(text) as JsonObject, text };
 }
 
 /**
@@ -196,24 +205,23 @@ function canonicalParameters(source: JsonObject, frozen: boolean): JsonObject {
  * canonical text of each step's parameters, which is kept for the step's call hash (`canonicalParamsText`).
  * Keys in canonical (code unit) order: action, inputs, parameters, tool; strings as JSON.stringify writes them.
  */
-function planHash(intent: string, steps: readonly PlanStep[]): string {
-  const parts = steps.map((s) => {
-    const text = paramTexts.get(s.parameters) ?? canonicalJson(s.parameters);
-    return `{"action":${JSON.stringify(s.action)},"inputs":${s.inputs.length === 0 ? '[]' : canonicalJson(s.inputs)},"parameters":${text},"tool":${JSON.stringify(s.tool)}}`;
-  });
-  return sha256Hex(`{"intent":${JSON.stringify(intent)},"steps":[${parts.join(',')}]}`);
+function planHash(intent: string, steps: readonly PlanStep[], texts: readonly string[]): string {
+  let out = `{"intent":${JSON.stringify(intent)},"steps":[`;
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i] as PlanStep;
+    if (i > 0) out += ',';
+    out += `{"action":${JSON.stringify(s.action)},"inputs":${s.inputs.length === 0 ? '[]' : canonicalJson(s.inputs)},"parameters":${texts[i] as string},"tool":${JSON.stringify(s.tool)}}`;
+  }
+  return sha256Hex(`${out}]}`);
 }
 
-/** Canonical JSON text of the (frozen) parameters of approved plan steps. */
-const paramTexts = new WeakMap<object, string>();
-
-/** The canonical JSON text of an approved plan step's parameters (the same frozen object), or undefined. */
-export function canonicalParamsText(parameters: object): string | undefined {
-  return paramTexts.get(parameters);
+/** The canonical JSON text of the parameters of step `index` of an approved plan, or undefined. */
+export function canonicalParamsText(plan: Plan, index: number): string | undefined {
+  return genuine.get(plan)?.[index];
 }
 
-/** Plans made by `approvePlan` (frozen, validated): the only ones taken without a copy. */
-const genuine = new WeakSet<object>();
+/** Plans made by `approvePlan` (frozen, validated: the only ones taken without a copy), with the canonical text of each step's parameters. */
+const genuine = new WeakMap<object, readonly string[]>();
 
 /** Whether a value is a plan `approvePlan` made (not a look-alike object). */
 export function isGenuinePlan(value: unknown): value is Plan {

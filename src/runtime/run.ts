@@ -29,8 +29,8 @@ import { drive, isThenable, promised, wait, type Flow } from './awaitable.js';
 import type { AuditEvent, AuditEventType } from './audit/events.js';
 import { errorData, frozenParamsHash, ownParams, textHash, type Call, type Gate, type GateRun, type StepResult } from './gate.js';
 import { createIntent, intentDecision, isGenuineIntent, scopeViolation, type Intent } from './intent.js';
-import { approvePlan, canonicalParamsText, isGenuinePlan, stepValidator, type Plan, type PlanStep, type StepVerdict } from './plan.js';
-import { plainCopy, readFields, type PlainValue } from './plain.js';
+import { approveCopiedPlan, canonicalParamsText, isGenuinePlan, stepValidator, type Plan, type PlanStep, type StepVerdict } from './plan.js';
+import { copyOnce, plainCopy, readFields, type CopiedValue, type PlainValue } from './plain.js';
 import { isTrusted, Labeled, requireTrusted, uniformLabels, unwrap, unwrapExplicit, type ProvenanceLabel, type Unwrapped } from './provenance.js';
 import { identifierPaths, labelByOrigin } from './origin.js';
 import { sessionContext, type Session } from './session.js';
@@ -222,7 +222,8 @@ export class Run implements GateRun {
   async setIntent(input: unknown, options: { source?: ProvenanceLabel } = {}): Promise<Intent> {
     this.#machine.require('set the intent', 'INITIALIZED', 'INTENT_SET', 'PLAN_APPROVED', 'EXECUTING');
     const source = this.#source(options);
-    await this.#core.sessions.check(this.session.id, this.tenant);
+    const live = this.#core.sessions.check(this.session.id, this.tenant);
+    if (isThenable(live)) await live;
     let intent: Intent;
     try {
       let data: unknown;
@@ -245,7 +246,7 @@ export class Run implements GateRun {
       else if (error instanceof ApeError) this.#core.auditor.emit({ type: 'input.refused', ...this.#ids(), data: { ...errorData(error), input: 'intent' } });
       throw error;
     }
-    await this.#revokeOutstanding('intent changed');
+    if (this.#mayHold) await this.#revokeOutstanding('intent changed');
     this.#machine.transition('INTENT_SET', 'set the intent');
     this.#intent = intent;
     this.#plan = undefined;
@@ -270,42 +271,45 @@ export class Run implements GateRun {
     const source = read.source;
     // Disabled mode decides nothing at execution: the plan stage keeps the call's one (audited, never blocking) decision.
     const defer = read.defer && this.#core.mode !== 'disabled';
-    await this.#core.sessions.check(this.session.id, this.tenant);
+    const live = this.#core.sessions.check(this.session.id, this.tenant);
+    if (isThenable(live)) await live;
     const observe = this.#core.mode === 'observe';
     const planned: (PlannedStep | undefined)[] = [];
     let plan: Plan;
     try {
-      let data: unknown;
+      let data: CopiedValue;
       if (isGenuinePlan(input)) {
         if (input.tenant !== this.tenant) throw new TenantMismatchError('plan', this.tenant, input.tenant);
-        data = { steps: input.steps };
+        data = copyOnce({ steps: input.steps }, 'plan', true);
       } else {
-        data = plainCopy(input, 'plan', { labeled: true });
-        if (isPlan(data)) {
-          if (data.tenant !== this.tenant) throw new TenantMismatchError('plan', this.tenant, data.tenant);
-          data = { steps: data.steps };
+        // Read once into frozen plain data; only the copy is used from here on (the plan is not copied again).
+        data = copyOnce(input, 'plan', true);
+        if (isPlan(data.value)) {
+          if (data.value.tenant !== this.tenant) throw new TenantMismatchError('plan', this.tenant, data.value.tenant);
+          data = { value: Object.freeze({ steps: data.value.steps }) as unknown as PlainValue, wrappers: data.wrappers };
         }
       }
-      plan = await approvePlan(data, {
+      plan = await approveCopiedPlan(data, {
         tenant: this.tenant,
         intent,
         ir: this.#core.evaluator.policy.ir,
         source,
         toolAction: (tool) => this.#gate.info(tool)?.action,
-        checkPolicy: async (step, index, checked) => {
+        checkPolicy: (step, index, checked) => {
           // The step's constant parts (labels, call hash, intent verdict and scope as validation found
           // them) serve this decision and, once the plan is approved, every execution of the step.
-          const constant = this.#plannedStep(source, step, checked);
+          const constant = this.#plannedStep(source, step, checked.text, checked);
           planned[index] = constant;
           // Deferred: the step is decided once, when this run executes it (same intent, plan and constant parts).
-          if (defer) return;
-          const decision = await promised(
+          if (defer) return undefined;
+          return promised(
             this.#decide({ step, index, params: step.parameters as JsonObject, labels: constant.labels, explicit: constant.explicit, cap: source, callId: `${this.id}:plan:${index}`, planned: constant, atPlan: true }, {}),
-          );
-          // Disabled mode never blocks; observe mode audits the refusal and keeps the step (below).
-          if (decision.decision === 'deny' && this.#core.mode !== 'disabled') {
-            throw new PlanValidationError(index, 'policy', `action '${step.action}' is denied${decision.rule ? ` by rule '${decision.rule}'` : ' by default'}`);
-          }
+          ).then((decision) => {
+            // Disabled mode never blocks; observe mode audits the refusal and keeps the step (below).
+            if (decision.decision === 'deny' && this.#core.mode !== 'disabled') {
+              throw new PlanValidationError(index, 'policy', `action '${step.action}' is denied${decision.rule ? ` by rule '${decision.rule}'` : ' by default'}`);
+            }
+          });
         },
         // Observe mode never blocks: a step the intent, its scope or the policy would refuse is audited and kept.
         ...(observe
@@ -316,11 +320,13 @@ export class Run implements GateRun {
       if (error instanceof ApeError) this.#core.auditor.emit({ type: 'plan.rejected', ...this.#ids(), data: errorData(error) });
       throw error;
     }
-    await this.#revokeOutstanding('plan changed');
+    if (this.#mayHold) await this.#revokeOutstanding('plan changed');
     this.#machine.transition('PLAN_APPROVED', 'approve a plan');
     this.#plan = plan;
     this.#planned = planned;
-    this.#core.auditor.emit({ type: 'plan.approved', ...this.#ids(), data: { hash: plan.hash, steps: plan.steps.map((s) => ({ action: s.action, tool: s.tool })) } });
+    if (this.#core.auditor.active) {
+      this.#core.auditor.emit({ type: 'plan.approved', ...this.#ids(), data: { hash: plan.hash, steps: plan.steps.map((s) => ({ action: s.action, tool: s.tool })) } });
+    }
     return plan;
   }
 
@@ -333,7 +339,7 @@ export class Run implements GateRun {
   async terminate(): Promise<void> {
     if (this.#machine.state === 'TERMINATED') return;
     this.#machine.transition('TERMINATED', 'terminate');
-    await this.#revokeOutstanding('run terminated');
+    if (this.#mayHold) await this.#revokeOutstanding('run terminated');
   }
 
   /**
@@ -488,7 +494,7 @@ export class Run implements GateRun {
     if (!Number.isInteger(index) || index < 0 || index >= plan.steps.length) throw new PlanValidationError(index, 'step', 'there is no such step in the plan');
     const step = plan.steps[index] as PlanStep;
     if (step.inputs.length === 0 && (options.inputs === undefined || isEmptyRecord(options.inputs))) {
-      const planned = this.#planned[index] ?? (this.#planned[index] = this.#plannedStep(plan.label, step));
+      const planned = this.#planned[index] ?? (this.#planned[index] = this.#plannedStep(plan.label, step, canonicalParamsText(plan, index)));
       return { step, index, params: step.parameters as JsonObject, labels: planned.labels, explicit: planned.explicit, cap: plan.label, callId: this.#nextCallId(), planned };
     }
     const planned = unwrapExplicit(step.parameters, plan.label);
@@ -705,10 +711,9 @@ export class Run implements GateRun {
   }
 
   /** The constant parts of a plan step without run-time inputs (see `PlannedStep`). */
-  #plannedStep(label: ProvenanceLabel, step: PlanStep, checked?: StepVerdict): PlannedStep {
+  #plannedStep(label: ProvenanceLabel, step: PlanStep, text: string | undefined, checked?: StepVerdict): PlannedStep {
     const intent = this.#intent as Intent;
     const params = step.parameters as JsonObject;
-    const text = canonicalParamsText(params);
     // Plan parameters hold no wrappers (the plan's label stands for all of them): one walk for the labels, no copy.
     const uniform = uniformLabels(params, label);
     const unwrapped = uniform === undefined ? unwrapExplicit(params, label) : undefined;

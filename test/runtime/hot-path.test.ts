@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { canonicalJson, hashJson } from '../../src/compiler/hash.js';
 import type { JsonObject, JsonValue } from '../../src/compiler/ir.js';
 import { canonicalForm } from '../../src/runtime/canonical.js';
-import { MAX_DEPTH, MAX_NODES, isPlainCopy, plainCopy, trustedCopy } from '../../src/runtime/plain.js';
+import { MAX_DEPTH, MAX_NODES, copyOnce, isPlainCopy, plainCopy } from '../../src/runtime/plain.js';
 import { InputError, Labeled, ProvenanceError, TokenMismatchError, unwrap } from '../../src/runtime/index.js';
 import { uniformLabels } from '../../src/runtime/provenance.js';
 import { intentFor, makeRuntime, tempRoot } from './helpers.js';
@@ -78,13 +78,17 @@ describe('plainCopy reuses its own copies inside a new value', () => {
     expect(thrown(() => plainCopy(withWrapper, 'params'))).toBeInstanceOf(InputError);
   });
 
-  it('trustedCopy refuses untrusted wrappers inside a reused copy, and untrusted sources', () => {
-    const withWrapper = plainCopy({ path: new Labeled('/tmp/x', 'external') }, 'params', { labeled: true });
-    expect(thrown(() => trustedCopy({ steps: [{ parameters: withWrapper }] }, 'plan', 'user'))).toBeInstanceOf(ProvenanceError);
-    const clean = plainCopy({ path: '/tmp/x' }, 'params');
-    expect(trustedCopy({ steps: [{ parameters: clean }] }, 'plan', 'user')).toEqual({ steps: [{ parameters: { path: '/tmp/x' } }] });
-    expect(thrown(() => trustedCopy({ steps: [{ parameters: clean }] }, 'plan', 'external'))).toBeInstanceOf(ProvenanceError);
-    expect(thrown(() => trustedCopy(clean, 'plan', 'model'))).toBeInstanceOf(ProvenanceError);
+  it('copyOnce walks like plainCopy but records nothing; it takes an earlier copy as it is', () => {
+    const inner = plainCopy({ path: '/tmp/x' }, 'params');
+    const once = copyOnce({ steps: [{ parameters: inner }] }, 'plan', true);
+    expect(once.wrappers).toBe(false);
+    expect((once.value as { steps: { parameters: unknown }[] }).steps[0]?.parameters).toBe(inner);
+    expect(isPlainCopy(once.value)).toBe(false);
+    expect(copyOnce(inner, 'plan', true)).toEqual({ value: inner, wrappers: false });
+    const wrapped = copyOnce({ p: new Labeled('x', 'external') }, 'plan', true);
+    expect(wrapped.wrappers).toBe(true);
+    expect(thrown(() => copyOnce({ p: new Labeled('x', 'external') }, 'plan', false))).toBeInstanceOf(InputError);
+    expect(thrown(() => copyOnce({ get p() { return 1; } }, 'plan', true))).toBeInstanceOf(InputError);
   });
 
   it('keys are read as before: __proto__ stays an own key, symbol, non-enumerable and getter keys are refused', () => {
@@ -180,6 +184,24 @@ describe('plans with copied parameters', () => {
     expect(plain.hash).toBe(reused.hash);
     expect(plain.steps[0]?.parameters).toEqual(canonical);
     expect(Object.isFrozen(plain.steps[0]?.parameters)).toBe(true);
+  });
+
+  it('a plan whose copied parameters hold an untrusted wrapper, or under an untrusted source, is refused', async () => {
+    const { ape, log } = makeRuntime(root);
+    const session = await ape.openSession({ tenant: 'acme' });
+    const tainted = plainCopy({ path: new Labeled(join(root, 'notes.txt'), 'external') }, 'params', { labeled: true });
+    const run = await ape.createRun(session);
+    await run.setIntent(intentFor(root));
+    await expect(run.approvePlan({ steps: [readStep(tainted)] }, { decideAtExecution: true })).rejects.toBeInstanceOf(ProvenanceError);
+    const clean = plainCopy({ path: join(root, 'notes.txt') }, 'params');
+    await expect(run.approvePlan({ steps: [readStep(clean)] }, { source: 'external' })).rejects.toBeInstanceOf(ProvenanceError);
+    await expect(run.approvePlan({ steps: [readStep(clean)] }, { source: 'model' })).rejects.toBeInstanceOf(ProvenanceError);
+    // A user-labeled wrapper is trusted: the step gets the plain value, labeled by the plan's source.
+    const vouched = plainCopy({ path: new Labeled(join(root, 'notes.txt'), 'user') }, 'params', { labeled: true });
+    const plan = await run.approvePlan({ steps: [readStep(vouched)] }, { decideAtExecution: true });
+    expect(plan.steps[0]?.parameters).toEqual({ path: join(root, 'notes.txt') });
+    expect(plan.steps[0]?.parameters).not.toBe(vouched);
+    expect(log).toEqual([]);
   });
 
   it('a call handed out for canonical copied parameters still refuses any other parameters', async () => {

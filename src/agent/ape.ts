@@ -288,7 +288,7 @@ export class Ape {
       [{ action, tool, parameters: plain }],
       binding,
       options.session,
-      async (run) => run.executeStep(0, context === undefined ? {} : { context }),
+      (run) => (context === undefined ? run.executeStep(0) : run.executeStep(0, { context })),
     );
     return result.output.value as R;
   }

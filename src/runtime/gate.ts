@@ -171,6 +171,11 @@ export class Gate {
     return t ? { name: t.name, action: t.action, trust: t.trust ?? 'external' } : undefined;
   }
 
+  /** The action a registered tool serves, or undefined. */
+  actionOf(name: string): string | undefined {
+    return this.#tools.get(name)?.action;
+  }
+
   /** Every registered tool (names, actions, trust). */
   list(): ToolInfo[] {
     return [...this.#tools.keys()].map((n) => this.info(n) as ToolInfo);

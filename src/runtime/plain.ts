@@ -30,7 +30,7 @@ export function plainCopy(value: unknown, where: string, options: PlainOptions =
   // A copy without wrappers serves both modes; one with wrappers only a copy that allows them.
   if (typeof value === 'object' && value !== null && reusable(copies.get(value), labeled)) return value as PlainValue;
   const walk: Walk = { nodes: 0, height: 0, wrappers: false };
-  const out = copy(value, where, [], 0, new Set<object>(), walk, labeled);
+  const out = copy(value, where, [], 0, [], walk, labeled);
   if (typeof out === 'object' && out !== null) copies.set(out, Object.freeze(walk));
   return out;
 }
@@ -52,7 +52,7 @@ export function copyOnce(value: unknown, where: string, labeled: boolean): Copie
     if (reusable(found, labeled)) return { value: value as PlainValue, wrappers: found.wrappers };
   }
   const walk: Walk = { nodes: 0, height: 0, wrappers: false };
-  return { value: copy(value, where, [], 0, new Set<object>(), walk, labeled), wrappers: walk.wrappers };
+  return { value: copy(value, where, [], 0, [], walk, labeled), wrappers: walk.wrappers };
 }
 
 /** What a copy's walk found: its keys and items (all levels), its deepest object below the top, whether it holds wrappers. */
@@ -111,7 +111,7 @@ function fail(where: string, pointer: string, message: string): never {
  * The copy walk. `path` holds the keys down to `value` (pushed and popped on the way, so no
  * pointer text is built unless a refusal names the place).
  */
-function copy(value: unknown, where: string, path: string[], depth: number, stack: Set<object>, budget: Walk, labeled: boolean): PlainValue {
+function copy(value: unknown, where: string, path: string[], depth: number, stack: object[], budget: Walk, labeled: boolean): PlainValue {
   switch (typeof value) {
     case 'string':
       if (!wellFormed(value)) fail(where, pointerOf(path), 'contains a lone surrogate (not valid Unicode text)');
@@ -138,14 +138,15 @@ function copy(value: unknown, where: string, path: string[], depth: number, stac
   }
   if (types.isProxy(value)) fail(where, pointerOf(path), 'is a proxy (not plain data)');
   if (depth >= MAX_DEPTH) fail(where, pointerOf(path), `is nested deeper than ${MAX_DEPTH} levels`);
-  if (stack.has(value)) fail(where, pointerOf(path), 'is cyclic');
+  // The objects being copied above this one (at most MAX_DEPTH): a value among them is a cycle.
+  if (stack.includes(value)) fail(where, pointerOf(path), 'is cyclic');
   if (depth > budget.height) budget.height = depth;
   if (labeled && isGenuineLabeled(value)) {
     // A genuine wrapper is frozen with own data properties (see `Labeled`): reading them is stable.
     budget.wrappers = true;
-    stack.add(value);
+    stack.push(value);
     const inner = copy(value.value, where, path, depth + 1, stack, budget, labeled);
-    stack.delete(value);
+    stack.pop();
     return new Labeled(inner, value.label);
   }
   const proto = Object.getPrototypeOf(value) as unknown;
@@ -153,7 +154,7 @@ function copy(value: unknown, where: string, path: string[], depth: number, stac
   if (isArray ? proto !== Array.prototype : proto !== Object.prototype && proto !== null) {
     fail(where, pointerOf(path), `is ${describe(value)} (not plain JSON data)`);
   }
-  stack.add(value);
+  stack.push(value);
   // The own keys as `Reflect.ownKeys` lists them (string keys, then symbols), fetched in two cheaper calls for an object.
   const names = isArray ? Reflect.ownKeys(value) : Object.getOwnPropertyNames(value);
   const symbols = isArray ? NO_SYMBOLS : Object.getOwnPropertySymbols(value);
@@ -188,7 +189,7 @@ function copy(value: unknown, where: string, path: string[], depth: number, stac
     if (symbols.length > 0) fail(where, pointerOf(path), 'has a symbol key (not JSON)');
     out = obj as JsonObject;
   }
-  stack.delete(value);
+  stack.pop();
   return Object.freeze(out) as PlainValue;
 }
 

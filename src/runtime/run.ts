@@ -294,7 +294,7 @@ export class Run implements GateRun {
         intent,
         ir: this.#core.evaluator.policy.ir,
         source,
-        toolAction: (tool) => this.#gate.info(tool)?.action,
+        toolAction: (tool) => this.#gate.actionOf(tool),
         checkPolicy: (step, index, checked) => {
           // The step's constant parts (labels, call hash, intent verdict and scope as validation found
           // them) serve this decision and, once the plan is approved, every execution of the step.

@@ -2,6 +2,7 @@
 import { types } from 'node:util';
 import type { JsonObject, JsonValue } from '../compiler/ir.js';
 import { InputError } from './errors.js';
+import { createBrand } from './brand.js';
 import { Labeled, isGenuineLabeled } from './provenance.js';
 
 /** Deepest nesting accepted (a deeper value is refused, not a stack overflow). */
@@ -28,11 +29,9 @@ export function plainCopy(value: unknown, where: string, options: PlainOptions =
   const labeled = options.labeled === true;
   // A copy this function made is deeply frozen plain data: copying it again would give the same data.
   // A copy without wrappers serves both modes; one with wrappers only a copy that allows them.
-  if (typeof value === 'object' && value !== null && reusable(copies.get(value), labeled)) return value as PlainValue;
-  const walk: Walk = { nodes: 0, height: 0, wrappers: false };
-  const out = copy(value, where, [], 0, [], walk, labeled);
-  if (typeof out === 'object' && out !== null) copies.set(out, Object.freeze(walk));
-  return out;
+  if (reusable(copies.read(value), labeled)) return value as PlainValue;
+  // The copy's top object is stamped with what the walk found, just before it is frozen (see `copy`).
+  return copy(value, where, [], 0, [], { nodes: 0, height: 0, wrappers: false, stamp: true }, labeled);
 }
 
 /** A copy made by `copyOnce`, and whether it holds `Labeled` wrappers. */
@@ -47,35 +46,40 @@ export interface CopiedValue {
  * @internal
  */
 export function copyOnce(value: unknown, where: string, labeled: boolean): CopiedValue {
-  if (typeof value === 'object' && value !== null) {
-    const found = copies.get(value);
-    if (reusable(found, labeled)) return { value: value as PlainValue, wrappers: found.wrappers };
-  }
-  const walk: Walk = { nodes: 0, height: 0, wrappers: false };
+  const found = copies.read(value);
+  if (reusable(found, labeled)) return { value: value as PlainValue, wrappers: found.wrappers };
+  const walk: Walk = { nodes: 0, height: 0, wrappers: false, stamp: false };
   return { value: copy(value, where, [], 0, [], walk, labeled), wrappers: walk.wrappers };
 }
 
 /** What a copy's walk found: its keys and items (all levels), its deepest object below the top, whether it holds wrappers. */
+interface Found {
+  readonly nodes: number;
+  readonly height: number;
+  readonly wrappers: boolean;
+}
+
+/** A walk in progress: what it found so far, and whether its top object is stamped as a reusable copy. */
 interface Walk {
   nodes: number;
   height: number;
   wrappers: boolean;
+  stamp: boolean;
 }
 
 /**
- * Top-level values `plainCopy` made (deeply frozen, read from nothing but its own walk), with what
- * their walk found: a copy inside a later value is taken as it is (see `copy`) within the same limits.
+ * Top objects and arrays `plainCopy` made (deeply frozen, read from nothing but its own walk), stamped
+ * with what their walk found: a copy inside a later value is taken as it is (see `copy`) within the same limits.
  */
-const copies = new WeakMap<object, Readonly<Walk>>();
+const copies = createBrand<Found>();
 
-function reusable(found: Readonly<Walk> | undefined, labeled: boolean): found is Readonly<Walk> {
+function reusable(found: Found | undefined, labeled: boolean): found is Found {
   return found !== undefined && (labeled || !found.wrappers);
 }
 
 /** Whether a value is a copy `plainCopy` made without any `Labeled` wrapper inside: deeply frozen plain JSON data. */
 export function isPlainCopy(value: unknown): value is JsonValue {
-  if (typeof value !== 'object' || value === null) return false;
-  const found = copies.get(value);
+  const found = copies.read(value);
   return found !== undefined && !found.wrappers;
 }
 
@@ -129,7 +133,7 @@ function copy(value: unknown, where: string, path: string[], depth: number, stac
   if (value === null) return null;
   // An earlier copy (frozen plain data) inside this value is taken as it is when it fits in the limits
   // here; otherwise the walk below reads it again and names the place that breaks them.
-  const earlier = copies.get(value);
+  const earlier = copies.read(value);
   if (reusable(earlier, labeled) && depth + earlier.height < MAX_DEPTH && budget.nodes + earlier.nodes <= MAX_NODES) {
     budget.nodes += earlier.nodes;
     if (depth + earlier.height > budget.height) budget.height = depth + earlier.height;
@@ -190,6 +194,8 @@ function copy(value: unknown, where: string, path: string[], depth: number, stac
     out = obj as JsonObject;
   }
   stack.pop();
+  // The top of a plainCopy: stamped before it is frozen, with the whole walk's findings.
+  if (depth === 0 && budget.stamp) copies.mark(out, { nodes: budget.nodes, height: budget.height, wrappers: budget.wrappers });
   return Object.freeze(out) as PlainValue;
 }
 

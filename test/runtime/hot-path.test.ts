@@ -78,6 +78,26 @@ describe('plainCopy reuses its own copies inside a new value', () => {
     expect(thrown(() => plainCopy(withWrapper, 'params'))).toBeInstanceOf(InputError);
   });
 
+  it('the copy stamp is invisible to every reader of the data and cannot be forged or copied', () => {
+    const copy = plainCopy({ message: 'm', list: [1] }, 'params') as JsonObject;
+    expect(isPlainCopy(copy)).toBe(true);
+    expect(Reflect.ownKeys(copy)).toEqual(['message', 'list']);
+    expect(JSON.stringify(copy)).toBe('{"message":"m","list":[1]}');
+    expect(Object.isFrozen(copy)).toBe(true);
+    // Look-alikes: a structured clone, a spread, a frozen literal, a proxy of the copy, an inner node.
+    expect(isPlainCopy(structuredClone(copy))).toBe(false);
+    expect(isPlainCopy({ ...copy })).toBe(false);
+    expect(isPlainCopy(Object.freeze({ message: 'm', list: Object.freeze([1]) }))).toBe(false);
+    expect(isPlainCopy(new Proxy(copy, {}))).toBe(false);
+    expect(isPlainCopy(copy['list'])).toBe(false);
+    // A proxy of a copy is still refused as a proxy, not taken as the copy.
+    expect(thrown(() => plainCopy(new Proxy(copy, {}), 'params'))).toBeInstanceOf(InputError);
+    expect(thrown(() => plainCopy({ p: new Proxy(copy, {}) }, 'params'))).toBeInstanceOf(InputError);
+    // A shared (not cyclic) object inside a value is copied wherever it occurs.
+    const shared = { x: 1 };
+    expect(plainCopy({ a: shared, b: [shared, shared] }, 'params')).toEqual({ a: { x: 1 }, b: [{ x: 1 }, { x: 1 }] });
+  });
+
   it('copyOnce walks like plainCopy but records nothing; it takes an earlier copy as it is', () => {
     const inner = plainCopy({ path: '/tmp/x' }, 'params');
     const once = copyOnce({ steps: [{ parameters: inner }] }, 'plan', true);

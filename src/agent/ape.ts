@@ -25,6 +25,7 @@ import {
   type DecisionLogEntry,
   type OriginOptions,
   sessionContext,
+  plainCallPlan,
 } from '../runtime/index.js';
 import { ParameterValidationError } from '../index.js';
 import { AgentClosedError, AgentConfigError } from './errors.js';
@@ -408,7 +409,9 @@ export class Ape {
       await run.setIntent(intent);
       try {
         // A guarded call's step is executed at once by this run: decided there only (one decision per call).
-        await run.approvePlan({ steps }, binding.tool ? { decideAtExecution: true } : {});
+        // A guarded call's one step is built from its copied parameters without another walk (see `plainCallPlan`).
+        const single = binding.tool && steps.length === 1 ? steps[0] : undefined;
+        await run.approvePlan(single ? plainCallPlan(single.action, single.tool, single.parameters) : { steps }, binding.tool ? { decideAtExecution: true } : {});
       } catch (error) {
         if (binding.tool && error instanceof PlanValidationError && error.reason === 'parameters') {
           // A guarded call has no plan of its own: bad parameters are the caller's.

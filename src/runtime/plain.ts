@@ -52,6 +52,34 @@ export function copyOnce(value: unknown, where: string, labeled: boolean): Copie
   return { value: copy(value, where, [], 0, [], walk, labeled), wrappers: walk.wrappers };
 }
 
+/**
+ * `plainCopy({ steps: [{ action, tool, parameters }] }, 'plan', { labeled: true })`, the plan of one
+ * call, without walking the three objects it builds itself: the same frozen data, stamped with what
+ * that walk would find. `parameters` is taken as `plainCopy` takes it inside a value (an earlier copy
+ * as it is, within the limits); anything else (a parameters object that is not a copy, a name that is
+ * not well-formed text, the limits reached) goes through `plainCopy` and its refusals.
+ */
+export function plainCallPlan(action: unknown, tool: unknown, parameters: unknown): PlainValue {
+  const found = copies.read(parameters);
+  // What the walk counts: `steps` (1), the array's index and length (2), the step's three keys (3); the parameters sit at depth 3.
+  const nodes = 6 + (found?.nodes ?? 0);
+  const height = 3 + (found?.height ?? 0);
+  if (
+    found === undefined ||
+    typeof action !== 'string' ||
+    typeof tool !== 'string' ||
+    !wellFormed(action) ||
+    !wellFormed(tool) ||
+    height >= MAX_DEPTH ||
+    nodes > MAX_NODES
+  ) {
+    return plainCopy({ steps: [{ action, tool, parameters }] }, 'plan', { labeled: true });
+  }
+  const plan = { steps: Object.freeze([Object.freeze({ action, tool, parameters: parameters as PlainValue })]) };
+  copies.mark(plan, { nodes, height, wrappers: found.wrappers });
+  return Object.freeze(plan) as unknown as PlainValue;
+}
+
 /** What a copy's walk found: its keys and items (all levels), its deepest object below the top, whether it holds wrappers. */
 interface Found {
   readonly nodes: number;

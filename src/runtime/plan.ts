@@ -7,6 +7,7 @@ import { parameterValidator } from '../compiler/params-schema.js';
 import { ACTION_ID_PATTERN } from '../compiler/policy-schema.js';
 import { PlanValidationError } from './errors.js';
 import { deepFreeze } from './freeze.js';
+import { createBrand } from './brand.js';
 import { copyOnce, type CopiedValue } from './plain.js';
 import { canonicalForm } from './canonical.js';
 import { sha256Hex } from './hmac.js';
@@ -181,9 +182,9 @@ export async function approveCopiedPlan(copied: CopiedValue, ctx: PlanContext): 
   }
   deepFreeze(steps);
   const hash = planHash(ctx.intent.version, steps, texts);
-  const plan: Plan = Object.freeze({ tenant: ctx.tenant, intent: ctx.intent.version, hash, steps, label });
-  genuine.set(plan, Object.freeze(texts));
-  return plan;
+  const plan: Plan = { tenant: ctx.tenant, intent: ctx.intent.version, hash, steps, label };
+  genuine.mark(plan, Object.freeze(texts));
+  return Object.freeze(plan);
 }
 
 /**
@@ -217,13 +218,13 @@ function planHash(intent: string, steps: readonly PlanStep[], texts: readonly st
 
 /** The canonical JSON text of the parameters of step `index` of an approved plan, or undefined. */
 export function canonicalParamsText(plan: Plan, index: number): string | undefined {
-  return genuine.get(plan)?.[index];
+  return genuine.read(plan)?.[index];
 }
 
 /** Plans made by `approvePlan` (frozen, validated: the only ones taken without a copy), with the canonical text of each step's parameters. */
-const genuine = new WeakMap<object, readonly string[]>();
+const genuine = createBrand<readonly string[]>();
 
 /** Whether a value is a plan `approvePlan` made (not a look-alike object). */
 export function isGenuinePlan(value: unknown): value is Plan {
-  return typeof value === 'object' && value !== null && genuine.has(value);
+  return genuine.read(value) !== undefined;
 }

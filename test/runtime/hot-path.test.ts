@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { canonicalJson, hashJson } from '../../src/compiler/hash.js';
 import type { JsonObject, JsonValue } from '../../src/compiler/ir.js';
 import { canonicalForm } from '../../src/runtime/canonical.js';
-import { MAX_DEPTH, MAX_NODES, copyOnce, isPlainCopy, plainCopy } from '../../src/runtime/plain.js';
+import { MAX_DEPTH, MAX_NODES, copyOnce, isPlainCopy, plainCallPlan, plainCopy } from '../../src/runtime/plain.js';
 import { InputError, Labeled, ProvenanceError, TokenMismatchError, unwrap } from '../../src/runtime/index.js';
 import { uniformLabels } from '../../src/runtime/provenance.js';
 import { intentFor, makeRuntime, tempRoot } from './helpers.js';
@@ -124,6 +124,72 @@ describe('plainCopy reuses its own copies inside a new value', () => {
     expect((thrown(() => plainCopy(both, 'params')) as Error).message).toContain('getter');
     const hidden = Object.defineProperty({ a: 1 }, 'b', { value: 2, enumerable: false });
     expect((thrown(() => plainCopy(hidden, 'params')) as Error).message).toContain('not enumerable');
+  });
+});
+
+describe('plainCallPlan: the plan of one call built from its copied parameters', () => {
+  const json = fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 })) as fc.Arbitrary<JsonObject>;
+  /** Same data, same key order at every level, frozen everywhere. */
+  const sameData = (a: unknown, b: unknown): boolean => {
+    if (a === null || typeof a !== 'object') return Object.is(a, b);
+    if (b === null || typeof b !== 'object' || !Object.isFrozen(a) || !Object.isFrozen(b)) return false;
+    if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
+    const ka = Reflect.ownKeys(a);
+    const kb = Reflect.ownKeys(b);
+    return ka.length === kb.length && ka.every((k, i) => k === kb[i] && sameData((a as Record<string | symbol, unknown>)[k], (b as Record<string | symbol, unknown>)[k]));
+  };
+
+  it('is the data plainCopy makes of the same plan, with the copied parameters taken as they are', () => {
+    fc.assert(
+      fc.property(json, fc.string(), fc.string(), (params, action, tool) => {
+        const copied = plainCopy(params, 'params');
+        const built = plainCallPlan(action, tool, copied) as { steps: { parameters: unknown }[] };
+        expect(sameData(built, plainCopy({ steps: [{ action, tool, parameters: params }] }, 'plan', { labeled: true }))).toBe(true);
+        expect(built.steps[0]?.parameters).toBe(copied);
+        expect(isPlainCopy(built)).toBe(true);
+        // Taken as it is by the plan's own copy.
+        expect(copyOnce(built, 'plan', true)).toEqual({ value: built, wrappers: false });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('counts depth and nodes as the walk would: a plan at the limits is refused where plainCopy refuses it', () => {
+    // The parameters sit at depth 3: a copy whose deepest object is at 60 below its top fits, 61 does not.
+    const fits = plainCopy(nested(61), 'params');
+    const over = plainCopy(nested(62), 'params');
+    expect(isPlainCopy(plainCallPlan('a', 't', fits))).toBe(true);
+    const refused = thrown(() => plainCallPlan('a', 't', over));
+    const walked = thrown(() => plainCopy({ steps: [{ action: 'a', tool: 't', parameters: nested(62) }] }, 'plan', { labeled: true }));
+    expect(refused).toBeInstanceOf(InputError);
+    expect((refused as InputError).message).toBe((walked as InputError).message);
+    // Reused inside one more level, the built plan is refused as the walked one is.
+    const oneMore = (v: unknown) => thrown(() => plainCopy({ x: v }, 'outer', { labeled: true }));
+    const walkedFits = plainCopy({ steps: [{ action: 'a', tool: 't', parameters: nested(61) }] }, 'plan', { labeled: true });
+    expect((oneMore(plainCallPlan('a', 't', fits)) as InputError).message).toBe((oneMore(walkedFits) as InputError).message);
+    // Nodes: the envelope counts 6, the parameters { items: [n zeros] } n + 2.
+    const items = plainCopy(Array.from({ length: MAX_NODES - 8 }, () => 0), 'params');
+    const big = plainCopy({ items }, 'params');
+    expect(isPlainCopy(plainCallPlan('a', 't', big))).toBe(true);
+    const bigger = plainCopy({ items: Array.from({ length: MAX_NODES - 7 }, () => 0) }, 'params');
+    expect((thrown(() => plainCallPlan('a', 't', bigger)) as Error).message).toContain(`more than ${MAX_NODES}`);
+    expect((thrown(() => plainCopy({ k: plainCallPlan('a', 't', big) }, 'outer')) as Error).message).toContain(`more than ${MAX_NODES}`);
+  });
+
+  it('anything but copied parameters and well-formed names goes through the walk and its refusals', () => {
+    const raw = { message: 'm' };
+    const built = plainCallPlan('echo', 'echo', raw) as { steps: { parameters: unknown }[] };
+    expect(built.steps[0]?.parameters).not.toBe(raw);
+    expect(built.steps[0]?.parameters).toEqual(raw);
+    expect(Object.isFrozen(built.steps[0]?.parameters)).toBe(true);
+    expect(thrown(() => plainCallPlan('echo', 'echo', { get message() { return 'm'; } }))).toBeInstanceOf(InputError);
+    expect(thrown(() => plainCallPlan('echo', 'echo', new Proxy({}, {})))).toBeInstanceOf(InputError);
+    expect(thrown(() => plainCallPlan('echo', 'ech\ud800', plainCopy({}, 'p')))).toBeInstanceOf(InputError);
+    expect(thrown(() => plainCallPlan(Symbol('a'), 'echo', plainCopy({}, 'p')))).toBeInstanceOf(InputError);
+    expect((plainCallPlan(1, 'echo', plainCopy({}, 'p')) as { steps: { action: unknown }[] }).steps[0]?.action).toBe(1);
+    // A copy holding wrappers stays one: the plan's provenance check sees them.
+    const tainted = plainCopy({ path: new Labeled('/x', 'external') }, 'p', { labeled: true });
+    expect(copyOnce(plainCallPlan('read_file', 'fs.read', tainted), 'plan', true).wrappers).toBe(true);
   });
 });
 

@@ -402,7 +402,7 @@ export class Ape {
 
   async #runSteps<T>(intent: IntentInput | Intent, steps: PlanStepInput[], binding: RunBinding, session: AgentSession | undefined, body: (run: Run) => Promise<T>): Promise<T> {
     this.#open();
-    const handle = session ? await session.runtimeSession() : await this.#keeper.current();
+    const handle = session ? await session.runtimeSession() : (this.#keeper.ready() ?? (await this.#keeper.current()));
     const run = await this.runtime.createRun(handle);
     this.#runs.set(run.id, binding);
     try {

@@ -180,7 +180,13 @@ export async function approveCopiedPlan(copied: CopiedValue, ctx: PlanContext): 
       }
     }
   }
-  deepFreeze(steps);
+  // Deeply frozen: each step, its inputs and its parameters (a copy taken as it is is frozen already: deepFreeze stops there).
+  for (const step of steps) {
+    Object.freeze(step.inputs);
+    deepFreeze(step.parameters);
+    Object.freeze(step);
+  }
+  Object.freeze(steps);
   const hash = planHash(ctx.intent.version, steps, texts);
   const plan: Plan = { tenant: ctx.tenant, intent: ctx.intent.version, hash, steps, label };
   genuine.mark(plan, Object.freeze(texts));

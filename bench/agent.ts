@@ -45,9 +45,7 @@ const compileTiming = measure((i) => {
  * Wall and process CPU time (user + system) per operation: each is the median over `samples` batches,
  * after `warmup` batches (JIT, caches) that are not counted.
  */
-async function timed(op: (i: number) => Promise<unknown>, batch: number): Promise<Timing & { cpu_ns: number }> {
-  const samples = 41;
-  const warmup = 15;
+async function timed(op: (i: number) => Promise<unknown>, batch: number, samples = 41, warmup = 15): Promise<Timing & { cpu_ns: number }> {
   for (let w = 0; w < warmup; w++) for (let i = 0; i < batch; i++) await op(i);
   const wall: number[] = [];
   const cpu: number[] = [];
@@ -123,16 +121,16 @@ const audited = await guardTimings(true);
 const MCP_POLICY = new URL('./policies/mcp-everything.yaml', import.meta.url).pathname;
 async function apeCallTimings(): Promise<{ noop: Timed; call: Timed; audited: Timed }> {
   const noop = async (p: object) => p;
-  const noopTimed = await timed(() => noop({ message: 'm' }), 200);
+  const noopTimed = await timed(() => noop({ message: 'm' }), 200, 61, 30);
   const plain = await Ape.fromPolicy(MCP_POLICY);
-  const call = await timed(() => plain.call('echo', { message: 'm' }, noop, { tool: 'echo' }), 100);
+  const call = await timed(() => plain.call('echo', { message: 'm' }, noop, { tool: 'echo' }), 200, 61, 30);
   await plain.close();
   const sink = new MemorySink();
   const withSink = await Ape.fromPolicy(MCP_POLICY, { audit: [sink] });
   const auditedTimed = await timed(() => {
     sink.clear();
     return withSink.call('echo', { message: 'm' }, noop, { tool: 'echo' });
-  }, 100);
+  }, 200, 61, 30);
   await withSink.close();
   return { noop: noopTimed, call, audited: auditedTimed };
 }
@@ -218,7 +216,7 @@ const md = [
   '',
   '## ape.call around a no-op tool (the MCP proxy\'s decision path)',
   '',
-  '`ape.call(\'echo\', { message: \'m\' }, noop, { tool: \'echo\' })` on `bench/policies/mcp-everything.yaml` (native engine, memory stores), the no-op tool alone as the baseline, same run. What every `guard()`, integration and `ape mcp-proxy` tools/call pays inside the runtime and agent layers. Medians over 41 batches of 100 calls (200 for the no-op) after 15 warm-up batches; CPU is the process CPU time per call.',
+  '`ape.call(\'echo\', { message: \'m\' }, noop, { tool: \'echo\' })` on `bench/policies/mcp-everything.yaml` (native engine, memory stores), the no-op tool alone as the baseline, same run. What every `guard()`, integration and `ape mcp-proxy` tools/call pays inside the runtime and agent layers. Medians over 61 batches of 200 calls after 30 warm-up batches; CPU is the process CPU time per call (all threads: the garbage collector\'s helpers too, so it can exceed wall time).',
   '',
   '| run | no-op alone wall / CPU | ape.call, no audit wall / CPU | added CPU | ape.call, memory audit sink wall / CPU | added CPU |',
   '|---|---|---|---|---|---|',

@@ -8,7 +8,7 @@ import { ACTION_ID_PATTERN } from '../compiler/policy-schema.js';
 import { PlanValidationError } from './errors.js';
 import { deepFreeze } from './freeze.js';
 import { createBrand } from './brand.js';
-import { copyOnce, type CopiedValue } from './plain.js';
+import type { CopiedValue } from './plain.js';
 import { canonicalForm } from './canonical.js';
 import { sha256Hex } from './hmac.js';
 import { intentDecision, scopeViolation, type Intent } from './intent.js';
@@ -119,20 +119,11 @@ export interface StepVerdict {
   text: string;
 }
 
-/** Validates a plan and returns its frozen, hashed copy. Throws `PlanValidationError` or `ProvenanceError`. */
-export function approvePlan(input: unknown, ctx: PlanContext): Promise<Plan> {
-  let copied: CopiedValue;
-  try {
-    // Read once into frozen plain data (getters, proxies, cycles, Dates, NaN... refused with InputError).
-    copied = copyOnce(input, 'plan', true);
-  } catch (error) {
-    return Promise.reject(error);
-  }
-  return approveCopiedPlan(copied, ctx);
-}
-
-/** `approvePlan` of a plan the caller copied itself with `copyOnce` (labeled), taken as it is. */
-export async function approveCopiedPlan(copied: CopiedValue, ctx: PlanContext): Promise<Plan> {
+/**
+ * Validates a plan and returns its frozen, hashed copy. `copied` is the plan as the run read it once
+ * (`copyOnce`, wrappers allowed), taken as it is. Throws `PlanValidationError` or `ProvenanceError`.
+ */
+export async function approvePlan(copied: CopiedValue, ctx: PlanContext): Promise<Plan> {
   const label = ctx.source ?? 'user';
   // A copy without wrappers under a trusted label is trusted as a whole; otherwise every part is checked.
   const frozen = !copied.wrappers && isTrusted(label);

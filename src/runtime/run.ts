@@ -29,7 +29,7 @@ import { drive, isThenable, promised, wait, type Flow } from './awaitable.js';
 import type { AuditEvent, AuditEventType } from './audit/events.js';
 import { errorData, frozenParamsHash, ownParams, textHash, type Call, type Gate, type GateRun, type StepResult } from './gate.js';
 import { createIntent, intentDecision, isGenuineIntent, scopeViolation, type Intent } from './intent.js';
-import { approveCopiedPlan, canonicalParamsText, isGenuinePlan, stepValidator, type Plan, type PlanStep, type StepVerdict } from './plan.js';
+import { approvePlan, canonicalParamsText, isGenuinePlan, stepValidator, type Plan, type PlanStep, type StepVerdict } from './plan.js';
 import { copyOnce, plainCopy, readFields, type CopiedValue, type PlainValue } from './plain.js';
 import { isTrusted, Labeled, requireTrusted, uniformLabels, unwrap, unwrapExplicit, type ProvenanceLabel, type Unwrapped } from './provenance.js';
 import { identifierPaths, labelByOrigin } from './origin.js';
@@ -289,7 +289,7 @@ export class Run implements GateRun {
           data = { value: Object.freeze({ steps: data.value.steps }) as unknown as PlainValue, wrappers: data.wrappers };
         }
       }
-      plan = await approveCopiedPlan(data, {
+      plan = await approvePlan(data, {
         tenant: this.tenant,
         intent,
         ir: this.#core.evaluator.policy.ir,

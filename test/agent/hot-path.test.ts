@@ -5,7 +5,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Ape } from '../../src/agent/index.js';
 import { hashJson } from '../../src/compiler/hash.js';
 import { ParameterValidationError } from '../../src/errors.js';
-import { MemorySink, PolicyDenyError, ToolExecutionError, type AuditEvent } from '../../src/runtime/index.js';
+import { MemorySink, PolicyDenyError, SessionExpiredError, ToolExecutionError, type AuditEvent } from '../../src/runtime/index.js';
 import { agentPolicy, workspace } from './helpers.js';
 
 const { root, cleanup } = workspace();
@@ -105,6 +105,19 @@ describe('guarded call fast path', () => {
     expect(runs).toEqual(['write']);
     const denied = audit.events.filter((e) => e.type === 'decision' && e.data?.['decision'] === 'deny');
     expect(denied.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('the default session taken without waiting is still checked: once revoked, calls fail and nothing runs', async () => {
+    const { ape } = await make();
+    const runs: string[] = [];
+    const read = ape.guard<{ path: string }, string>('read_file', (p) => {
+      runs.push(p.path);
+      return readFileSync(p.path, 'utf8');
+    });
+    expect(await read({ path: join(root, 'notes.md') })).toBe('# notes');
+    await ape.runtime.revokeSession(await ape.defaultSession());
+    await expect(read({ path: join(root, 'notes.md') })).rejects.toBeInstanceOf(SessionExpiredError);
+    expect(runs).toEqual([join(root, 'notes.md')]);
   });
 
   it('a tool gets its parameters in canonical key order, frozen, whatever order the caller wrote', async () => {

@@ -45,7 +45,7 @@ const compileTiming = measure((i) => {
  * Wall and process CPU time (user + system) per operation: each is the median over `samples` batches,
  * after `warmup` batches (JIT, caches) that are not counted.
  */
-async function timed(op: (i: number) => Promise<unknown>, batch: number, samples = 41, warmup = 15): Promise<Timing & { cpu_ns: number }> {
+async function timed(op: (i: number) => Promise<unknown>, batch: number, samples = 41, warmup = 30): Promise<Timing & { cpu_ns: number }> {
   for (let w = 0; w < warmup; w++) for (let i = 0; i < batch; i++) await op(i);
   const wall: number[] = [];
   const cpu: number[] = [];
@@ -209,7 +209,7 @@ const md = [
   '',
   'The "one-step run by hand" row opens the same kind of run through the runtime from fresh intent and plan objects each call, with a plan decided at approval and the call decided again at execution: what guard() did before it reused a validated intent and decided once. The next row is the same run with the plan approved under `decideAtExecution` (one decision): the two columns side by side are this change measured in one run.',
   '',
-  'Wall and CPU: medians over 41 batches of 100 calls (200 for the direct call) after 15 warm-up batches; CPU is the process CPU time (user + system) per call, steadier than wall time on a shared machine.',
+  'Wall and CPU: medians over 41 batches of 100 calls (200 for the direct call) after 30 warm-up batches (JIT); CPU is the process CPU time (user + system) per call, steadier than wall time on a shared machine.',
   '',
   ...guardTable('this run', { noAudit, audited }),
   ...(before ? ['', `Before (${before.label}: the same bench script, run just before this one on that commit's src):`, '', ...guardTable('before', before.guard)] : []),

@@ -174,7 +174,7 @@ export class Run implements GateRun {
     this.#session = Object.freeze({ id: session.id, tenant: session.tenant });
     this.#tenant = session.tenant;
     this.#machine = new StateMachine((from, to, operation) => {
-      if (core.auditor.active) core.auditor.emit({ type: 'state.changed', ...this.#ids(), data: { from, to, operation } });
+      if (core.auditor.active) core.auditor.write(this.#runEvent('state.changed', { from, to, operation }));
     });
     // Identity cannot be reassigned or redefined: `id`, `tenant` and `session` are getters on a frozen object.
     Object.freeze(this);
@@ -253,7 +253,7 @@ export class Run implements GateRun {
     this.#planned = [];
     if (this.#core.auditor.active) {
       // Intent metadata and scope are audited redacted, like parameters.
-      this.#core.auditor.emit({ type: 'intent.set', ...this.#ids(), data: { version: intent.version, intent: this.#core.auditor.redact(intent.data as unknown as JsonValue) } });
+      this.#core.auditor.write(this.#runEvent('intent.set', { version: intent.version, intent: this.#core.auditor.redact(intent.data as unknown as JsonValue) }));
     }
     return intent;
   }
@@ -325,7 +325,7 @@ export class Run implements GateRun {
     this.#plan = plan;
     this.#planned = planned;
     if (this.#core.auditor.active) {
-      this.#core.auditor.emit({ type: 'plan.approved', ...this.#ids(), data: { hash: plan.hash, steps: plan.steps.map((s) => ({ action: s.action, tool: s.tool })) } });
+      this.#core.auditor.write(this.#runEvent('plan.approved', { hash: plan.hash, steps: plan.steps.map((s) => ({ action: s.action, tool: s.tool })) }));
     }
     return plan;
   }
@@ -804,6 +804,18 @@ export class Run implements GateRun {
     const tokens = await core.tokens.revoke({ tenant: this.tenant, run: this.id });
     const approvals = await core.approvals.revoke({ tenant: this.tenant, run: this.id });
     if (tokens + approvals > 0) core.auditor.emit({ type: 'token.revoked', ...this.#ids(), data: { reason, tokens, approvals } });
+  }
+
+  /**
+   * An audit event of the run (no call), stamped: the fields and their order are those of
+   * `emit({ type, ...this.#ids(), data })` (ts, type, tenant, session, run, intent, plan, data), built without spreads.
+   */
+  #runEvent(type: AuditEventType, data: JsonObject): AuditEvent {
+    const event: AuditEvent = { ts: this.#core.auditor.now(), type, tenant: this.tenant, session: this.session.id, run: this.id };
+    if (this.#intent) event.intent = this.#intent.version;
+    if (this.#plan) event.plan = this.#plan.hash;
+    event.data = data;
+    return event;
   }
 
   /** An audit event of a candidate call with its correlation ids. */

@@ -290,6 +290,26 @@ describe('plans with copied parameters', () => {
     expect(log).toEqual([]);
   });
 
+  it('run events built without spreads keep the fields and their order (the JSONL bytes are unchanged)', async () => {
+    const { ape, audit } = makeRuntime(root);
+    const run = await ape.createRun(await ape.openSession({ tenant: 'acme' }));
+    await run.setIntent(intentFor(root));
+    await run.approvePlan({ steps: [readStep({ path: join(root, 'notes.txt') })] });
+    run.start();
+    await run.executeStep(0);
+    await run.terminate();
+    const order = (e: { intent?: string; plan?: string }) => ['ts', 'type', 'tenant', 'session', 'run', ...(e.intent ? ['intent'] : []), ...(e.plan ? ['plan'] : []), 'data'];
+    const runEvents = audit.events.filter((e) => ['state.changed', 'intent.set', 'plan.approved'].includes(e.type));
+    expect(runEvents.map((e) => e.type)).toEqual(['state.changed', 'intent.set', 'state.changed', 'plan.approved', 'state.changed', 'state.changed']);
+    for (const e of runEvents) expect(Object.keys(e)).toEqual(order(e));
+    // The first change of state happens before the intent is set; the later ones carry it, then the plan too.
+    expect(runEvents[0]?.intent).toBeUndefined();
+    expect(runEvents[2]?.intent).toBeDefined();
+    expect(runEvents[2]?.plan).toBeUndefined();
+    expect(runEvents[5]?.plan).toBe(run.plan?.hash);
+    expect(runEvents[5]?.data).toEqual({ from: 'EXECUTING', to: 'TERMINATED', operation: 'terminate' });
+  });
+
   it('a call handed out for canonical copied parameters still refuses any other parameters', async () => {
     const { ape, log } = makeRuntime(root);
     const session = await ape.openSession({ tenant: 'acme' });

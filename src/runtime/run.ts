@@ -253,7 +253,7 @@ export class Run implements GateRun {
     this.#planned = [];
     if (this.#core.auditor.active) {
       // Intent metadata and scope are audited redacted, like parameters.
-      this.#core.auditor.write(this.#runEvent('intent.set', { version: intent.version, intent: this.#core.auditor.redact(intent.data as unknown as JsonValue) }));
+      this.#core.auditor.write(this.#runEvent('intent.set', { version: intent.version, intent: redactedIntent(this.#core, intent) }));
     }
     return intent;
   }
@@ -841,6 +841,17 @@ export class Run implements GateRun {
       ...(c ? { step: c.index, call: c.callId, action: c.step.action, tool: c.step.tool } : {}),
     };
   }
+}
+
+/** Intents (frozen, genuine) as `intent.set` events show them: redacted once per intent and auditor, deeply frozen. */
+const redactedIntents = new WeakMap<Intent, { auditor: RuntimeCore['auditor']; data: JsonValue }>();
+
+function redactedIntent(core: RuntimeCore, intent: Intent): JsonValue {
+  const known = redactedIntents.get(intent);
+  if (known !== undefined && known.auditor === core.auditor) return known.data;
+  const data = deepFreeze(core.auditor.redact(intent.data as unknown as JsonValue));
+  redactedIntents.set(intent, { auditor: core.auditor, data });
+  return data;
 }
 
 function targetsOf(core: RuntimeCore, c: Candidate): string[] {

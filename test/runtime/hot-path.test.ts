@@ -7,7 +7,8 @@ import { canonicalJson, hashJson } from '../../src/compiler/hash.js';
 import type { JsonObject, JsonValue } from '../../src/compiler/ir.js';
 import { canonicalForm } from '../../src/runtime/canonical.js';
 import { MAX_DEPTH, MAX_NODES, copyOnce, isPlainCopy, plainCallPlan, plainCopy } from '../../src/runtime/plain.js';
-import { InputError, Labeled, ProvenanceError, TokenMismatchError, unwrap } from '../../src/runtime/index.js';
+import { createIntent, InputError, Labeled, ProvenanceError, TokenMismatchError, unwrap } from '../../src/runtime/index.js';
+import { reasonScrubber } from '../../src/runtime/audit/redact.js';
 import { uniformLabels } from '../../src/runtime/provenance.js';
 import { intentFor, makeRuntime, tempRoot } from './helpers.js';
 
@@ -308,6 +309,32 @@ describe('plans with copied parameters', () => {
     expect(runEvents[2]?.plan).toBeUndefined();
     expect(runEvents[5]?.plan).toBe(run.plan?.hash);
     expect(runEvents[5]?.data).toEqual({ from: 'EXECUTING', to: 'TERMINATED', operation: 'terminate' });
+  });
+
+  it('a genuine intent reused by several runs and runtimes is audited redacted by each runtime\'s own sensitive names', async () => {
+    const strict = makeRuntime(root, { sensitiveParams: ['owner'] });
+    const loose = makeRuntime(root);
+    const intent = createIntent(intentFor(root, { metadata: { owner: 'alice', api_key: 'k-123' } }), { tenant: 'acme' });
+    for (const { ape } of [strict, loose, strict, loose]) {
+      const run = await ape.createRun(await ape.openSession({ tenant: 'acme' }));
+      await run.setIntent(intent);
+    }
+    const shown = (sink: typeof strict.audit) => sink.events.filter((e) => e.type === 'intent.set').map((e) => (e.data?.['intent'] as { metadata: unknown }).metadata);
+    expect(shown(strict.audit)).toEqual([{ owner: '[REDACTED]', api_key: '[REDACTED]' }, { owner: '[REDACTED]', api_key: '[REDACTED]' }]);
+    expect(shown(loose.audit)).toEqual([{ owner: 'alice', api_key: '[REDACTED]' }, { owner: 'alice', api_key: '[REDACTED]' }]);
+    expect(JSON.stringify(strict.audit.events)).not.toContain('k-123');
+  });
+
+  it('reasons quoting a secret of frozen parameters are redacted on every call, small or large, with or without secrets', () => {
+    const scrub = reasonScrubber(['password']);
+    const secret = plainCopy({ user: 'bob', password: 'hunter2' }, 'p') as JsonObject;
+    const plain = plainCopy({ user: 'bob' }, 'p') as JsonObject;
+    const large = plainCopy({ items: Array.from({ length: 100 }, (_, i) => `v${i}`), password: 'pw-large' }, 'p') as JsonObject;
+    for (let i = 0; i < 3; i++) {
+      expect(scrub(['password hunter2 refused for bob'], secret)).toEqual(['password [REDACTED] refused for bob']);
+      expect(scrub(['bob may not'], plain)).toEqual(['bob may not']);
+      expect(scrub(['pw-large is weak'], large)).toEqual(['[REDACTED] is weak']);
+    }
   });
 
   it('a call handed out for canonical copied parameters still refuses any other parameters', async () => {

@@ -45,9 +45,7 @@ const compileTiming = measure((i) => {
  * Wall and process CPU time (user + system) per operation: each is the median over `samples` batches,
  * after `warmup` batches (JIT, caches) that are not counted.
  */
-async function timed(op: (i: number) => Promise<unknown>, batch: number): Promise<Timing & { cpu_ns: number }> {
-  const samples = 41;
-  const warmup = 15;
+async function timed(op: (i: number) => Promise<unknown>, batch: number, samples = 41, warmup = 30): Promise<Timing & { cpu_ns: number }> {
   for (let w = 0; w < warmup; w++) for (let i = 0; i < batch; i++) await op(i);
   const wall: number[] = [];
   const cpu: number[] = [];
@@ -118,6 +116,25 @@ async function guardTimings(withAudit: boolean): Promise<{ direct: Timed; guarde
 }
 const noAudit = await guardTimings(false);
 const audited = await guardTimings(true);
+
+// 3. ape.call around a no-op tool (the MCP proxy's decision path: bench/policies/mcp-everything.yaml, action `echo`), against the no-op alone.
+const MCP_POLICY = new URL('./policies/mcp-everything.yaml', import.meta.url).pathname;
+async function apeCallTimings(): Promise<{ noop: Timed; call: Timed; audited: Timed }> {
+  const noop = async (p: object) => p;
+  const noopTimed = await timed(() => noop({ message: 'm' }), 200, 61, 30);
+  const plain = await Ape.fromPolicy(MCP_POLICY);
+  const call = await timed(() => plain.call('echo', { message: 'm' }, noop, { tool: 'echo' }), 200, 61, 30);
+  await plain.close();
+  const sink = new MemorySink();
+  const withSink = await Ape.fromPolicy(MCP_POLICY, { audit: [sink] });
+  const auditedTimed = await timed(() => {
+    sink.clear();
+    return withSink.call('echo', { message: 'm' }, noop, { tool: 'echo' });
+  }, 200, 61, 30);
+  await withSink.close();
+  return { noop: noopTimed, call, audited: auditedTimed };
+}
+const apeCall = await apeCallTimings();
 /**
  * Optional comparison with an earlier run: APE_BENCH_AGENT_BEFORE names the agent.json it wrote (e.g.
  * on the commit before a change), APE_BENCH_AGENT_BEFORE_LABEL says what it was.
@@ -126,11 +143,11 @@ const beforeFile = process.env['APE_BENCH_AGENT_BEFORE'];
 const before = beforeFile
   ? {
       label: process.env['APE_BENCH_AGENT_BEFORE_LABEL'] ?? beforeFile,
-      guard: (JSON.parse(readFileSync(beforeFile, 'utf8')) as { guard: { noAudit: Partial<GuardTimings>; audited: Partial<GuardTimings> } }).guard,
+      ...(JSON.parse(readFileSync(beforeFile, 'utf8')) as { guard: { noAudit: Partial<GuardTimings>; audited: Partial<GuardTimings> }; apeCall?: ApeCallTimings }),
     }
   : undefined;
 
-// 3. One prompt end to end (compile, plan, approve, two steps through the gate).
+// 4. One prompt end to end (compile, plan, approve, two steps through the gate).
 const ape = await Ape.fromPolicy(POLICY);
 ape.tool<{ path: string }, number>('read_file', tool, { name: 'fs.read' });
 const executeTiming = await measureAsync(() => ape.execute('Read /srv/app/a.yaml and /srv/app/b.yaml'), { batch: 20, samples: 31, warmup: 3 });
@@ -153,6 +170,13 @@ const scoreTable = (title: string, s: CorpusScore) => [
 ];
 const ratio = (a: Timing, b: Timing) => `${(a.median_ns / b.median_ns).toFixed(1)}x`;
 type GuardTimings = Awaited<ReturnType<typeof guardTimings>>;
+type ApeCallTimings = Awaited<ReturnType<typeof apeCallTimings>>;
+function apeCallRows(label: string, t: ApeCallTimings): string[] {
+  const cell = (x: Timed) => `${fmt(x.median_ns)} / ${fmt(x.cpu_ns)}`;
+  return [
+    `| ${label} | ${cell(t.noop)} | ${cell(t.call)} | ${fmt(t.call.cpu_ns - t.noop.cpu_ns)} | ${cell(t.audited)} | ${fmt(t.audited.cpu_ns - t.noop.cpu_ns)} |`,
+  ];
+}
 function guardTable(_title: string, t: { noAudit: Partial<GuardTimings>; audited: Partial<GuardTimings> }): string[] {
   const cell = (x: Timed | undefined) => (x ? `${fmt(x.median_ns)} / ${fmt(x.cpu_ns)}` : 'n/a');
   return [
@@ -185,13 +209,22 @@ const md = [
   '',
   'The "one-step run by hand" row opens the same kind of run through the runtime from fresh intent and plan objects each call, with a plan decided at approval and the call decided again at execution: what guard() did before it reused a validated intent and decided once. The next row is the same run with the plan approved under `decideAtExecution` (one decision): the two columns side by side are this change measured in one run.',
   '',
-  'Wall and CPU: medians over 41 batches of 100 calls (200 for the direct call) after 15 warm-up batches; CPU is the process CPU time (user + system) per call, steadier than wall time on a shared machine.',
+  'Wall and CPU: medians over 41 batches of 100 calls (200 for the direct call) after 30 warm-up batches (JIT); CPU is the process CPU time (user + system) per call, steadier than wall time on a shared machine.',
   '',
   ...guardTable('this run', { noAudit, audited }),
   ...(before ? ['', `Before (${before.label}: the same bench script, run just before this one on that commit's src):`, '', ...guardTable('before', before.guard)] : []),
   '',
+  '## ape.call around a no-op tool (the MCP proxy\'s decision path)',
+  '',
+  '`ape.call(\'echo\', { message: \'m\' }, noop, { tool: \'echo\' })` on `bench/policies/mcp-everything.yaml` (native engine, memory stores), the no-op tool alone as the baseline, same run. What every `guard()`, integration and `ape mcp-proxy` tools/call pays inside the runtime and agent layers. Medians over 61 batches of 200 calls after 30 warm-up batches; CPU is the process CPU time per call (all threads: the garbage collector\'s helpers too, so it can exceed wall time).',
+  '',
+  '| run | no-op alone wall / CPU | ape.call, no audit wall / CPU | added CPU | ape.call, memory audit sink wall / CPU | added CPU |',
+  '|---|---|---|---|---|---|',
+  ...apeCallRows('this run', apeCall),
+  ...(before?.apeCall ? apeCallRows(`before (${before.label})`, before.apeCall) : []),
+  '',
   `One prompt end to end (\`ape.execute('Read /srv/app/a.yaml and /srv/app/b.yaml')\`: compile, plan, approve, two steps through the gate): ${fmt(executeTiming.median_ns)} median.`,
   '',
 ];
-writeResults('agent', { machine: machine(), load, corpus: { tuned: { ...tuned }, heldOut: { ...heldOut } }, compile: compileTiming, guard: { noAudit, audited }, ...(before ? { before } : {}), execute: executeTiming }, md.join('\n'));
+writeResults('agent', { machine: machine(), load, corpus: { tuned: { ...tuned }, heldOut: { ...heldOut } }, compile: compileTiming, guard: { noAudit, audited }, apeCall, ...(before ? { before } : {}), execute: executeTiming }, md.join('\n'));
 console.log(md.join('\n'));

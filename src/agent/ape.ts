@@ -25,6 +25,7 @@ import {
   type DecisionLogEntry,
   type OriginOptions,
   sessionContext,
+  plainCallPlan,
 } from '../runtime/index.js';
 import { ParameterValidationError } from '../index.js';
 import { AgentClosedError, AgentConfigError } from './errors.js';
@@ -288,7 +289,7 @@ export class Ape {
       [{ action, tool, parameters: plain }],
       binding,
       options.session,
-      async (run) => run.executeStep(0, context === undefined ? {} : { context }),
+      (run) => (context === undefined ? run.executeStep(0) : run.executeStep(0, { context })),
     );
     return result.output.value as R;
   }
@@ -401,14 +402,16 @@ export class Ape {
 
   async #runSteps<T>(intent: IntentInput | Intent, steps: PlanStepInput[], binding: RunBinding, session: AgentSession | undefined, body: (run: Run) => Promise<T>): Promise<T> {
     this.#open();
-    const handle = session ? await session.runtimeSession() : await this.#keeper.current();
+    const handle = session ? await session.runtimeSession() : (this.#keeper.ready() ?? (await this.#keeper.current()));
     const run = await this.runtime.createRun(handle);
     this.#runs.set(run.id, binding);
     try {
       await run.setIntent(intent);
       try {
         // A guarded call's step is executed at once by this run: decided there only (one decision per call).
-        await run.approvePlan({ steps }, binding.tool ? { decideAtExecution: true } : {});
+        // A guarded call's one step is built from its copied parameters without another walk (see `plainCallPlan`).
+        const single = binding.tool && steps.length === 1 ? steps[0] : undefined;
+        await run.approvePlan(single ? plainCallPlan(single.action, single.tool, single.parameters) : { steps }, binding.tool ? { decideAtExecution: true } : {});
       } catch (error) {
         if (binding.tool && error instanceof PlanValidationError && error.reason === 'parameters') {
           // A guarded call has no plan of its own: bad parameters are the caller's.

@@ -7,7 +7,7 @@ export class SessionKeeper {
   readonly #tenant: string;
   readonly #ttlMs: number;
   readonly #now: () => number;
-  #current: { session: Promise<Session>; renewAt: number } | undefined;
+  #current: { session: Promise<Session>; renewAt: number; opened?: Session } | undefined;
 
   constructor(runtime: ApeRuntime, tenant: string, ttlMs: number, now: () => number) {
     this.#runtime = runtime;
@@ -26,12 +26,23 @@ export class SessionKeeper {
     const held = this.#current;
     if (held && now < held.renewAt) return held.session;
     const session = this.#runtime.openSession({ tenant: this.#tenant, ttlMs: this.#ttlMs, metadata: { default_session: true } });
-    const entry = { session, renewAt: now + Math.floor(this.#ttlMs / 2) };
+    const entry: { session: Promise<Session>; renewAt: number; opened?: Session } = { session, renewAt: now + Math.floor(this.#ttlMs / 2) };
     this.#current = entry;
-    session.catch(() => {
-      if (this.#current === entry) this.#current = undefined;
-    });
+    session.then(
+      (opened) => {
+        entry.opened = opened;
+      },
+      () => {
+        if (this.#current === entry) this.#current = undefined;
+      },
+    );
     return session;
+  }
+
+  /** The live default session when it is open and not due for renewal (what `current()` would resolve to), else undefined. */
+  ready(): Session | undefined {
+    const held = this.#current;
+    return held && this.#now() < held.renewAt ? held.opened : undefined;
   }
 
   /** Revokes the current default session, if one was opened. */

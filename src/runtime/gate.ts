@@ -8,7 +8,7 @@ import { ApeError } from '../errors.js';
 import type { RuntimeCore } from './core.js';
 import { InputError, TenantMismatchError, TokenInvalidError, TokenMismatchError, TokenReplayError, ToolExecutionError, ToolRegistrationError } from './errors.js';
 import { grantOf, type Grant } from './capability.js';
-import { plainCopy, readFields } from './plain.js';
+import { isPlainCopy, plainCopy, readFields } from './plain.js';
 import { isThenable, promised, wait, type Flow } from './awaitable.js';
 import type { AuditEvent, AuditEventType } from './audit/events.js';
 import { sha256Hex } from './hmac.js';
@@ -94,10 +94,20 @@ const ownedParams = new WeakMap<object, string>();
 export function ownParams(params: JsonObject, hash?: string): string {
   const known = ownedParams.get(params);
   if (known !== undefined) return known;
-  freezeAll(params);
+  // A plain copy is deeply frozen already (plainCopy freezes every node it makes).
+  if (!isPlainCopy(params)) freezeAll(params);
   const h = hash ?? textHash(canonicalJson(params));
   ownedParams.set(params, h);
   return h;
+}
+
+/**
+ * The canonical hash of parameters that are deeply frozen already (a plan step's, a plain copy): the
+ * recorded one, else that of `text` (their canonical JSON, when the caller has it) or of their
+ * canonical JSON. Records nothing: `ownParams` does when the parameters are handed to a caller.
+ */
+export function frozenParamsHash(params: JsonObject, text?: string): string {
+  return ownedParams.get(params) ?? textHash(text ?? canonicalJson(params));
 }
 
 /** Freezes every object and array inside a value, also below nodes that are already frozen. */
@@ -159,6 +169,11 @@ export class Gate {
   info(name: string): ToolInfo | undefined {
     const t = this.#tools.get(name);
     return t ? { name: t.name, action: t.action, trust: t.trust ?? 'external' } : undefined;
+  }
+
+  /** The action a registered tool serves, or undefined. */
+  actionOf(name: string): string | undefined {
+    return this.#tools.get(name)?.action;
   }
 
   /** Every registered tool (names, actions, trust). */

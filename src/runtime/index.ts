@@ -4,7 +4,7 @@ export { ApeRuntime, type RuntimeOptions, type RuntimeStores } from './runtime.j
 // `Run` is a type only: runs are made by `ApeRuntime.createRun` (its constructor is internal).
 export type { Run, Authorization, PlanApprovalOptions, StepOptions } from './run.js';
 export { Capability } from './capability.js';
-export { plainCopy, MAX_DEPTH, MAX_NODES, type PlainValue, type PlainOptions } from './plain.js';
+export { plainCopy, plainCallPlan, MAX_DEPTH, MAX_NODES, type PlainValue, type PlainOptions } from './plain.js';
 export type { GateMode } from './core.js';
 export type { Call, StepResult, ToolContext, ToolDefinition, ToolInfo } from './gate.js';
 export { createIntent, intentDecision, scopeViolation, INTENT_SCHEMA, type Intent, type IntentInput } from './intent.js';

@@ -2,6 +2,7 @@
 import { types } from 'node:util';
 import type { JsonObject, JsonValue } from '../compiler/ir.js';
 import { InputError } from './errors.js';
+import { createBrand } from './brand.js';
 import { Labeled, isGenuineLabeled } from './provenance.js';
 
 /** Deepest nesting accepted (a deeper value is refused, not a stack overflow). */
@@ -28,15 +29,87 @@ export function plainCopy(value: unknown, where: string, options: PlainOptions =
   const labeled = options.labeled === true;
   // A copy this function made is deeply frozen plain data: copying it again would give the same data.
   // A copy without wrappers serves both modes; one with wrappers only a copy that allows them.
-  if (typeof value === 'object' && value !== null && (strictCopies.has(value) || (labeled && labeledCopies.has(value)))) return value as PlainValue;
-  const out = copy(value, where, [], 0, new Set<object>(), { nodes: 0 }, labeled);
-  if (typeof out === 'object' && out !== null) (labeled ? labeledCopies : strictCopies).add(out);
-  return out;
+  if (reusable(copies.read(value), labeled)) return value as PlainValue;
+  // The copy's top object is stamped with what the walk found, just before it is frozen (see `copy`).
+  return copy(value, where, [], 0, [], { nodes: 0, height: 0, wrappers: false, stamp: true }, labeled);
 }
 
-/** Top-level values `plainCopy` made without `labeled` (no wrappers inside), and with it. */
-const strictCopies = new WeakSet<object>();
-const labeledCopies = new WeakSet<object>();
+/** A copy made by `copyOnce`, and whether it holds `Labeled` wrappers. */
+export interface CopiedValue {
+  readonly value: PlainValue;
+  readonly wrappers: boolean;
+}
+
+/**
+ * `plainCopy` of a value only the caller keeps (a plan envelope): the same walk and refusals, but the
+ * copy is not recorded for reuse inside later values. An earlier `plainCopy` given is taken as it is.
+ * @internal
+ */
+export function copyOnce(value: unknown, where: string, labeled: boolean): CopiedValue {
+  const found = copies.read(value);
+  if (reusable(found, labeled)) return { value: value as PlainValue, wrappers: found.wrappers };
+  const walk: Walk = { nodes: 0, height: 0, wrappers: false, stamp: false };
+  return { value: copy(value, where, [], 0, [], walk, labeled), wrappers: walk.wrappers };
+}
+
+/**
+ * `plainCopy({ steps: [{ action, tool, parameters }] }, 'plan', { labeled: true })`, the plan of one
+ * call, without walking the three objects it builds itself: the same frozen data, stamped with what
+ * that walk would find. `parameters` is taken as `plainCopy` takes it inside a value (an earlier copy
+ * as it is, within the limits); anything else (a parameters object that is not a copy, a name that is
+ * not well-formed text, the limits reached) goes through `plainCopy` and its refusals.
+ */
+export function plainCallPlan(action: unknown, tool: unknown, parameters: unknown): PlainValue {
+  const found = copies.read(parameters);
+  // What the walk counts: `steps` (1), the array's index and length (2), the step's three keys (3); the parameters sit at depth 3.
+  const nodes = 6 + (found?.nodes ?? 0);
+  const height = 3 + (found?.height ?? 0);
+  if (
+    found === undefined ||
+    typeof action !== 'string' ||
+    typeof tool !== 'string' ||
+    !wellFormed(action) ||
+    !wellFormed(tool) ||
+    height >= MAX_DEPTH ||
+    nodes > MAX_NODES
+  ) {
+    return plainCopy({ steps: [{ action, tool, parameters }] }, 'plan', { labeled: true });
+  }
+  const plan = { steps: Object.freeze([Object.freeze({ action, tool, parameters: parameters as PlainValue })]) };
+  copies.mark(plan, { nodes, height, wrappers: found.wrappers });
+  return Object.freeze(plan) as unknown as PlainValue;
+}
+
+/** What a copy's walk found: its keys and items (all levels), its deepest object below the top, whether it holds wrappers. */
+interface Found {
+  readonly nodes: number;
+  readonly height: number;
+  readonly wrappers: boolean;
+}
+
+/** A walk in progress: what it found so far, and whether its top object is stamped as a reusable copy. */
+interface Walk {
+  nodes: number;
+  height: number;
+  wrappers: boolean;
+  stamp: boolean;
+}
+
+/**
+ * Top objects and arrays `plainCopy` made (deeply frozen, read from nothing but its own walk), stamped
+ * with what their walk found: a copy inside a later value is taken as it is (see `copy`) within the same limits.
+ */
+const copies = createBrand<Found>();
+
+function reusable(found: Found | undefined, labeled: boolean): found is Found {
+  return found !== undefined && (labeled || !found.wrappers);
+}
+
+/** Whether a value is a copy `plainCopy` made without any `Labeled` wrapper inside: deeply frozen plain JSON data. */
+export function isPlainCopy(value: unknown): value is JsonValue {
+  const found = copies.read(value);
+  return found !== undefined && !found.wrappers;
+}
 
 /** `plainCopy` of a value that must be a JSON object (no wrappers). */
 export function plainObject(value: unknown, where: string): Readonly<JsonObject> {
@@ -70,7 +143,7 @@ function fail(where: string, pointer: string, message: string): never {
  * The copy walk. `path` holds the keys down to `value` (pushed and popped on the way, so no
  * pointer text is built unless a refusal names the place).
  */
-function copy(value: unknown, where: string, path: string[], depth: number, stack: Set<object>, budget: { nodes: number }, labeled: boolean): PlainValue {
+function copy(value: unknown, where: string, path: string[], depth: number, stack: object[], budget: Walk, labeled: boolean): PlainValue {
   switch (typeof value) {
     case 'string':
       if (!wellFormed(value)) fail(where, pointerOf(path), 'contains a lone surrogate (not valid Unicode text)');
@@ -86,14 +159,26 @@ function copy(value: unknown, where: string, path: string[], depth: number, stac
       fail(where, pointerOf(path), `is ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`} (not JSON)`);
   }
   if (value === null) return null;
+  // An earlier copy (frozen plain data) inside this value is taken as it is when it fits in the limits
+  // here; otherwise the walk below reads it again and names the place that breaks them.
+  const earlier = copies.read(value);
+  if (reusable(earlier, labeled) && depth + earlier.height < MAX_DEPTH && budget.nodes + earlier.nodes <= MAX_NODES) {
+    budget.nodes += earlier.nodes;
+    if (depth + earlier.height > budget.height) budget.height = depth + earlier.height;
+    if (earlier.wrappers) budget.wrappers = true;
+    return value as PlainValue;
+  }
   if (types.isProxy(value)) fail(where, pointerOf(path), 'is a proxy (not plain data)');
   if (depth >= MAX_DEPTH) fail(where, pointerOf(path), `is nested deeper than ${MAX_DEPTH} levels`);
-  if (stack.has(value)) fail(where, pointerOf(path), 'is cyclic');
+  // The objects being copied above this one (at most MAX_DEPTH): a value among them is a cycle.
+  if (stack.includes(value)) fail(where, pointerOf(path), 'is cyclic');
+  if (depth > budget.height) budget.height = depth;
   if (labeled && isGenuineLabeled(value)) {
     // A genuine wrapper is frozen with own data properties (see `Labeled`): reading them is stable.
-    stack.add(value);
+    budget.wrappers = true;
+    stack.push(value);
     const inner = copy(value.value, where, path, depth + 1, stack, budget, labeled);
-    stack.delete(value);
+    stack.pop();
     return new Labeled(inner, value.label);
   }
   const proto = Object.getPrototypeOf(value) as unknown;
@@ -101,12 +186,15 @@ function copy(value: unknown, where: string, path: string[], depth: number, stac
   if (isArray ? proto !== Array.prototype : proto !== Object.prototype && proto !== null) {
     fail(where, pointerOf(path), `is ${describe(value)} (not plain JSON data)`);
   }
-  stack.add(value);
-  const keys = Reflect.ownKeys(value);
-  budget.nodes += keys.length;
+  stack.push(value);
+  // The own keys as `Reflect.ownKeys` lists them (string keys, then symbols), fetched in two cheaper calls for an object.
+  const names = isArray ? Reflect.ownKeys(value) : Object.getOwnPropertyNames(value);
+  const symbols = isArray ? NO_SYMBOLS : Object.getOwnPropertySymbols(value);
+  budget.nodes += names.length + symbols.length;
   if (budget.nodes > MAX_NODES) fail(where, pointerOf(path), `has more than ${MAX_NODES} keys and items`);
   let out: PlainValue;
   if (isArray) {
+    const keys = names;
     const items: PlainValue[] = [];
     const length = (Object.getOwnPropertyDescriptor(value, 'length') as PropertyDescriptor).value as number;
     if (keys.length !== length + 1) fail(where, pointerOf(path), 'is a sparse array or has extra properties');
@@ -120,21 +208,26 @@ function copy(value: unknown, where: string, path: string[], depth: number, stac
     out = items as JsonValue[];
   } else {
     const obj: Record<string, PlainValue> = {};
-    for (const key of keys) {
-      if (typeof key === 'symbol') fail(where, pointerOf(path), 'has a symbol key (not JSON)');
+    for (const key of names as string[]) {
       if (!wellFormed(key)) fail(where, pointerOf(path), 'has a key with a lone surrogate');
       const item = dataOf(value, key, where, path);
       path.push(key);
       const child = copy(item, where, path, depth + 1, stack, budget, labeled);
       path.pop();
-      // defineProperty: a `__proto__` key stays an own data property, as JSON.parse makes it.
-      Object.defineProperty(obj, key, { value: child, enumerable: true, writable: true, configurable: true });
+      // defineProperty for `__proto__`: it stays an own data property, as JSON.parse makes it (an assignment would set the prototype).
+      if (key === '__proto__') Object.defineProperty(obj, key, { value: child, enumerable: true, writable: true, configurable: true });
+      else obj[key] = child;
     }
+    if (symbols.length > 0) fail(where, pointerOf(path), 'has a symbol key (not JSON)');
     out = obj as JsonObject;
   }
-  stack.delete(value);
+  stack.pop();
+  // The top of a plainCopy: stamped before it is frozen, with the whole walk's findings.
+  if (depth === 0 && budget.stamp) copies.mark(out, { nodes: budget.nodes, height: budget.height, wrappers: budget.wrappers });
   return Object.freeze(out) as PlainValue;
 }
+
+const NO_SYMBOLS: readonly symbol[] = Object.freeze([]);
 
 /** The JSON pointer of a path of keys. */
 function pointerOf(path: readonly string[]): string {

@@ -1,5 +1,4 @@
 /** Plans: steps {action, tool, parameters} checked against the intent, the action repository, the tool registry and the policy; hashed and frozen on approval. */
-import { createHash } from 'node:crypto';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { actionDefinition } from '../compiler/engine-input.js';
 import { canonicalJson } from '../compiler/hash.js';
@@ -8,9 +7,12 @@ import { parameterValidator } from '../compiler/params-schema.js';
 import { ACTION_ID_PATTERN } from '../compiler/policy-schema.js';
 import { PlanValidationError } from './errors.js';
 import { deepFreeze } from './freeze.js';
-import { plainCopy } from './plain.js';
+import { createBrand } from './brand.js';
+import type { CopiedValue } from './plain.js';
+import { canonicalForm } from './canonical.js';
+import { sha256Hex } from './hmac.js';
 import { intentDecision, scopeViolation, type Intent } from './intent.js';
-import { requireTrusted, type ProvenanceLabel } from './provenance.js';
+import { isTrusted, requireTrusted, type ProvenanceLabel } from './provenance.js';
 
 /** One step as callers write it. `inputs` names parameters filled in at run time (e.g. from an earlier tool's output). */
 export interface PlanStepInput {
@@ -99,7 +101,7 @@ export interface PlanContext {
    * Decides a complete step; throws `PolicyDenyError` on deny. `checked` is what validation found
    * for the step against the intent (the decision must refuse what the intent or its scope refuse).
    */
-  checkPolicy(step: PlanStep, index: number, checked: StepVerdict): Promise<void>;
+  checkPolicy(step: PlanStep, index: number, checked: StepVerdict): Promise<void> | undefined;
   /** Provenance of unlabeled plan data (default `user`). */
   source?: ProvenanceLabel;
   /**
@@ -113,24 +115,30 @@ export interface PlanContext {
 export interface StepVerdict {
   verdict: ReturnType<typeof intentDecision>;
   outside: string | undefined;
+  /** The canonical JSON text of the step's parameters (what its call hash is taken of). */
+  text: string;
 }
 
-/** Validates a plan and returns its frozen, hashed copy. Throws `PlanValidationError` or `ProvenanceError`. */
-export async function approvePlan(input: unknown, ctx: PlanContext): Promise<Plan> {
+/**
+ * Validates a plan and returns its frozen, hashed copy. `copied` is the plan as the run read it once
+ * (`copyOnce`, wrappers allowed), taken as it is. Throws `PlanValidationError` or `ProvenanceError`.
+ */
+export async function approvePlan(copied: CopiedValue, ctx: PlanContext): Promise<Plan> {
   const label = ctx.source ?? 'user';
-  // Read once into frozen plain data (getters, proxies, cycles, Dates, NaN... refused with InputError).
-  const plain = requireTrusted('plan', plainCopy(input, 'plan', { labeled: true }), label);
+  // A copy without wrappers under a trusted label is trusted as a whole; otherwise every part is checked.
+  const frozen = !copied.wrappers && isTrusted(label);
+  const plain = frozen ? copied.value : requireTrusted('plan', copied.value, label);
   if (!validatePlanShape(plain)) {
     const e = validatePlanShape.errors?.[0];
     throw new PlanValidationError(-1, 'shape', `${e?.instancePath || 'plan'} ${e?.message ?? 'does not match the plan schema'}`);
   }
   // The shape is checked: steps of strings, a string list and a parameters object. Each step's parameters
-  // become a canonical JSON copy (parsed from their canonical text, kept for the plan and call hashes).
+  // become a canonical JSON copy (their canonical text is kept for the plan and call hashes).
+  const texts: string[] = [];
   const steps: PlanStep[] = (plain as unknown as PlanInput).steps.map((s) => {
-    const text = canonicalJson(s.parameters ?? {});
-    const parameters = JSON.parse(text) as JsonObject;
-    paramTexts.set(parameters, text);
-    return { action: s.action, tool: s.tool, parameters, inputs: [...(s.inputs ?? [])] };
+    const { parameters, text } = canonicalParameters(s.parameters ?? {}, frozen);
+    texts.push(text);
+    return { action: s.action, tool: s.tool, parameters, inputs: s.inputs === undefined || s.inputs.length === 0 ? [] : [...s.inputs] };
   });
   for (const [i, step] of steps.entries()) {
     const refuse = (error: PlanValidationError): void => {
@@ -155,18 +163,39 @@ export async function approvePlan(input: unknown, ctx: PlanContext): Promise<Pla
     if (outside) refuse(new PlanValidationError(i, 'scope', outside));
     if (step.inputs.length === 0) {
       try {
-        await ctx.checkPolicy(step, i, { verdict, outside });
+        const checking = ctx.checkPolicy(step, i, { verdict, outside, text: texts[i] as string });
+        if (checking !== undefined) await checking;
       } catch (error) {
         if (!(error instanceof PlanValidationError)) throw error;
         refuse(error);
       }
     }
   }
-  deepFreeze(steps);
-  const hash = planHash(ctx.intent.version, steps);
-  const plan: Plan = Object.freeze({ tenant: ctx.tenant, intent: ctx.intent.version, hash, steps, label });
-  genuine.add(plan);
-  return plan;
+  // Deeply frozen: each step, its inputs and its parameters (a copy taken as it is is frozen already: deepFreeze stops there).
+  for (const step of steps) {
+    Object.freeze(step.inputs);
+    deepFreeze(step.parameters);
+    Object.freeze(step);
+  }
+  Object.freeze(steps);
+  const hash = planHash(ctx.intent.version, steps, texts);
+  const plan: Plan = { tenant: ctx.tenant, intent: ctx.intent.version, hash, steps, label };
+  genuine.mark(plan, Object.freeze(texts));
+  return Object.freeze(plan);
+}
+
+/**
+ * A step's parameters as their canonical copy, and its text (for the plan and call hashes).
+ * Parameters that are frozen plain data already in canonical form are that copy themselves (the same
+ * data `JSON.parse` of their text would build); anything else is parsed from the text into a fresh object.
+ */
+function canonicalParameters(source: JsonObject, frozen: boolean): { parameters: JsonObject; text: string } {
+  if (frozen) {
+    const form = canonicalForm(source);
+    return { parameters: form.canonical ? source : (JSON.parse(form.text) as JsonObject), text: form.text };
+  }
+  const text = canonicalJson(source);
+  return { parameters: JSON.parse(text) as JsonObject, text };
 }
 
 /**
@@ -174,26 +203,25 @@ export async function approvePlan(input: unknown, ctx: PlanContext): Promise<Pla
  * canonical text of each step's parameters, which is kept for the step's call hash (`canonicalParamsText`).
  * Keys in canonical (code unit) order: action, inputs, parameters, tool; strings as JSON.stringify writes them.
  */
-function planHash(intent: string, steps: readonly PlanStep[]): string {
-  const parts = steps.map((s) => {
-    const text = paramTexts.get(s.parameters) ?? canonicalJson(s.parameters);
-    return `{"action":${JSON.stringify(s.action)},"inputs":${canonicalJson(s.inputs)},"parameters":${text},"tool":${JSON.stringify(s.tool)}}`;
-  });
-  return `sha256:${createHash('sha256').update(`{"intent":${JSON.stringify(intent)},"steps":[${parts.join(',')}]}`).digest('hex')}`;
+function planHash(intent: string, steps: readonly PlanStep[], texts: readonly string[]): string {
+  let out = `{"intent":${JSON.stringify(intent)},"steps":[`;
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i] as PlanStep;
+    if (i > 0) out += ',';
+    out += `{"action":${JSON.stringify(s.action)},"inputs":${s.inputs.length === 0 ? '[]' : canonicalJson(s.inputs)},"parameters":${texts[i] as string},"tool":${JSON.stringify(s.tool)}}`;
+  }
+  return sha256Hex(`${out}]}`);
 }
 
-/** Canonical JSON text of the (frozen) parameters of approved plan steps. */
-const paramTexts = new WeakMap<object, string>();
-
-/** The canonical JSON text of an approved plan step's parameters (the same frozen object), or undefined. */
-export function canonicalParamsText(parameters: object): string | undefined {
-  return paramTexts.get(parameters);
+/** The canonical JSON text of the parameters of step `index` of an approved plan, or undefined. */
+export function canonicalParamsText(plan: Plan, index: number): string | undefined {
+  return genuine.read(plan)?.[index];
 }
 
-/** Plans made by `approvePlan` (frozen, validated): the only ones taken without a copy. */
-const genuine = new WeakSet<object>();
+/** Plans made by `approvePlan` (frozen, validated: the only ones taken without a copy), with the canonical text of each step's parameters. */
+const genuine = createBrand<readonly string[]>();
 
 /** Whether a value is a plan `approvePlan` made (not a look-alike object). */
 export function isGenuinePlan(value: unknown): value is Plan {
-  return typeof value === 'object' && value !== null && genuine.has(value);
+  return genuine.read(value) !== undefined;
 }

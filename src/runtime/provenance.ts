@@ -122,6 +122,26 @@ export function unwrapExplicit(input: unknown, fallback: ProvenanceLabel): Unwra
   return { value: root.value, labels, label: root.label, explicit };
 }
 
+/**
+ * The labels `unwrap(value, label)` gives a value without wrappers (every path labeled `label`, in
+ * the same order), without copying the value; undefined when a wrapper is found (then use `unwrap`).
+ * @internal
+ */
+export function uniformLabels(value: JsonValue, label: ProvenanceLabel): Record<string, ProvenanceLabel> | undefined {
+  const labels: Record<string, ProvenanceLabel> = {};
+  const walk = (node: unknown, path: string): boolean => {
+    if (node instanceof Labeled) return false;
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) if (!walk(node[i], path ? `${path}.${i}` : String(i))) return false;
+    } else if (node !== null && typeof node === 'object') {
+      for (const key of Object.keys(node)) if (!walk((node as Record<string, unknown>)[key], path ? `${path}.${key}` : key)) return false;
+    }
+    if (path) labels[path] = label;
+    return true;
+  };
+  return walk(value, '') ? labels : undefined;
+}
+
 /** Throws `ProvenanceError` unless every part of `input` is trusted; returns the plain value. */
 export function requireTrusted(where: string, input: unknown, fallback: ProvenanceLabel): JsonValue {
   const { value, labels, label: top } = unwrap(input, fallback);

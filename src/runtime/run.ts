@@ -27,11 +27,11 @@ import { askApprover, type ApprovalRecord, type ApprovalRequest } from './escala
 import { deepFreeze } from './freeze.js';
 import { drive, isThenable, promised, wait, type Flow } from './awaitable.js';
 import type { AuditEvent, AuditEventType } from './audit/events.js';
-import { errorData, ownParams, textHash, type Call, type Gate, type GateRun, type StepResult } from './gate.js';
+import { errorData, frozenParamsHash, ownParams, textHash, type Call, type Gate, type GateRun, type StepResult } from './gate.js';
 import { createIntent, intentDecision, isGenuineIntent, scopeViolation, type Intent } from './intent.js';
 import { approvePlan, canonicalParamsText, isGenuinePlan, stepValidator, type Plan, type PlanStep, type StepVerdict } from './plan.js';
-import { plainCopy, readFields, type PlainValue } from './plain.js';
-import { isTrusted, Labeled, requireTrusted, unwrap, unwrapExplicit, type ProvenanceLabel } from './provenance.js';
+import { copyOnce, plainCopy, readFields, type CopiedValue, type PlainValue } from './plain.js';
+import { isTrusted, Labeled, requireTrusted, uniformLabels, unwrap, unwrapExplicit, type ProvenanceLabel, type Unwrapped } from './provenance.js';
 import { identifierPaths, labelByOrigin } from './origin.js';
 import { sessionContext, type Session } from './session.js';
 import type { ReserveResult, SessionRecord } from './stores/types.js';
@@ -93,6 +93,8 @@ function authorization(issued: Issued, signer: TokenSigner): Authorization {
   const grant = issued.grant;
   Object.freeze(grant.claims);
   const call = Object.freeze(grant.call as Call);
+  // The caller may hand this call back (`execute`): its frozen parameters keep the hash the claims carry.
+  ownParams(call.params, grant.claims.params);
   const capability = Capability.mint(grant);
   let text: string | undefined;
   const auth = {
@@ -172,7 +174,7 @@ export class Run implements GateRun {
     this.#session = Object.freeze({ id: session.id, tenant: session.tenant });
     this.#tenant = session.tenant;
     this.#machine = new StateMachine((from, to, operation) => {
-      if (core.auditor.active) core.auditor.emit({ type: 'state.changed', ...this.#ids(), data: { from, to, operation } });
+      if (core.auditor.active) core.auditor.write(this.#runEvent('state.changed', { from, to, operation }));
     });
     // Identity cannot be reassigned or redefined: `id`, `tenant` and `session` are getters on a frozen object.
     Object.freeze(this);
@@ -220,7 +222,8 @@ export class Run implements GateRun {
   async setIntent(input: unknown, options: { source?: ProvenanceLabel } = {}): Promise<Intent> {
     this.#machine.require('set the intent', 'INITIALIZED', 'INTENT_SET', 'PLAN_APPROVED', 'EXECUTING');
     const source = this.#source(options);
-    await this.#core.sessions.check(this.session.id, this.tenant);
+    const live = this.#core.sessions.check(this.session.id, this.tenant);
+    if (isThenable(live)) await live;
     let intent: Intent;
     try {
       let data: unknown;
@@ -243,14 +246,14 @@ export class Run implements GateRun {
       else if (error instanceof ApeError) this.#core.auditor.emit({ type: 'input.refused', ...this.#ids(), data: { ...errorData(error), input: 'intent' } });
       throw error;
     }
-    await this.#revokeOutstanding('intent changed');
+    if (this.#mayHold) await this.#revokeOutstanding('intent changed');
     this.#machine.transition('INTENT_SET', 'set the intent');
     this.#intent = intent;
     this.#plan = undefined;
     this.#planned = [];
     if (this.#core.auditor.active) {
       // Intent metadata and scope are audited redacted, like parameters.
-      this.#core.auditor.emit({ type: 'intent.set', ...this.#ids(), data: { version: intent.version, intent: this.#core.auditor.redact(intent.data as unknown as JsonValue) } });
+      this.#core.auditor.write(this.#runEvent('intent.set', { version: intent.version, intent: redactedIntent(this.#core, intent) }));
     }
     return intent;
   }
@@ -268,20 +271,22 @@ export class Run implements GateRun {
     const source = read.source;
     // Disabled mode decides nothing at execution: the plan stage keeps the call's one (audited, never blocking) decision.
     const defer = read.defer && this.#core.mode !== 'disabled';
-    await this.#core.sessions.check(this.session.id, this.tenant);
+    const live = this.#core.sessions.check(this.session.id, this.tenant);
+    if (isThenable(live)) await live;
     const observe = this.#core.mode === 'observe';
     const planned: (PlannedStep | undefined)[] = [];
     let plan: Plan;
     try {
-      let data: unknown;
+      let data: CopiedValue;
       if (isGenuinePlan(input)) {
         if (input.tenant !== this.tenant) throw new TenantMismatchError('plan', this.tenant, input.tenant);
-        data = { steps: input.steps };
+        data = copyOnce({ steps: input.steps }, 'plan', true);
       } else {
-        data = plainCopy(input, 'plan', { labeled: true });
-        if (isPlan(data)) {
-          if (data.tenant !== this.tenant) throw new TenantMismatchError('plan', this.tenant, data.tenant);
-          data = { steps: data.steps };
+        // Read once into frozen plain data; only the copy is used from here on (the plan is not copied again).
+        data = copyOnce(input, 'plan', true);
+        if (isPlan(data.value)) {
+          if (data.value.tenant !== this.tenant) throw new TenantMismatchError('plan', this.tenant, data.value.tenant);
+          data = { value: Object.freeze({ steps: data.value.steps }) as unknown as PlainValue, wrappers: data.wrappers };
         }
       }
       plan = await approvePlan(data, {
@@ -289,21 +294,22 @@ export class Run implements GateRun {
         intent,
         ir: this.#core.evaluator.policy.ir,
         source,
-        toolAction: (tool) => this.#gate.info(tool)?.action,
-        checkPolicy: async (step, index, checked) => {
+        toolAction: (tool) => this.#gate.actionOf(tool),
+        checkPolicy: (step, index, checked) => {
           // The step's constant parts (labels, call hash, intent verdict and scope as validation found
           // them) serve this decision and, once the plan is approved, every execution of the step.
-          const constant = this.#plannedStep(source, step, checked);
+          const constant = this.#plannedStep(source, step, checked.text, checked);
           planned[index] = constant;
           // Deferred: the step is decided once, when this run executes it (same intent, plan and constant parts).
-          if (defer) return;
-          const decision = await promised(
+          if (defer) return undefined;
+          return promised(
             this.#decide({ step, index, params: step.parameters as JsonObject, labels: constant.labels, explicit: constant.explicit, cap: source, callId: `${this.id}:plan:${index}`, planned: constant, atPlan: true }, {}),
-          );
-          // Disabled mode never blocks; observe mode audits the refusal and keeps the step (below).
-          if (decision.decision === 'deny' && this.#core.mode !== 'disabled') {
-            throw new PlanValidationError(index, 'policy', `action '${step.action}' is denied${decision.rule ? ` by rule '${decision.rule}'` : ' by default'}`);
-          }
+          ).then((decision) => {
+            // Disabled mode never blocks; observe mode audits the refusal and keeps the step (below).
+            if (decision.decision === 'deny' && this.#core.mode !== 'disabled') {
+              throw new PlanValidationError(index, 'policy', `action '${step.action}' is denied${decision.rule ? ` by rule '${decision.rule}'` : ' by default'}`);
+            }
+          });
         },
         // Observe mode never blocks: a step the intent, its scope or the policy would refuse is audited and kept.
         ...(observe
@@ -314,11 +320,13 @@ export class Run implements GateRun {
       if (error instanceof ApeError) this.#core.auditor.emit({ type: 'plan.rejected', ...this.#ids(), data: errorData(error) });
       throw error;
     }
-    await this.#revokeOutstanding('plan changed');
+    if (this.#mayHold) await this.#revokeOutstanding('plan changed');
     this.#machine.transition('PLAN_APPROVED', 'approve a plan');
     this.#plan = plan;
     this.#planned = planned;
-    this.#core.auditor.emit({ type: 'plan.approved', ...this.#ids(), data: { hash: plan.hash, steps: plan.steps.map((s) => ({ action: s.action, tool: s.tool })) } });
+    if (this.#core.auditor.active) {
+      this.#core.auditor.write(this.#runEvent('plan.approved', { hash: plan.hash, steps: plan.steps.map((s) => ({ action: s.action, tool: s.tool })) }));
+    }
     return plan;
   }
 
@@ -331,7 +339,7 @@ export class Run implements GateRun {
   async terminate(): Promise<void> {
     if (this.#machine.state === 'TERMINATED') return;
     this.#machine.transition('TERMINATED', 'terminate');
-    await this.#revokeOutstanding('run terminated');
+    if (this.#mayHold) await this.#revokeOutstanding('run terminated');
   }
 
   /**
@@ -486,7 +494,7 @@ export class Run implements GateRun {
     if (!Number.isInteger(index) || index < 0 || index >= plan.steps.length) throw new PlanValidationError(index, 'step', 'there is no such step in the plan');
     const step = plan.steps[index] as PlanStep;
     if (step.inputs.length === 0 && (options.inputs === undefined || isEmptyRecord(options.inputs))) {
-      const planned = this.#planned[index] ?? (this.#planned[index] = this.#plannedStep(plan.label, step));
+      const planned = this.#planned[index] ?? (this.#planned[index] = this.#plannedStep(plan.label, step, canonicalParamsText(plan, index)));
       return { step, index, params: step.parameters as JsonObject, labels: planned.labels, explicit: planned.explicit, cap: plan.label, callId: this.#nextCallId(), planned };
     }
     const planned = unwrapExplicit(step.parameters, plan.label);
@@ -703,15 +711,17 @@ export class Run implements GateRun {
   }
 
   /** The constant parts of a plan step without run-time inputs (see `PlannedStep`). */
-  #plannedStep(label: ProvenanceLabel, step: PlanStep, checked?: StepVerdict): PlannedStep {
+  #plannedStep(label: ProvenanceLabel, step: PlanStep, text: string | undefined, checked?: StepVerdict): PlannedStep {
     const intent = this.#intent as Intent;
     const params = step.parameters as JsonObject;
-    const text = canonicalParamsText(params);
-    const unwrapped = unwrapExplicit(params, label);
+    // Plan parameters hold no wrappers (the plan's label stands for all of them): one walk for the labels, no copy.
+    const uniform = uniformLabels(params, label);
+    const unwrapped = uniform === undefined ? unwrapExplicit(params, label) : undefined;
     return {
-      labels: Object.freeze(unwrapped.labels),
-      explicit: unwrapped.explicit,
-      hash: ownParams(params, text === undefined ? undefined : textHash(text)),
+      labels: Object.freeze(uniform ?? (unwrapped as Unwrapped).labels),
+      explicit: unwrapped?.explicit ?? new Set<string>(),
+      // Frozen with the plan; recorded for the gate only when a call is handed out (`authorization`).
+      hash: frozenParamsHash(params, text),
       verdict: checked ? checked.verdict : intentDecision(intent, step.action),
       outside: checked ? checked.outside : scopeViolation(intent, actionDefinition(this.#core.evaluator.policy.ir, step.action), params),
     };
@@ -796,6 +806,18 @@ export class Run implements GateRun {
     if (tokens + approvals > 0) core.auditor.emit({ type: 'token.revoked', ...this.#ids(), data: { reason, tokens, approvals } });
   }
 
+  /**
+   * An audit event of the run (no call), stamped: the fields and their order are those of
+   * `emit({ type, ...this.#ids(), data })` (ts, type, tenant, session, run, intent, plan, data), built without spreads.
+   */
+  #runEvent(type: AuditEventType, data: JsonObject): AuditEvent {
+    const event: AuditEvent = { ts: this.#core.auditor.now(), type, tenant: this.tenant, session: this.session.id, run: this.id };
+    if (this.#intent) event.intent = this.#intent.version;
+    if (this.#plan) event.plan = this.#plan.hash;
+    event.data = data;
+    return event;
+  }
+
   /** An audit event of a candidate call with its correlation ids. */
   #event(type: AuditEventType, c: Candidate, data: JsonObject): AuditEvent {
     const event: AuditEvent = { ts: this.#core.auditor.now(), type, tenant: this.tenant, session: this.session.id, run: this.id };
@@ -819,6 +841,17 @@ export class Run implements GateRun {
       ...(c ? { step: c.index, call: c.callId, action: c.step.action, tool: c.step.tool } : {}),
     };
   }
+}
+
+/** Intents (frozen, genuine) as `intent.set` events show them: redacted once per intent and auditor, deeply frozen. */
+const redactedIntents = new WeakMap<Intent, { auditor: RuntimeCore['auditor']; data: JsonValue }>();
+
+function redactedIntent(core: RuntimeCore, intent: Intent): JsonValue {
+  const known = redactedIntents.get(intent);
+  if (known !== undefined && known.auditor === core.auditor) return known.data;
+  const data = deepFreeze(core.auditor.redact(intent.data as unknown as JsonValue));
+  redactedIntents.set(intent, { auditor: core.auditor, data });
+  return data;
 }
 
 function targetsOf(core: RuntimeCore, c: Candidate): string[] {

@@ -14,7 +14,8 @@ export const REDACTED = '[REDACTED]';
 export function reasonScrubber(names: readonly string[]): (reasons: readonly string[], params: JsonValue) => string[] {
   const keys = new Set(names.filter((n) => !n.includes('.')).map((n) => n.toLowerCase()));
   const paths = new Set(names.filter((n) => n.includes('.')));
-  // Frozen parameters (a plan step's) cannot change: their pattern is computed once.
+  // Frozen parameters (a plan step's) cannot change: their pattern is computed once. A small object
+  // without secrets is walked again instead (cheaper than recording every call's fresh parameters).
   const patterns = new WeakMap<object, RegExp | null>();
   const patternOf = (params: JsonValue): RegExp | null => {
     const frozen = params !== null && typeof params === 'object' && Object.isFrozen(params);
@@ -23,7 +24,9 @@ export function reasonScrubber(names: readonly string[]): (reasons: readonly str
       if (known !== undefined) return known;
     }
     const secrets: string[] = [];
+    let visited = 0;
     const collect = (node: JsonValue, path: string, hidden: boolean): void => {
+      visited++;
       if (Array.isArray(node)) node.forEach((item, i) => collect(item, path ? `${path}.${i}` : String(i), hidden));
       else if (node !== null && typeof node === 'object') {
         for (const [key, child] of Object.entries(node)) {
@@ -34,7 +37,7 @@ export function reasonScrubber(names: readonly string[]): (reasons: readonly str
     };
     collect(params, '', false);
     const pattern = secrets.length === 0 ? null : new RegExp(secrets.sort((a, b) => b.length - a.length).map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
-    if (frozen) patterns.set(params, pattern);
+    if (frozen && (pattern !== null || visited > SMALL_WALK)) patterns.set(params, pattern);
     return pattern;
   };
   return (reasons, params) => {
@@ -43,6 +46,9 @@ export function reasonScrubber(names: readonly string[]): (reasons: readonly str
     return pattern ? reasons.map((r) => r.replace(pattern, REDACTED)) : (reasons as string[]);
   };
 }
+
+/** Values walked at most to find no secret: below this, walking again costs less than recording the answer. */
+const SMALL_WALK = 32;
 
 /** Builds a redactor: keys named in `names` (any depth) or dotted `paths` (from the root) are replaced. */
 export function redactor(names: readonly string[]): (value: JsonValue) => JsonValue {

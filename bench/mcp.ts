@@ -140,7 +140,10 @@ const row = (name: string, r: { direct: Stats; proxied: Stats }) =>
 type Paths = { direct: Stats; proxied: Stats };
 const beforeFile = process.env['APE_BENCH_MCP_BEFORE'];
 const before = beforeFile
-  ? { label: process.env['APE_BENCH_MCP_BEFORE_LABEL'] ?? beforeFile, ...(JSON.parse(readFileSync(beforeFile, 'utf8')) as { load: string; stdio: Paths; http: Paths; ape_share: { ape_call_us: number; direct_us: number } }) }
+  ? {
+      label: process.env['APE_BENCH_MCP_BEFORE_LABEL'] ?? beforeFile,
+      ...(JSON.parse(readFileSync(beforeFile, 'utf8')) as { load: string; stdio: Paths; http: Paths; http_json?: Paths; ape_share: { ape_call_us: number; ape_call_after_idle_us?: number; direct_us: number } }),
+    }
   : undefined;
 const beforeText = before
   ? `
@@ -149,9 +152,9 @@ Before (${before.label}: the same bench script, run just before this one on that
 | transport | direct median (ms) | proxied median (ms) | added median (ms) | direct p99 (ms) | proxied p99 (ms) | added p99 (ms) |
 |---|---|---|---|---|---|---|
 ${row('stdio', before.stdio)}
-${row('Streamable HTTP', before.http)}
-
-\`ape.call\` around a no-op tool then: ${fmt(before.ape_share.ape_call_us * 1000)} median.
+${row(before.http_json ? 'Streamable HTTP, vs the SDK server as it ships (SSE answers)' : 'Streamable HTTP', before.http)}
+${before.http_json ? `${row('Streamable HTTP, vs the SDK server in JSON-response mode', before.http_json)}\n` : ''}
+\`ape.call\` around a no-op tool then: ${fmt(before.ape_share.ape_call_us * 1000)} median back to back${before.ape_share.ape_call_after_idle_us !== undefined ? `, ${fmt(before.ape_share.ape_call_after_idle_us * 1000)} after 1 ms idle` : ''}.
 `
   : '';
 const m = machine();
@@ -187,7 +190,22 @@ APE's own share, in process: \`ape.call\` around a no-op tool ${fmt(share.ape_ca
 ${fmt(share.ape_call_after_idle_us * 1000)} when the process was idle for 1 ms before each call (its caches cold, as in a proxy
 between requests), vs ${fmt(share.direct_us * 1000)} for the no-op alone.
 
-Target: under 0.3 ms added at the median. The machine is shared: wall-clock figures move with its load.
+A negative figure: the client reads the proxy's one JSON answer faster than the SDK server's SSE stream, by more than the
+proxy's hop and decision cost. Target: under 0.3 ms added at the median. The machine is shared: wall-clock figures move with its load.
 ${beforeText}`;
-writeResults('mcp', { machine: m, load, rounds: ROUNDS, per_round: PER_ROUND, stdio, http, http_json: httpJson, ape_share: share, ...(before ? { before: { label: before.label, load: before.load, stdio: before.stdio, http: before.http, ape_share: before.ape_share } } : {}) }, markdown);
+writeResults(
+  'mcp',
+  {
+    machine: m,
+    load,
+    rounds: ROUNDS,
+    per_round: PER_ROUND,
+    stdio,
+    http,
+    http_json: httpJson,
+    ape_share: share,
+    ...(before ? { before: { label: before.label, load: before.load, stdio: before.stdio, http: before.http, ...(before.http_json ? { http_json: before.http_json } : {}), ape_share: before.ape_share } } : {}),
+  },
+  markdown,
+);
 console.log(markdown);

@@ -77,6 +77,9 @@ metadata:
       greet: { tool: greet, schema_sha256: "${pin}" }
 `;
 
+  /** The policy without pins, greet escalated (the user is asked first). */
+  const unpinnedEscalated = () => policy('sha256:unused').replace(/metadata:[\s\S]*$/, '').replace('{ id: greet, action: greet, decision: allow }', '{ id: greet, action: greet, decision: escalate }');
+
   it('a list_changed re-reads the list; the changed tool is refused, the others still work', async () => {
     const pin = schemaHash({ type: 'object', properties: { name: { type: 'string' } }, required: ['name'] });
     const h = await startProxy(policy(pin), fixtureServer('rug-pull-server.mjs'));
@@ -111,8 +114,7 @@ metadata:
   });
 
   it('a schema change while the user is asked refuses the approved call (checked again before it is sent)', async () => {
-    const escalated = policy('sha256:unused').replace(/metadata:[\s\S]*$/, '').replace('{ id: greet, action: greet, decision: allow }', '{ id: greet, action: greet, decision: escalate }');
-    const h = await startProxy(escalated, fixtureServer('rug-pull-server.mjs'), { answer: { action: 'decline' } });
+    const h = await startProxy(unpinnedEscalated(), fixtureServer('rug-pull-server.mjs'), { answer: { action: 'decline' } });
     try {
       const other = await h.connectClient();
       const relisted = new Promise<void>((resolve) => other.client.setNotificationHandler(ToolListChangedNotificationSchema, async () => resolve()));
@@ -131,8 +133,7 @@ metadata:
   });
 
   it("an edit the policy allows but the tool's input schema does not is refused before it is sent", async () => {
-    const escalated = policy('sha256:unused').replace(/metadata:[\s\S]*$/, '').replace('{ id: greet, action: greet, decision: allow }', '{ id: greet, action: greet, decision: escalate }');
-    const h = await startProxy(escalated, fixtureServer('rug-pull-server.mjs'), { answer: { action: 'accept', content: { approve: true, arguments: '{"nom":"ann"}' } } });
+    const h = await startProxy(unpinnedEscalated(), fixtureServer('rug-pull-server.mjs'), { answer: { action: 'accept', content: { approve: true, arguments: '{"nom":"ann"}' } } });
     try {
       const r = await h.call('greet', { name: 'ann' });
       expect(r.isError).toBe(true);

@@ -1,15 +1,15 @@
 /** Newline-delimited JSON-RPC as stdio MCP carries it: lines cut from a byte stream, each parsed and checked as a JSON-RPC message. */
 import { StringDecoder } from 'node:string_decoder';
-import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { JSONRPCMessageSchema, RELATED_TASK_META_KEY, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
 /** The longest line (in characters) a reader holds, as the SDK's stdio transports (10 MiB). */
 export const MAX_LINE_LENGTH = 10 * 1024 * 1024;
 
-const RELATED_TASK = 'io.modelcontextprotocol/related-task';
 const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
 const RESULT_KEYS = new Set(['jsonrpc', 'id', 'result']);
 
-function isRecord(v: unknown): v is Record<string, unknown> {
+/** Whether a value is a JSON object (not null, not an array). */
+export function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
@@ -21,19 +21,21 @@ function onlyKeys(o: Record<string, unknown>, allowed: ReadonlySet<string>): boo
 /** A `_meta` the quick check takes as it is: absent, or an object with no progress token and no related task. */
 function plainMeta(holder: Record<string, unknown>): boolean {
   const meta = holder['_meta'];
-  return meta === undefined || (isRecord(meta) && !('progressToken' in meta) && !(RELATED_TASK in meta));
+  return meta === undefined || (isRecord(meta) && !('progressToken' in meta) && !(RELATED_TASK_META_KEY in meta));
 }
 
 /**
  * Whether a parsed value is plainly a JSON-RPC request or result response, as the SDK's schema
- * defines them (strict keys, `jsonrpc: "2.0"`, an integer or string id, an object `params` or
+ * defines them (strict keys, `jsonrpc: "2.0"`, a safe integer or string id, an object `params` or
  * `result`). These two shapes carry every tools/call; for them this replaces the schema's union
  * parse, which tries each kind of message in turn.
  */
-function plainRequestOrResult(v: Record<string, unknown>): boolean {
+export function isPlainRequestOrResult(value: unknown): value is JSONRPCMessage {
+  if (!isRecord(value)) return false;
+  const v = value;
   if (v['jsonrpc'] !== '2.0') return false;
   const id = v['id'];
-  if (typeof id !== 'string' && !Number.isInteger(id)) return false;
+  if (typeof id !== 'string' && !Number.isSafeInteger(id)) return false;
   if ('method' in v) {
     if (typeof v['method'] !== 'string' || !onlyKeys(v, REQUEST_KEYS)) return false;
     const params = v['params'];
@@ -50,7 +52,7 @@ function plainRequestOrResult(v: Record<string, unknown>): boolean {
  */
 export function parseJsonRpcLine(line: string): JSONRPCMessage {
   const value: unknown = JSON.parse(line.endsWith('\r') ? line.slice(0, -1) : line);
-  if (isRecord(value) && plainRequestOrResult(value)) return value as JSONRPCMessage;
+  if (isPlainRequestOrResult(value)) return value;
   return JSONRPCMessageSchema.parse(value);
 }
 

@@ -47,6 +47,8 @@ describe('JSON-RPC lines', () => {
       { jsonrpc: '2.0', id: 1, method: 'tools/call', params: [1] },
       { jsonrpc: '2.0', id: 1, method: 'tools/call', extra: true },
       { jsonrpc: '2.0', id: 1.5, method: 'tools/call' },
+      { jsonrpc: '2.0', id: 2 ** 60, method: 'tools/call' },
+      { jsonrpc: '2.0', id: 2 ** 60, result: {} },
       { jsonrpc: '2.0', id: null, method: 'tools/call' },
       { jsonrpc: '1.0', id: 1, method: 'tools/call' },
       { jsonrpc: '2.0', id: 1, method: 5 },

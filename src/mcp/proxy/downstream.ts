@@ -1,6 +1,7 @@
 /** tools/call requests taken off a downstream session's transport and answered by the proxy itself, without the SDK's per-request machinery. */
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ErrorCode, type CallToolResult, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, RELATED_TASK_META_KEY, type CallToolResult, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { isRecord } from '../json-lines.js';
 import { Cancellation } from './cancellation.js';
 
 /** One tools/call taken directly: the request id, the tool and its arguments (as received, not yet copied). */
@@ -12,12 +13,6 @@ export interface DirectToolCall {
 
 /** Handles one direct tools/call: resolves with the result to send, or rejects with the error to send (an `McpError` keeps its code). */
 export type DirectCallHandler = (call: DirectToolCall, cancellation: Cancellation) => Promise<CallToolResult>;
-
-const RELATED_TASK = 'io.modelcontextprotocol/related-task';
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 /**
  * The tools/call requests answered directly: well-formed (a string name, arguments an object if
@@ -32,7 +27,7 @@ export function directToolCall(message: JSONRPCMessage): DirectToolCall | undefi
   const args = params['arguments'];
   if (args !== undefined && !isRecord(args)) return undefined;
   const meta = params['_meta'];
-  if (meta !== undefined && (!isRecord(meta) || 'progressToken' in meta || RELATED_TASK in meta)) return undefined;
+  if (meta !== undefined && (!isRecord(meta) || 'progressToken' in meta || RELATED_TASK_META_KEY in meta)) return undefined;
   return { id: m.id, name: params['name'], arguments: args };
 }
 

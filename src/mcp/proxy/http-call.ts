@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { isPlainRequestOrResult } from '../json-lines.js';
 import { directToolCall, type DirectReply, type DirectToolCall } from './downstream.js';
 
 /** Largest request body read (the SDK transport's default, 4 MiB). */
@@ -68,12 +69,9 @@ export function httpError(res: ServerResponse, status: number, code: number, mes
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
 }
 
-/** The lean path's tools/call: a direct call (see downstream.ts) that is also a valid JSON-RPC request for the SDK (version, integer or string id). */
+/** The lean path's tools/call: a plain JSON-RPC request (as the stdio reader checks it: the SDK's schema, strict keys) that is a direct call. */
 export function leanToolCall(body: unknown): DirectToolCall | undefined {
-  if (typeof body !== 'object' || body === null || (body as { jsonrpc?: unknown }).jsonrpc !== '2.0') return undefined;
-  const call = directToolCall(body as JSONRPCMessage);
-  if (call === undefined || (typeof call.id === 'number' && !Number.isSafeInteger(call.id))) return undefined;
-  return call;
+  return isPlainRequestOrResult(body) ? directToolCall(body) : undefined;
 }
 
 const KEEP_ALIVE_MS = 15_000;

@@ -67,9 +67,17 @@ const IDENTIFIER = /(?:[a-z][a-z0-9+.-]*:\/\/)?[\p{L}\p{N}_%+-]+(?:@[\p{L}\p{N}-
  * space, trimmed. So `Ｂob  SMITH` matches `bob smith`.
  */
 export function normalizeForOrigin(text: string): string {
-  // NFKC leaves ASCII as it is: skip it for the common case (tool outputs are mostly ASCII and large).
-  const composed = ASCII.test(text) ? text : text.normalize('NFKC');
-  return composed.toLowerCase().replace(/\s+/gu, ' ').trim();
+  return foldComposed(composed(text));
+}
+
+/** Unicode NFKC of a text (ASCII is left as it is: NFKC does not change it, and outputs are mostly ASCII and large). */
+function composed(text: string): string {
+  return ASCII.test(text) ? text : text.normalize('NFKC');
+}
+
+/** The rest of `normalizeForOrigin` on NFKC text: lower case, white space runs as one space, trimmed. */
+function foldComposed(text: string): string {
+  return text.toLowerCase().replace(/\s+/gu, ' ').trim();
 }
 
 /** Whether `needle` occurs in `haystack` as whole tokens (no letter or digit glued on either side). */
@@ -244,8 +252,10 @@ export class OriginTracker {
       if (typeof node === 'string') {
         if (target.seen.has(node)) return;
         target.seen.add(node);
-        texts.push(normalizeForOrigin(node));
-        for (const m of (ASCII.test(node) ? node : node.normalize('NFKC')).matchAll(NUMBER_TOKEN)) target.numbers.add(Number(m[0]));
+        // One NFKC pass serves the text and its numeric tokens.
+        const nfkc = composed(node);
+        texts.push(foldComposed(nfkc));
+        for (const m of nfkc.matchAll(NUMBER_TOKEN)) target.numbers.add(Number(m[0]));
       } else if (typeof node === 'number') {
         if (Number.isFinite(node)) target.numbers.add(node);
       } else if (typeof node === 'bigint') {

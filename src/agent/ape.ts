@@ -301,14 +301,11 @@ export class Ape {
     const context = options.context === undefined ? {} : plainObject(options.context, action, '/context');
     const session = options.session ? await options.session.runtimeSession() : await this.#keeper.current();
     const facts = await this.sessionFacts(session);
-    const request: DecisionRequest = { action, params: plain, context: { ...context, session: facts.context }, provenance: unwrap(plain, 'user').labels };
-    if (this.runtime.tracksOrigins) {
-      const found = this.runtime.labelByOrigin(session, plain, action);
-      request.params = found.value;
-      request.provenance = found.labels;
-      request.sources = found.sources;
-      request.context = { ...context, session: { ...facts.context, ...found.facts } };
-    }
+    // Labeled as a call is: by where each value occurs with origins on, else as the caller's (`user`, or its wrappers).
+    const found = this.runtime.tracksOrigins ? this.runtime.labelByOrigin(session, plain, action) : undefined;
+    const request: DecisionRequest = found
+      ? { action, params: found.value, context: { ...context, session: { ...facts.context, ...found.facts } }, provenance: found.labels, sources: found.sources }
+      : { action, params: plain, context: { ...context, session: facts.context }, provenance: unwrap(plain, 'user').labels };
     if (facts.lastAction !== undefined) request.previous_action = facts.lastAction;
     return this.#evaluator.decide(request);
   }

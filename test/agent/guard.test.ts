@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { Ape, AgentClosedError, type ApeOptions, type ApprovalRequest, type IntentInput, type PlanInput } from '../../src/agent/index.js';
 import { compilePolicySource } from '../../src/compiler/index.js';
 import { ParameterValidationError, PolicyLoadError } from '../../src/errors.js';
@@ -15,16 +15,12 @@ import {
   SessionExpiredError,
   ToolExecutionError,
 } from '../../src/runtime/index.js';
-import { agentPolicy, fakeClock, workspace } from './helpers.js';
+import { agentPolicy, closedAfterEach, fakeClock, workspace } from './helpers.js';
 
 const { root, cleanup } = workspace();
 afterAll(cleanup);
 
-let apes: Ape[] = [];
-afterEach(async () => {
-  for (const a of apes) await a.close();
-  apes = [];
-});
+const apes = closedAfterEach();
 
 async function make(options: ApeOptions = {}): Promise<{ ape: Ape; audit: MemorySink }> {
   const audit = new MemorySink();

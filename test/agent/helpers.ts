@@ -1,7 +1,18 @@
-/** Shared fixtures of the agent tests: a policy over a temp workspace, real file tools, a fake clock. */
+/** Shared fixtures of the agent tests: a policy over a temp workspace, real file tools, a fake clock, Apes closed after each test. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
+import type { Ape } from '../../src/agent/index.js';
+
+/** The Apes a test file opens (push each one): every one is closed after each test. */
+export function closedAfterEach(): Ape[] {
+  const apes: Ape[] = [];
+  afterEach(async () => {
+    for (const ape of apes.splice(0)) await ape.close();
+  });
+  return apes;
+}
 
 /** A temporary workspace, removed by `cleanup`. */
 export function workspace(): { root: string; cleanup: () => void } {

@@ -1,22 +1,18 @@
 // The guarded call's fast path (copied parameters built into its one-step plan, no second walk): the same audit trail as the generic path, and every refusal kept.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Ape } from '../../src/agent/index.js';
 import { hashJson } from '../../src/compiler/hash.js';
 import { ParameterValidationError } from '../../src/errors.js';
 import { MemorySink, PolicyDenyError, SessionExpiredError, ToolExecutionError, type AuditEvent } from '../../src/runtime/index.js';
-import { agentPolicy, workspace } from './helpers.js';
+import { agentPolicy, closedAfterEach, workspace } from './helpers.js';
 
 const { root, cleanup } = workspace();
 afterAll(cleanup);
 writeFileSync(join(root, 'notes.md'), '# notes');
 
-let apes: Ape[] = [];
-afterEach(async () => {
-  for (const a of apes) await a.close();
-  apes = [];
-});
+const apes = closedAfterEach();
 
 async function make(): Promise<{ ape: Ape; audit: MemorySink }> {
   const audit = new MemorySink();

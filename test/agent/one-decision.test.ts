@@ -1,19 +1,15 @@
 // A guarded call is decided once, at execution: one engine decision, one `decision` event; refusals, escalations and modes as before.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { Ape, type ApeOptions } from '../../src/agent/index.js';
 import { MemorySink, PolicyDenyError, type DecisionLogEntry } from '../../src/runtime/index.js';
-import { agentPolicy, workspace } from './helpers.js';
+import { agentPolicy, closedAfterEach, workspace } from './helpers.js';
 
 const { root, cleanup } = workspace();
 afterAll(cleanup);
 
-let apes: Ape[] = [];
-afterEach(async () => {
-  for (const a of apes) await a.close();
-  apes = [];
-});
+const apes = closedAfterEach();
 
 beforeEach(() => {
   writeFileSync(join(root, 'notes.md'), '# notes');

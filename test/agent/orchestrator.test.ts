@@ -1,19 +1,15 @@
 // The orchestrator end to end with real file tools: execute, pending approval and resume, denials, analyze, executePlan, sessions on a fake clock, model planners that try to widen.
 import { existsSync, mkdirSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { Ape, IntentAmbiguityError, ModelOutputError, type ApeOptions, type ModelHook } from '../../src/agent/index.js';
 import { EscalationRequiredError, MemorySink, PlanValidationError, PolicyDenyError, RateLimitExceededError, SessionExpiredError } from '../../src/runtime/index.js';
-import { agentPolicy, fakeClock, workspace } from './helpers.js';
+import { agentPolicy, closedAfterEach, fakeClock, workspace } from './helpers.js';
 
 const { root, cleanup } = workspace();
 afterAll(cleanup);
 
-let apes: Ape[] = [];
-afterEach(async () => {
-  for (const a of apes) await a.close();
-  apes = [];
-});
+const apes = closedAfterEach();
 
 beforeEach(() => {
   writeFileSync(join(root, 'notes.md'), '# notes');

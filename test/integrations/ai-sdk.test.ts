@@ -3,20 +3,17 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateText, InvalidToolApprovalSignatureError, isStepCount, tool, type ModelMessage, type ToolSet } from 'ai';
 import { MockLanguageModelV4 } from 'ai/test';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { Ape, ApeOptions } from '../../src/agent/index.js';
+import type { ApeOptions } from '../../src/agent/index.js';
 import { apeToolApproval, apeTools, IntegrationConfigError, type IntegrationOptions } from '../../src/integrations/ai-sdk/index.js';
 import { PolicyDenyError, type MemorySink } from '../../src/runtime/index.js';
 import { fakeClock, fileOps, makeApe, workspace } from './helpers.js';
+import { closedAfterEach } from '../agent/helpers.js';
 
 const { root, cleanup } = workspace();
 afterAll(cleanup);
-let apes: Ape[] = [];
-afterEach(async () => {
-  for (const a of apes) await a.close();
-  apes = [];
-});
+const apes = closedAfterEach();
 
 const usage = { inputTokens: { total: 1, noCache: 1, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 1, text: 1, reasoning: 0 } };
 type Turn = { call: [id: string, tool: string, input: object] } | { text: string };

@@ -6,20 +6,17 @@ import { fakeModel } from '@langchain/core/testing';
 import { tool } from '@langchain/core/tools';
 import { Command, MemorySaver } from '@langchain/langgraph';
 import { createAgent, humanInTheLoopMiddleware } from 'langchain';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { Ape, ApeOptions } from '../../src/agent/index.js';
+import type { ApeOptions } from '../../src/agent/index.js';
 import { apeLangChainTools, apeMiddleware, type ApeInterrupt, type IntegrationOptions } from '../../src/integrations/langchain/index.js';
 import { PolicyDenyError } from '../../src/runtime/index.js';
 import { fakeClock, fileOps, makeApe, workspace } from './helpers.js';
+import { closedAfterEach } from '../agent/helpers.js';
 
 const { root, cleanup } = workspace();
 afterAll(cleanup);
-let apes: Ape[] = [];
-afterEach(async () => {
-  for (const a of apes) await a.close();
-  apes = [];
-});
+const apes = closedAfterEach();
 
 type Turn = { call: [id: string, tool: string, args: Record<string, unknown>] } | { text: string };
 function scripted(turns: Turn[]) {

@@ -1,16 +1,13 @@
 // The approval ledger every integration uses: one record per framework call, first record wins, taken once, bound to tool, action and canonical arguments, expiring.
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { Ape, ApprovalRequest } from '../../src/agent/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ApprovalRequest } from '../../src/agent/index.js';
 import { ApprovalLedger, IntegrationConfigError } from '../../src/integrations/core/index.js';
 import { fakeClock, makeApe, workspace } from './helpers.js';
+import { closedAfterEach } from '../agent/helpers.js';
 
 const { root, cleanup } = workspace();
 afterAll(cleanup);
-let apes: Ape[] = [];
-afterEach(async () => {
-  for (const a of apes) await a.close();
-  apes = [];
-});
+const apes = closedAfterEach();
 
 function request(action: string, params: Record<string, unknown>): ApprovalRequest {
   return { kind: 'call', id: 'apr_1', tenant: 'default', session: 's', run: 'r', action, tool: action, params: params as never, reasons: [], expiresAt: 0 };

@@ -3,21 +3,18 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, run, RunState, setTracingDisabled, tool, type Tool } from '@openai/agents';
 import { assistantMessage, functionCall, ScriptedModel } from '@openai/agents/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { Ape, ApeOptions } from '../../src/agent/index.js';
+import type { ApeOptions } from '../../src/agent/index.js';
 import { apeAgentTools, apeTool, IntegrationConfigError, type IntegrationOptions, type PendingCall } from '../../src/integrations/openai-agents/index.js';
 import { MemorySingleUseStore, QuotaExhaustedError } from '../../src/runtime/index.js';
 import { fakeClock, fileOps, makeApe, workspace } from './helpers.js';
+import { closedAfterEach } from '../agent/helpers.js';
 
 const { root, cleanup } = workspace();
 beforeAll(() => setTracingDisabled(true));
 afterAll(cleanup);
-let apes: Ape[] = [];
-afterEach(async () => {
-  for (const a of apes) await a.close();
-  apes = [];
-});
+const apes = closedAfterEach();
 
 type Turn = { call: [id: string, tool: string, input: Record<string, unknown>] } | { text: string };
 function scripted(turns: Turn[]): ScriptedModel {

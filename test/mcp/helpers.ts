@@ -1,5 +1,5 @@
 /** Test harness for the MCP layer: the real npm servers, an in-process proxy, and the official SDK client on the other side. */
-import { mkdtempSync, realpathSync } from 'node:fs';
+import { mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -24,6 +24,22 @@ export function realServer(name: 'filesystem' | 'memory' | 'everything', ...args
 /** A stdio spec running a fixture server under test/mcp/fixtures. */
 export function fixtureServer(file: string, ...args: string[]): UpstreamSpec {
   return { transport: 'stdio', command: process.execPath, args: [join(ROOT_DIR, 'test/mcp/fixtures', file), ...args] };
+}
+
+/** The `ape` CLI from source, as a command line. */
+export const APE_CLI = [process.execPath, '--import', 'tsx', join(ROOT_DIR, 'src/cli/main.ts')];
+
+/** server-filesystem's `read_text_file` as a policy declares it (its path a `format: path`), one item of `actions:`. */
+export const READ_TEXT_FILE_ACTION = `  - id: read_text_file
+    category: file_read
+    risk_level: low
+    parameters: { type: object, properties: { path: { type: string, format: path }, head: { type: number }, tail: { type: number } }, required: [path] }`;
+
+/** Writes `text` beside `dir` (in its parent, named after it with `suffix`), out of reach of a server rooted at `dir`; returns the path. */
+export function writeBeside(dir: string, suffix: string, text: string): string {
+  const path = join(dir, '..', `${dir.split('/').at(-1)}-${suffix}`);
+  writeFileSync(path, text);
+  return path;
 }
 
 /** A fresh directory (its real path: the filesystem server resolves symlinks). */

@@ -6,27 +6,21 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { describe, expect, it } from 'vitest';
 import { bufferIO } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/program.js';
-import { ROOT_DIR, fixtureServer, serverScript, tempDir } from './helpers.js';
+import { APE_CLI, READ_TEXT_FILE_ACTION, ROOT_DIR, fixtureServer, serverScript, tempDir, writeBeside } from './helpers.js';
 
 const root = tempDir('ape-mcp-cli-root-');
 const outside = tempDir('ape-mcp-cli-outside-');
 writeFileSync(join(root, 'notes.md'), 'notes in the root\n');
-const policyFile = join(root, '..', `${root.split('/').at(-1)}-policy.yaml`);
-writeFileSync(policyFile, `
+const policyFile = writeBeside(root, 'policy.yaml', `
 name: mcp_cli
 default_decision: deny
 actions:
-  - id: read_text_file
-    category: file_read
-    risk_level: low
-    parameters: { type: object, properties: { path: { type: string, format: path }, head: { type: number }, tail: { type: number } }, required: [path] }
+${READ_TEXT_FILE_ACTION}
 rules:
   - { id: read-in-root, action: read_text_file, decision: allow, conditions: { path: { prefix: ${root}/ } } }
   - { id: write-in-root, action: write_file, decision: allow, conditions: { path: { prefix: ${root}/ } } }
 `);
 
-/** The `ape` CLI from source, as a command line. */
-const APE = [process.execPath, '--import', 'tsx', join(ROOT_DIR, 'src/cli/main.ts')];
 
 async function ape(...args: string[]) {
   const io = bufferIO();
@@ -37,7 +31,7 @@ async function ape(...args: string[]) {
 describe('ape mcp-proxy (the command, over stdio)', () => {
   it('the official SDK client talks to the command; allowed read runs, write outside denied, audit written and intact', async () => {
     const audit = join(outside, '..', `${outside.split('/').at(-1)}-audit.jsonl`);
-    const [command, ...pre] = APE as [string, ...string[]];
+    const [command, ...pre] = APE_CLI as [string, ...string[]];
     const transport = new StdioClientTransport({
       command,
       args: [...pre, 'mcp-proxy', '--policy', policyFile, '--audit', audit, '--', process.execPath, serverScript('filesystem'), root, outside],
@@ -64,7 +58,7 @@ describe('ape mcp-proxy (the command, over stdio)', () => {
     const watched = join(outside, '..', `${outside.split('/').at(-1)}-watched.yaml`);
     const policy = (decision: string) => readFileSync(policyFile, 'utf8').replace('name: mcp_cli', 'name: mcp_watch').replace('id: read-in-root, action: read_text_file, decision: allow', `id: read-in-root, action: read_text_file, decision: ${decision}`);
     writeFileSync(watched, policy('allow'));
-    const [command, ...pre] = APE as [string, ...string[]];
+    const [command, ...pre] = APE_CLI as [string, ...string[]];
     const transport = new StdioClientTransport({
       command,
       args: [...pre, 'mcp-proxy', '--policy', watched, '--watch', '--', process.execPath, serverScript('filesystem'), root, outside],
@@ -113,11 +107,11 @@ describe('ape mcp-proxy (the command, over stdio)', () => {
   };
 
   it('from Python with the official `mcp` package (PyPI): the boundary holds across languages', () => {
-    expectBoundary(pythonSummary([root, outside, ...APE, 'mcp-proxy', '--policy', policyFile, '--', process.execPath, serverScript('filesystem'), root, outside]), 'from-python.txt');
+    expectBoundary(pythonSummary([root, outside, ...APE_CLI, 'mcp-proxy', '--policy', policyFile, '--', process.execPath, serverScript('filesystem'), root, outside]), 'from-python.txt');
   });
 
   it("from Python over Streamable HTTP (the `mcp` package's streamable_http_client): the same boundary, JSON answers read", async () => {
-    const child = spawn(APE[0] as string, [...APE.slice(1), 'mcp-proxy', '--policy', policyFile, '--listen', '127.0.0.1:0', '--', process.execPath, serverScript('filesystem'), root, outside], { cwd: ROOT_DIR });
+    const child = spawn(APE_CLI[0] as string, [...APE_CLI.slice(1), 'mcp-proxy', '--policy', policyFile, '--listen', '127.0.0.1:0', '--', process.execPath, serverScript('filesystem'), root, outside], { cwd: ROOT_DIR });
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let seen = '';
@@ -148,7 +142,7 @@ describe('ape mcp-proxy (the command, over stdio)', () => {
     const poke = join(outside, '..', `${outside.split('/').at(-1)}-poke.yaml`);
     writeFileSync(poke, 'name: poke\ndefault_decision: deny\nactions: [{ id: poke, parameters: { type: object } }]\nrules: [{ id: poke, action: poke, decision: allow }]\n');
     const spec = fixtureServer('misbehaving-server.mjs', 'crash');
-    const child = spawn(APE[0] as string, [...APE.slice(1), 'mcp-proxy', '--policy', poke, '--', spec.command as string, ...(spec.args ?? [])], { cwd: ROOT_DIR });
+    const child = spawn(APE_CLI[0] as string, [...APE_CLI.slice(1), 'mcp-proxy', '--policy', poke, '--', spec.command as string, ...(spec.args ?? [])], { cwd: ROOT_DIR });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { realServer, startProxy, tempDir, text, type ProxyHarness } from './helpers.js';
+import { READ_TEXT_FILE_ACTION, realServer, startProxy, tempDir, text, type ProxyHarness } from './helpers.js';
 
 // The server may write in both folders; the policy only in `root`. So whatever the proxy lets
 // through, the server would do: every refusal below is APE's, not the server's.
@@ -14,13 +14,7 @@ name: mcp_filesystem
 version: "1"
 default_decision: deny
 actions:
-  - id: read_text_file
-    category: file_read
-    risk_level: low
-    parameters:
-      type: object
-      properties: { path: { type: string, format: path }, head: { type: number }, tail: { type: number } }
-      required: [path]
+${READ_TEXT_FILE_ACTION}
 rules:
   - id: read-in-root
     action: [read_text_file, list_directory]

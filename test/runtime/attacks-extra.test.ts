@@ -21,7 +21,7 @@ import {
   type ApprovalRequest,
   type Run,
 } from '../../src/runtime/index.js';
-import { fakeClock, intentFor, makeRuntime, tempRoot } from './helpers.js';
+import { fakeClock, intentFor, makeRuntime, startedRun, tempRoot } from './helpers.js';
 
 const { root, cleanup } = tempRoot();
 beforeAll(() => {
@@ -33,12 +33,8 @@ afterAll(() => cleanup());
 const readStep = () => ({ action: 'read_file', tool: 'fs.read', parameters: { path: join(root, 'notes.txt') } });
 const deleteStep = () => ({ action: 'delete_file', tool: 'fs.delete', parameters: { path: join(root, 'victim.txt') } });
 
-async function executing(ape: ApeRuntime, steps: unknown[], tenant = 'acme'): Promise<Run> {
-  const run = await ape.createRun(await ape.openSession({ tenant }));
-  await run.setIntent(intentFor(root));
-  await run.approvePlan({ steps });
-  run.start();
-  return run;
+function executing(ape: ApeRuntime, steps: unknown[], tenant = 'acme'): Promise<Run> {
+  return startedRun(ape, intentFor(root), steps, ape.openSession({ tenant }));
 }
 
 function flipping<T extends object>(base: T, key: string, first: unknown, then: unknown): T {

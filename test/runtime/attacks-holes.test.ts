@@ -18,7 +18,7 @@ import {
   type AuditEvent,
   type Run,
 } from '../../src/runtime/index.js';
-import { intentFor, makeRuntime, tempRoot } from './helpers.js';
+import { intentFor, makeRuntime, startedRun, tempRoot } from './helpers.js';
 
 const { root, cleanup } = tempRoot();
 beforeAll(() => {
@@ -29,12 +29,8 @@ afterAll(() => cleanup());
 
 const readStep = () => ({ action: 'read_file', tool: 'fs.read', parameters: { path: join(root, 'notes.txt') } });
 
-async function executing(ape: ApeRuntime, steps: unknown[], tenant = 'acme', intent: unknown = intentFor(root)): Promise<Run> {
-  const run = await ape.createRun(await ape.openSession({ tenant }));
-  await run.setIntent(intent);
-  await run.approvePlan({ steps });
-  run.start();
-  return run;
+function executing(ape: ApeRuntime, steps: unknown[], tenant = 'acme', intent: unknown = intentFor(root)): Promise<Run> {
+  return startedRun(ape, intent, steps, ape.openSession({ tenant }));
 }
 
 /** An object whose property `key` answers `first` on the first `n` reads and `then` afterwards. */

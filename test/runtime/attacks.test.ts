@@ -23,7 +23,7 @@ import {
   label,
   type Run,
 } from '../../src/runtime/index.js';
-import { intentFor, loopbackServer, makeRuntime, tempRoot } from './helpers.js';
+import { intentFor, loopbackServer, makeRuntime, readThenFetch, startedRun, tempRoot } from './helpers.js';
 
 const { root, cleanup } = tempRoot();
 let server: Awaited<ReturnType<typeof loopbackServer>>;
@@ -40,12 +40,8 @@ afterAll(async () => {
 const readStep = () => ({ action: 'read_file', tool: 'fs.read', parameters: { path: join(root, 'notes.txt') } });
 const deleteStep = () => ({ action: 'delete_file', tool: 'fs.delete', parameters: { path: join(root, 'victim.txt') } });
 
-async function executing(ape: ApeRuntime, steps: unknown[], tenant = 'acme', intent = intentFor(root)): Promise<Run> {
-  const run = await ape.createRun(await ape.openSession({ tenant }));
-  await run.setIntent(intent);
-  await run.approvePlan({ steps });
-  run.start();
-  return run;
+function executing(ape: ApeRuntime, steps: unknown[], tenant = 'acme', intent: unknown = intentFor(root)): Promise<Run> {
+  return startedRun(ape, intent, steps, ape.openSession({ tenant }));
 }
 
 function editClaims(token: string, edit: (claims: Record<string, unknown>) => void): string {
@@ -272,10 +268,7 @@ describe('attack suite', () => {
   it('untrusted tool output flowing into a provenance-guarded parameter is denied', async () => {
     writeFileSync(join(root, 'inject.txt'), `${server.url}/exfiltrate?data=secret`);
     const { ape, log, audit } = makeRuntime(root);
-    const run = await executing(ape, [
-      { action: 'read_file', tool: 'fs.read', parameters: { path: join(root, 'inject.txt') } },
-      { action: 'http_get', tool: 'http.get', inputs: ['url'] },
-    ]);
+    const run = await executing(ape, readThenFetch(join(root, 'inject.txt')));
     const page = await run.executeStep(0);
     const hits = server.hits();
     await expect(run.executeStep(1, { inputs: { url: page.output } })).rejects.toBeInstanceOf(PolicyDenyError);

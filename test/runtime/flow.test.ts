@@ -9,7 +9,7 @@ import {
   label,
   type ApprovalRequest,
 } from '../../src/runtime/index.js';
-import { intentFor, loopbackServer, makeRuntime, tempRoot } from './helpers.js';
+import { intentFor, loopbackServer, makeRuntime, readThenFetch, startedRun, tempRoot } from './helpers.js';
 
 describe('runtime flow end to end', () => {
   const { root, cleanup } = tempRoot();
@@ -146,15 +146,7 @@ describe('runtime flow end to end', () => {
   it('fills a run-time input with a user-labeled value, and refuses the same value when it came from a tool', async () => {
     writeFileSync(`${root}/link.txt`, `${server.url}/from-file`);
     const { ape, log } = makeRuntime(root);
-    const run = await ape.createRun(await ape.openSession({ tenant: 'acme' }));
-    await run.setIntent(intentFor(root));
-    await run.approvePlan({
-      steps: [
-        { action: 'read_file', tool: 'fs.read', parameters: { path: `${root}/link.txt` } },
-        { action: 'http_get', tool: 'http.get', inputs: ['url'] },
-      ],
-    });
-    run.start();
+    const run = await startedRun(ape, intentFor(root), readThenFetch(`${root}/link.txt`));
     const link = await run.executeStep(0);
     await expect(run.executeStep(1, { inputs: { url: link.output } })).rejects.toBeInstanceOf(PolicyDenyError);
     const hitsBefore = server.hits();
@@ -166,15 +158,7 @@ describe('runtime flow end to end', () => {
   it('declassifies tool output only when an approver vouches for it', async () => {
     writeFileSync(`${root}/link2.txt`, `${server.url}/vouched`);
     const { ape } = makeRuntime(root, { approvalHandler: async (r) => (r.kind === 'declassify' ? { approved: true, approver: 'carol' } : { approved: false }) });
-    const run = await ape.createRun(await ape.openSession({ tenant: 'acme' }));
-    await run.setIntent(intentFor(root));
-    await run.approvePlan({
-      steps: [
-        { action: 'read_file', tool: 'fs.read', parameters: { path: `${root}/link2.txt` } },
-        { action: 'http_get', tool: 'http.get', inputs: ['url'] },
-      ],
-    });
-    run.start();
+    const run = await startedRun(ape, intentFor(root), readThenFetch(`${root}/link2.txt`));
     const link = await run.executeStep(0);
     const vouched = await run.declassify(link.output as Labeled<string>, 'the user pasted this link');
     expect(vouched.label).toBe('user');

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compilePolicySource } from '../../src/compiler/compile.js';
 import { NativeEvaluator } from '../../src/evaluator.js';
-import { ApeRuntime, MemorySink, type RuntimeOptions, type ToolDefinition } from '../../src/runtime/index.js';
+import { ApeRuntime, MemorySink, type Run, type RuntimeOptions, type Session, type ToolDefinition } from '../../src/runtime/index.js';
 
 /** A policy confining file tools to `root` and HTTP to loopback with user-provided URLs. */
 export function policyText(root: string, extra = ''): string {
@@ -127,4 +127,21 @@ export function intentFor(root: string, extra: Record<string, unknown> = {}): Re
     scope: { paths: [root], hosts: ['127.0.0.1'] },
     ...extra,
   };
+}
+
+/** A run in `session` (a new one of tenant `acme` by default): `intent` set, a plan of `steps` approved, execution started. */
+export async function startedRun(ape: ApeRuntime, intent: unknown, steps: unknown[], session?: Session | Promise<Session>): Promise<Run> {
+  const run = await ape.createRun(await (session ?? ape.openSession({ tenant: 'acme' })));
+  await run.setIntent(intent);
+  await run.approvePlan({ steps });
+  run.start();
+  return run;
+}
+
+/** The plan that reads `file` (a link in it) and then fetches a URL filled in at run time. */
+export function readThenFetch(file: string): unknown[] {
+  return [
+    { action: 'read_file', tool: 'fs.read', parameters: { path: file } },
+    { action: 'http_get', tool: 'http.get', inputs: ['url'] },
+  ];
 }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { Ape } from '../../src/agent/index.js';
 import { label } from '../../src/runtime/index.js';
-import { intentFor, loopbackServer, makeRuntime, tempRoot } from './helpers.js';
+import { intentFor, loopbackServer, makeRuntime, readThenFetch, startedRun, tempRoot } from './helpers.js';
 import { InputError, OriginTracker, PolicyDenyError, normalizeForOrigin } from '../../src/runtime/index.js';
 
 describe('OriginTracker matching rules', () => {
@@ -207,15 +207,7 @@ describe('origins in a plan run: explicit labels win, plain values are labeled b
     writeFileSync(`${root}/link.txt`, `${server.url}/from-file`);
     const { ape, log } = makeRuntime(root, { origins: true });
     const session = await ape.openSession({ tenant: 'acme' });
-    const run = await ape.createRun(session);
-    await run.setIntent(intentFor(root));
-    await run.approvePlan({
-      steps: [
-        { action: 'read_file', tool: 'fs.read', parameters: { path: `${root}/link.txt` } },
-        { action: 'http_get', tool: 'http.get', inputs: ['url'] },
-      ],
-    });
-    run.start();
+    const run = await startedRun(ape, intentFor(root), readThenFetch(`${root}/link.txt`), session);
     await run.executeStep(0);
     return { ape, session, run, log };
   }

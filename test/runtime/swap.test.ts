@@ -7,8 +7,8 @@ import { NativeEngine } from '../../src/adapters/native/index.js';
 import { compilePolicySource } from '../../src/compiler/compile.js';
 import type { EngineInput } from '../../src/compiler/ir.js';
 import { Evaluator, NativeEvaluator } from '../../src/evaluator.js';
-import { ApprovalError, EscalationRequiredError, TokenMismatchError, type ApeRuntime } from '../../src/runtime/index.js';
-import { intentFor, makeRuntime, policyText, tempRoot } from './helpers.js';
+import { ApprovalError, EscalationRequiredError, TokenMismatchError, type ApeRuntime, type Run } from '../../src/runtime/index.js';
+import { intentFor, makeRuntime, policyText, startedRun, tempRoot } from './helpers.js';
 
 const { root, cleanup } = tempRoot();
 afterAll(cleanup);
@@ -19,13 +19,8 @@ function nextPolicy(tag: string) {
   return compilePolicySource(policyText(root, `  - id: marker-${tag}\n    action: http_get\n    decision: deny\n    conditions:\n      url.host: { equals: ${tag}.invalid }\n`));
 }
 
-async function executing(ape: ApeRuntime, steps: unknown[]) {
-  const session = await ape.openSession({ tenant: 'acme' });
-  const run = await ape.createRun(session);
-  await run.setIntent(intentFor(root));
-  await run.approvePlan({ steps });
-  run.start();
-  return run;
+function executing(ape: ApeRuntime, steps: unknown[]): Promise<Run> {
+  return startedRun(ape, intentFor(root), steps);
 }
 
 const read = () => ({ action: 'read_file', tool: 'fs.read', parameters: { path: join(root, 'notes.txt') } });
